@@ -1,0 +1,68 @@
+/* The uffs command: shared pieces of the sub-commands. */
+#ifndef UFFS_CLI_H
+#define UFFS_CLI_H
+
+#include <stdbool.h>
+
+#include "../mft/index.h"
+#include "../mft/path.h"
+#include "../scan/scan.h"
+#include "../scan/volume.h"
+#include "../source/source.h"
+
+/* Exit statuses (documented in docs/uffs.1 and README.md). */
+enum uffs_exit {
+	UFFS_EXIT_OK = 0,
+	UFFS_EXIT_ERROR = 1,    /* a source could not be read or is not NTFS */
+	UFFS_EXIT_USAGE = 2,    /* bad command line */
+	UFFS_EXIT_WARNINGS = 3, /* completed, but damaged records were skipped */
+};
+
+struct cli_common {
+	struct uffs_source_opts src;
+	bool quiet;
+	bool verbose;
+	unsigned long warnings;
+};
+
+/* One source opened, mapped and (optionally) scanned. */
+struct loaded {
+	struct uffs_source src;
+	struct uffs_volume vol;
+	struct uffs_index idx;
+	struct uffs_tree tree;
+	struct uffs_scan_stats stats;
+	bool scanned;
+};
+
+/* Returns 0, or prints a one-line error and returns an exit status. */
+int cli_load(struct loaded *l, const char *path, struct cli_common *c,
+	     bool scan);
+void cli_unload(struct loaded *l);
+
+/* Common option parsing: returns 1 if `opt` was one of ours, 0 if not, or
+ * -1 after printing a usage error. */
+int cli_common_option(struct cli_common *c, int opt, const char *arg);
+/* The getopt_long entries for the common options, for merging. */
+#define CLI_COMMON_LONGOPTS                                                    \
+	{"partition", required_argument, 0, 'p'},                              \
+		{"offset", required_argument, 0, 'o'},                         \
+		{"record-size", required_argument, 0, 'r'},                    \
+		{"quiet", no_argument, 0, 'q'},                                \
+		{"verbose", no_argument, 0, 'v'}
+#define CLI_COMMON_SHORTOPTS "p:o:r:qv"
+#define CLI_COMMON_HELP                                                        \
+	"  -p, --partition N    use partition N of a disk image (1-based)\n"  \
+	"  -o, --offset BYTES   the NTFS volume starts at this byte offset\n" \
+	"  -r, --record-size N  record size of a captured $MFT (512..4096)\n" \
+	"  -q, --quiet          no warnings about damaged records\n"          \
+	"  -v, --verbose        say what was detected and measured\n"         \
+	"  -h, --help           this help\n"
+
+void cli_error(const char *source, const struct mft_error *e,
+	       const struct uffs_volume *vol);
+
+int cmd_list(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

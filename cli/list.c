@@ -1,0 +1,540 @@
+/* uffs list: one row per (link, stream), in record order. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../mft/ntfs_format.h"
+#include "cli.h"
+#include "out.h"
+
+enum format { FMT_TEXT, FMT_CSV, FMT_TSV, FMT_JSONL, FMT_BODYFILE };
+
+#define COLUMNS(X)                                                             \
+	X(PATH, "path")                                                        \
+	X(NAME, "name")                                                        \
+	X(STREAM, "stream")                                                    \
+	X(FRS, "frs")                                                          \
+	X(SEQUENCE, "sequence")                                                \
+	X(PARENT, "parent")                                                    \
+	X(TYPE, "type")                                                        \
+	X(DELETED, "deleted")                                                  \
+	X(SIZE, "size")                                                        \
+	X(ALLOCATED, "allocated")                                              \
+	X(CREATED, "created")                                                  \
+	X(MODIFIED, "modified")                                                \
+	X(MFT_CHANGED, "mft-changed")                                          \
+	X(ACCESSED, "accessed")                                                \
+	X(ATTRIBUTES, "attributes")                                            \
+	X(LINKS, "links")                                                      \
+	X(STREAMS, "streams")                                                  \
+	X(REPARSE, "reparse-tag")
+
+enum column {
+#define COL_ENUM(id, name) COL_##id,
+	COLUMNS(COL_ENUM)
+#undef COL_ENUM
+	COL_COUNT
+};
+
+static const char *const column_names[] = {
+#define COL_NAME(id, name) name,
+	COLUMNS(COL_NAME)
+#undef COL_NAME
+};
+
+#define DEFAULT_COLUMNS                                                        \
+	"path,frs,sequence,parent,type,deleted,size,allocated,created,"        \
+	"modified,mft-changed,accessed,attributes"
+
+#define PATH_CAP (256u * 1024)
+#define MAX_COLUMNS 64
+
+struct lister {
+	struct out o;
+	enum format fmt;
+	bool deleted;
+	enum column cols[MAX_COLUMNS];
+	size_t n_cols;
+	const struct loaded *l;
+	char *path;
+	size_t path_len;
+};
+
+/* One output row: a name of a record, with one of its streams or none. */
+struct row {
+	uint64_t frs;
+	uint32_t link;
+	uint32_t stream; /* UINT32_MAX: the bare name, no stream attribute */
+};
+
+static bool stream_is_main(const struct uffs_index *idx, uint32_t s)
+{
+	if (idx->s_kind[s] == MFT_STREAM_DATA)
+		return idx->s_name_len[s] == 0;
+	return idx->s_name_len[s] == 4 &&
+	       memcmp(idx->pool + idx->s_name[s], "$I30", 4) == 0;
+}
+
+static uint32_t count_visible_links(const struct uffs_index *idx, uint64_t r)
+{
+	uint32_t n = 0;
+	UFFS_FOR_EACH_LINK(idx, r, k, i)
+	n += !(idx->l_flags[i] & UFFS_LINK_HIDDEN);
+	return n;
+}
+
+static uint32_t count_named_streams(const struct uffs_index *idx, uint64_t r)
+{
+	uint32_t n = 0;
+	UFFS_FOR_EACH_STREAM(idx, r, k, i)
+	n += !(idx->s_flags[i] & UFFS_STREAM_DROPPED) &&
+	     !stream_is_main(idx, i) && idx->s_kind[i] == MFT_STREAM_DATA;
+	return n;
+}
+
+/* The size of a row: its stream's, or the unnamed $DATA's for a bare row. */
+static void row_sizes(const struct uffs_index *idx, const struct row *rw,
+		      uint64_t *size, uint64_t *alloc)
+{
+	*size = *alloc = 0;
+	if (rw->stream != UINT32_MAX) {
+		*size = idx->s_size[rw->stream];
+		*alloc = idx->s_alloc[rw->stream];
+	}
+}
+
+static bool has_stream_suffix(const struct uffs_index *idx, uint32_t s)
+{
+	return s != UINT32_MAX && !stream_is_main(idx, s) && idx->s_name_len[s];
+}
+
+static void put_path(struct lister *ls, const struct row *rw,
+		     enum out_escape esc, bool leading_slash)
+{
+	const struct uffs_index *idx = &ls->l->idx;
+	if (leading_slash)
+		out_char(&ls->o, '/');
+	out_name(&ls->o, ls->path, ls->path_len, esc);
+	if (has_stream_suffix(idx, rw->stream)) {
+		out_char(&ls->o, ':');
+		out_name(&ls->o, idx->pool + idx->s_name[rw->stream],
+			 idx->s_name_len[rw->stream], esc);
+	}
+}
+
+static const char *row_type(const struct uffs_index *idx, const struct row *rw)
+{
+	return idx->rflags[rw->frs] & UFFS_REC_DIR ? "dir" : "file";
+}
+
+static void put_text_value(struct lister *ls, const struct row *rw,
+			   enum column c, enum out_escape esc)
+{
+	const struct uffs_index *idx = &ls->l->idx;
+	struct out *o = &ls->o;
+	uint64_t size, alloc;
+	const uint64_t *t = &idx->times[4 * rw->frs];
+	switch (c) {
+	case COL_PATH:
+		put_path(ls, rw, esc, true);
+		break;
+	case COL_NAME:
+		out_name(o, idx->pool + idx->l_name[rw->link],
+			 idx->l_name_len[rw->link], esc);
+		break;
+	case COL_STREAM:
+		if (has_stream_suffix(idx, rw->stream))
+			out_name(o, idx->pool + idx->s_name[rw->stream],
+				 idx->s_name_len[rw->stream], esc);
+		break;
+	case COL_FRS:
+		out_u64(o, rw->frs);
+		break;
+	case COL_SEQUENCE:
+		out_u64(o, idx->seq[rw->frs]);
+		break;
+	case COL_PARENT:
+		out_u64(o, MFT_REF_FRS(idx->l_parent[rw->link]));
+		break;
+	case COL_TYPE:
+		out_str(o, row_type(idx, rw));
+		break;
+	case COL_DELETED:
+		out_char(o, idx->rflags[rw->frs] & UFFS_REC_IN_USE ? '0' : '1');
+		break;
+	case COL_SIZE:
+	case COL_ALLOCATED:
+		row_sizes(idx, rw, &size, &alloc);
+		out_u64(o, c == COL_SIZE ? size : alloc);
+		break;
+	case COL_CREATED:
+		out_filetime_iso(o, t[MFT_T_CREATED]);
+		break;
+	case COL_MODIFIED:
+		out_filetime_iso(o, t[MFT_T_MODIFIED]);
+		break;
+	case COL_MFT_CHANGED:
+		out_filetime_iso(o, t[MFT_T_CHANGED]);
+		break;
+	case COL_ACCESSED:
+		out_filetime_iso(o, t[MFT_T_ACCESSED]);
+		break;
+	case COL_ATTRIBUTES:
+		out_hex32(o, idx->fattrs[rw->frs]);
+		break;
+	case COL_LINKS:
+		out_u64(o, count_visible_links(idx, rw->frs));
+		break;
+	case COL_STREAMS:
+		out_u64(o, count_named_streams(idx, rw->frs));
+		break;
+	case COL_REPARSE:
+		out_hex32(o, idx->reparse_tag[rw->frs]);
+		break;
+	case COL_COUNT:
+		break;
+	}
+}
+
+static bool column_is_text(enum column c)
+{
+	switch (c) {
+	case COL_PATH:
+	case COL_NAME:
+	case COL_STREAM:
+	case COL_TYPE:
+	case COL_CREATED:
+	case COL_MODIFIED:
+	case COL_MFT_CHANGED:
+	case COL_ACCESSED:
+	case COL_ATTRIBUTES:
+	case COL_REPARSE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void emit_delimited(struct lister *ls, const struct row *rw, char sep,
+			   enum out_escape esc)
+{
+	for (size_t i = 0; i < ls->n_cols; i++) {
+		if (i)
+			out_char(&ls->o, sep);
+		bool quote = esc == ESC_CSV && column_is_text(ls->cols[i]);
+		if (quote)
+			out_char(&ls->o, '"');
+		put_text_value(ls, rw, ls->cols[i], esc);
+		if (quote)
+			out_char(&ls->o, '"');
+	}
+	out_char(&ls->o, '\n');
+}
+
+static void emit_jsonl(struct lister *ls, const struct row *rw)
+{
+	out_char(&ls->o, '{');
+	for (size_t i = 0; i < ls->n_cols; i++) {
+		enum column c = ls->cols[i];
+		if (i)
+			out_char(&ls->o, ',');
+		out_char(&ls->o, '"');
+		out_str(&ls->o, column_names[c]);
+		out_bytes(&ls->o, "\":", 2);
+		if (c == COL_DELETED) {
+			bool del = !(ls->l->idx.rflags[rw->frs] & UFFS_REC_IN_USE);
+			out_str(&ls->o, del ? "true" : "false");
+			continue;
+		}
+		bool text = column_is_text(c);
+		if (text)
+			out_char(&ls->o, '"');
+		put_text_value(ls, rw, c, ESC_JSON);
+		if (text)
+			out_char(&ls->o, '"');
+	}
+	out_bytes(&ls->o, "}\n", 2);
+}
+
+/* The Sleuth Kit's body file (fls -m): MD5|name|inode|mode|UID|GID|size|
+ * atime|mtime|ctime|crtime, inode as record-type-id. */
+static void put_mode(struct out *o, const struct uffs_index *idx, uint64_t r)
+{
+	bool dir = idx->rflags[r] & UFFS_REC_DIR;
+	out_str(o, dir ? "d/d" : "r/r");
+	out_str(o, idx->fattrs[r] & FILE_ATTR_READONLY ? "r-xr-xr-x"
+						      : "rwxrwxrwx");
+}
+
+static void put_unix_times(struct out *o, const uint64_t *t)
+{
+	static const int order[4] = {MFT_T_ACCESSED, MFT_T_MODIFIED,
+				     MFT_T_CHANGED, MFT_T_CREATED};
+	for (int i = 0; i < 4; i++) {
+		out_char(o, '|');
+		out_i64(o, filetime_to_unix(t[order[i]]));
+	}
+}
+
+static void emit_bodyfile(struct lister *ls, const struct row *rw)
+{
+	const struct uffs_index *idx = &ls->l->idx;
+	struct out *o = &ls->o;
+	uint64_t r = rw->frs;
+	bool deleted = !(idx->rflags[r] & UFFS_REC_IN_USE);
+	/* The $FILE_NAME line, once per name (with its main row). */
+	if (rw->stream == UINT32_MAX || stream_is_main(idx, rw->stream)) {
+		out_str(o, "0|");
+		put_path(ls, rw, ESC_DISPLAY, true);
+		out_str(o, deleted ? " ($FILE_NAME) (deleted)|" : " ($FILE_NAME)|");
+		out_u64(o, r);
+		out_str(o, "-48-");
+		out_u64(o, idx->l_attr_id[rw->link]);
+		out_char(o, '|');
+		put_mode(o, idx, r);
+		out_char(o, '|');
+		out_u64(o, idx->owner_id[r]);
+		out_str(o, "|0|");
+		out_u64(o, idx->l_value_len[rw->link]);
+		put_unix_times(o, &idx->l_times[4 * (size_t)rw->link]);
+		out_char(o, '\n');
+	}
+	out_str(o, "0|");
+	put_path(ls, rw, ESC_DISPLAY, true);
+	if (deleted)
+		out_str(o, " (deleted)");
+	out_char(o, '|');
+	out_u64(o, r);
+	if (rw->stream != UINT32_MAX) {
+		out_char(o, '-');
+		out_u64(o, idx->s_kind[rw->stream] == MFT_STREAM_DATA ? AT_DATA
+								       : AT_INDEX_ROOT);
+		out_char(o, '-');
+		out_u64(o, idx->s_attr_id[rw->stream]);
+	}
+	out_char(o, '|');
+	put_mode(o, idx, r);
+	out_char(o, '|');
+	out_u64(o, idx->owner_id[r]);
+	out_str(o, "|0|");
+	uint64_t size, alloc;
+	row_sizes(idx, rw, &size, &alloc);
+	out_u64(o, size);
+	put_unix_times(o, &idx->times[4 * r]);
+	out_char(o, '\n');
+}
+
+static void emit_row(struct lister *ls, const struct row *rw)
+{
+	switch (ls->fmt) {
+	case FMT_TEXT:
+		put_path(ls, rw, ESC_DISPLAY, true);
+		out_char(&ls->o, '\n');
+		break;
+	case FMT_CSV:
+		emit_delimited(ls, rw, ',', ESC_CSV);
+		break;
+	case FMT_TSV:
+		emit_delimited(ls, rw, '\t', ESC_TSV);
+		break;
+	case FMT_JSONL:
+		emit_jsonl(ls, rw);
+		break;
+	case FMT_BODYFILE:
+		emit_bodyfile(ls, rw);
+		break;
+	}
+}
+
+/* The rows of one name, as The Sleuth Kit forms them: one per $DATA and per
+ * $INDEX_ROOT attribute, or the bare name when the file has neither. */
+static void emit_link(struct lister *ls, uint64_t r, uint32_t link)
+{
+	const struct uffs_index *idx = &ls->l->idx;
+	size_t n = uffs_link_path(&ls->l->tree, link, '/', ls->path, PATH_CAP);
+	if (n == 0)
+		return;
+	ls->path_len = n;
+	struct row rw = {r, link, UINT32_MAX};
+	bool printed = false;
+	UFFS_FOR_EACH_STREAM(idx, r, k, s)
+	{
+		if (idx->s_flags[s] & UFFS_STREAM_DROPPED)
+			continue;
+		rw.stream = s;
+		emit_row(ls, &rw);
+		printed = true;
+	}
+	if (!printed) {
+		rw.stream = UINT32_MAX;
+		emit_row(ls, &rw);
+	}
+}
+
+static void list_index(struct lister *ls)
+{
+	const struct uffs_index *idx = &ls->l->idx;
+	for (uint64_t r = 0; r < idx->n_records; r++) {
+		uint8_t f = idx->rflags[r];
+		if (!(f & UFFS_REC_PRESENT) || r == MFT_FRS_ROOT)
+			continue;
+		if (!(f & UFFS_REC_IN_USE) && !ls->deleted)
+			continue;
+		UFFS_FOR_EACH_LINK(idx, r, k, i)
+		if (!(idx->l_flags[i] & UFFS_LINK_HIDDEN))
+			emit_link(ls, r, i);
+	}
+}
+
+static void emit_header(struct lister *ls)
+{
+	if (ls->fmt != FMT_CSV && ls->fmt != FMT_TSV)
+		return;
+	for (size_t i = 0; i < ls->n_cols; i++) {
+		if (i)
+			out_char(&ls->o, ls->fmt == FMT_CSV ? ',' : '\t');
+		out_str(&ls->o, column_names[ls->cols[i]]);
+	}
+	out_char(&ls->o, '\n');
+}
+
+static int parse_columns(struct lister *ls, const char *spec)
+{
+	ls->n_cols = 0;
+	const char *p = spec;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		int found = -1;
+		for (int c = 0; c < COL_COUNT; c++)
+			if (strlen(column_names[c]) == n &&
+			    !strncmp(p, column_names[c], n))
+				found = c;
+		if (found < 0 || ls->n_cols == MAX_COLUMNS) {
+			fprintf(stderr, "uffs: unknown column '%.*s' (columns:", (int)n, p);
+			for (int c = 0; c < COL_COUNT; c++)
+				fprintf(stderr, " %s", column_names[c]);
+			fprintf(stderr, ")\n");
+			return -1;
+		}
+		ls->cols[ls->n_cols++] = (enum column)found;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return ls->n_cols ? 0 : -1;
+}
+
+static int parse_format(struct lister *ls, const char *s)
+{
+	static const struct {
+		const char *name;
+		enum format fmt;
+	} formats[] = {{"text", FMT_TEXT},   {"csv", FMT_CSV},
+		       {"tsv", FMT_TSV},     {"jsonl", FMT_JSONL},
+		       {"bodyfile", FMT_BODYFILE}};
+	for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+		if (!strcmp(s, formats[i].name)) {
+			ls->fmt = formats[i].fmt;
+			return 0;
+		}
+	fprintf(stderr, "uffs: unknown format '%s' (text, csv, tsv, jsonl, bodyfile)\n", s);
+	return -1;
+}
+
+static const char list_help[] =
+	"usage: uffs list [OPTIONS] SOURCE...\n"
+	"\n"
+	"Print every file and directory of each SOURCE: one full path per line,\n"
+	"one line per hard link, named streams as path:stream. Files whose parent\n"
+	"directory is gone are listed under /$OrphanFiles.\n"
+	"\n"
+	"  -f, --format FMT     text (default), csv, tsv, jsonl, or bodyfile\n"
+	"                       (The Sleuth Kit / mactime body file, as fls -m /)\n"
+	"  -c, --columns LIST   columns for csv, tsv and jsonl, comma-separated:\n"
+	"                       path name stream frs sequence parent type deleted\n"
+	"                       size allocated created modified mft-changed\n"
+	"                       accessed attributes links streams reparse-tag\n"
+	"                       (default " DEFAULT_COLUMNS ")\n"
+	"  -d, --deleted        also list deleted records whose names survive\n"
+	CLI_COMMON_HELP
+	"\n"
+	"Times are UTC, ISO-8601 with 100 ns precision (csv, tsv, jsonl).\n";
+
+int cmd_list(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, 0, 'f'},
+		{"columns", required_argument, 0, 'c'},
+		{"deleted", no_argument, 0, 'd'},
+		{"help", no_argument, 0, 'h'},
+		CLI_COMMON_LONGOPTS,
+		{0, 0, 0, 0},
+	};
+	struct cli_common common = {.src = UFFS_SOURCE_OPTS_DEFAULT};
+	struct lister ls = {.fmt = FMT_TEXT};
+	const char *columns = DEFAULT_COLUMNS;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "f:c:dh" CLI_COMMON_SHORTOPTS,
+				  longopts, NULL)) != -1) {
+		int rc = cli_common_option(&common, opt, optarg);
+		if (rc < 0)
+			return UFFS_EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		switch (opt) {
+		case 'f':
+			if (parse_format(&ls, optarg))
+				return UFFS_EXIT_USAGE;
+			break;
+		case 'c':
+			columns = optarg;
+			break;
+		case 'd':
+			ls.deleted = true;
+			break;
+		case 'h':
+			fputs(list_help, stdout);
+			return UFFS_EXIT_OK;
+		default:
+			fputs("try 'uffs list --help'\n", stderr);
+			return UFFS_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs("uffs list: no SOURCE given (try 'uffs list --help')\n", stderr);
+		return UFFS_EXIT_USAGE;
+	}
+	if (parse_columns(&ls, columns))
+		return UFFS_EXIT_USAGE;
+	ls.path = malloc(PATH_CAP);
+	if (!ls.path || out_init(&ls.o, stdout)) {
+		fputs("uffs: out of memory\n", stderr);
+		free(ls.path);
+		return UFFS_EXIT_ERROR;
+	}
+	emit_header(&ls);
+	int status = UFFS_EXIT_OK;
+	for (int i = optind; i < argc; i++) {
+		struct loaded *l = malloc(sizeof *l);
+		int rc = l ? cli_load(l, argv[i], &common, true) : UFFS_EXIT_ERROR;
+		if (rc) {
+			status = rc;
+			free(l);
+			continue;
+		}
+		ls.l = l;
+		list_index(&ls);
+		cli_unload(l);
+		free(l);
+	}
+	if (out_finish(&ls.o)) {
+		perror("uffs: writing output");
+		status = UFFS_EXIT_ERROR;
+	}
+	free(ls.path);
+	if (status == UFFS_EXIT_OK && common.warnings)
+		status = UFFS_EXIT_WARNINGS;
+	return status;
+}

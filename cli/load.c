@@ -1,0 +1,142 @@
+/* Opening, mapping and scanning one source, with the messages for each
+ * failure. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void print_location(FILE *f, const struct mft_error *e,
+			   const struct uffs_volume *vol)
+{
+	if (e->frs != MFT_NO_FRS) {
+		fprintf(f, "record %" PRIu64, e->frs);
+		uint64_t at = vol ? uffs_volume_record_offset(vol, e->frs)
+				  : UINT64_MAX;
+		if (at != UINT64_MAX)
+			fprintf(f, " (at byte %" PRIu64 ")", at);
+		fprintf(f, ", offset %" PRIu64 ": ", e->offset);
+	} else {
+		fprintf(f, "byte offset %" PRIu64 ": ", e->offset);
+	}
+}
+
+void cli_error(const char *source, const struct mft_error *e,
+	       const struct uffs_volume *vol)
+{
+	fprintf(stderr, "uffs: %s: ", source);
+	print_location(stderr, e, vol);
+	fprintf(stderr, "%s\n", e->what ? e->what : mft_strerror(e->code));
+}
+
+struct warn_ctx {
+	const char *source;
+	struct cli_common *c;
+	const struct uffs_volume *vol;
+};
+
+static void print_warning(void *ctx, const struct mft_error *e)
+{
+	struct warn_ctx *w = ctx;
+	w->c->warnings++;
+	if (w->c->quiet)
+		return;
+	fprintf(stderr, "uffs: warning: %s: ", w->source);
+	print_location(stderr, e, w->vol);
+	fprintf(stderr, "%s\n", e->what ? e->what : mft_strerror(e->code));
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*v = x;
+	return true;
+}
+
+int cli_common_option(struct cli_common *c, int opt, const char *arg)
+{
+	uint64_t v;
+	switch (opt) {
+	case 'p':
+		if (!parse_u64(arg, &v) || v == 0 || v > 4096)
+			goto bad;
+		c->src.partition = (int)v;
+		return 1;
+	case 'o':
+		if (!parse_u64(arg, &v) || v > INT64_MAX)
+			goto bad;
+		c->src.offset = (int64_t)v;
+		return 1;
+	case 'r':
+		if (!parse_u64(arg, &v) || v < 512 || v > 4096 || (v & (v - 1)))
+			goto bad;
+		c->src.record_size = (uint32_t)v;
+		return 1;
+	case 'q':
+		c->quiet = true;
+		return 1;
+	case 'v':
+		c->verbose = true;
+		return 1;
+	default:
+		return 0;
+	}
+bad:
+	fprintf(stderr, "uffs: invalid value '%s' for -%c\n", arg, opt);
+	return -1;
+}
+
+int cli_load(struct loaded *l, const char *path, struct cli_common *c,
+	     bool scan)
+{
+	struct mft_error err = {0};
+	memset(l, 0, sizeof *l);
+	int rc = uffs_source_open(&l->src, path, &c->src, &err);
+	if (rc) {
+		cli_error(path, &err, NULL);
+		return rc == MFT_E_USAGE ? UFFS_EXIT_USAGE : UFFS_EXIT_ERROR;
+	}
+	struct warn_ctx w = {path, c, NULL};
+	struct uffs_warn_sink sink = {print_warning, &w};
+	rc = uffs_volume_open(&l->vol, &l->src, &sink, &err);
+	if (rc) {
+		cli_error(path, &err, NULL);
+		uffs_source_close(&l->src);
+		return UFFS_EXIT_ERROR;
+	}
+	w.vol = &l->vol;
+	if (c->verbose)
+		fprintf(stderr,
+			"uffs: %s: %s, %" PRIu64 " records of %u bytes in %zu extents\n",
+			path, l->src.container, l->vol.n_records,
+			l->vol.record_size, l->vol.n_ext);
+	if (!scan)
+		return 0;
+	rc = uffs_scan(&l->vol, NULL, &l->idx, &l->stats, &sink, &err);
+	if (rc == MFT_OK)
+		rc = uffs_tree_build(&l->tree, &l->idx, &err);
+	if (rc) {
+		cli_error(path, &err, &l->vol);
+		uffs_volume_close(&l->vol);
+		uffs_source_close(&l->src);
+		return UFFS_EXIT_ERROR;
+	}
+	l->scanned = true;
+	return 0;
+}
+
+void cli_unload(struct loaded *l)
+{
+	if (l->scanned) {
+		uffs_tree_free(&l->tree);
+		uffs_index_free(&l->idx);
+	}
+	uffs_volume_close(&l->vol);
+	uffs_source_close(&l->src);
+}

@@ -1,0 +1,50 @@
+/* uffs: index NTFS volumes, images and captured $MFT files. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef UFFS_VERSION
+#define UFFS_VERSION "unknown"
+#endif
+
+static const char usage[] =
+	"usage: uffs COMMAND [OPTIONS] SOURCE...\n"
+	"\n"
+	"Index the Master File Table of NTFS volumes, disk images and captured\n"
+	"$MFT files, read-only.\n"
+	"\n"
+	"commands:\n"
+	"  list   print every file, directory, hard link and named stream\n"
+	"  info   print the volume facts (geometry, $MFT extents, record counts)\n"
+	"\n"
+	"  uffs COMMAND --help   options of one command\n"
+	"  uffs --version        version\n"
+	"\n"
+	"A SOURCE is an NTFS volume image or block device, a disk image with an\n"
+	"MBR or GPT partition table, or a captured $MFT file.\n"
+	"Exit status: 0 ok, 1 error, 2 usage, 3 done with warnings (damaged\n"
+	"records skipped). See uffs(1).\n";
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return UFFS_EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("uffs %s\n", UFFS_VERSION);
+		return UFFS_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return UFFS_EXIT_OK;
+	}
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(argc - 1, argv + 1);
+	fprintf(stderr, "uffs: unknown command '%s' (try 'uffs --help')\n", cmd);
+	return UFFS_EXIT_USAGE;
+}

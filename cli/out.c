@@ -1,0 +1,225 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "out.h"
+
+#define OUT_CAP (1u << 16)
+
+int out_init(struct out *o, FILE *f)
+{
+	*o = (struct out){.f = f, .cap = OUT_CAP};
+	o->buf = malloc(OUT_CAP);
+	return o->buf ? 0 : -1;
+}
+
+void out_flush(struct out *o)
+{
+	if (o->len && fwrite(o->buf, 1, o->len, o->f) != o->len)
+		o->failed = true;
+	o->len = 0;
+}
+
+int out_finish(struct out *o)
+{
+	out_flush(o);
+	if (fflush(o->f) != 0)
+		o->failed = true;
+	free(o->buf);
+	o->buf = NULL;
+	return o->failed ? -1 : 0;
+}
+
+void out_str(struct out *o, const char *s)
+{
+	out_bytes(o, s, strlen(s));
+}
+
+void out_u64(struct out *o, uint64_t v)
+{
+	char tmp[24];
+	size_t n = sizeof tmp;
+	do {
+		tmp[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out_bytes(o, tmp + n, sizeof tmp - n);
+}
+
+void out_i64(struct out *o, int64_t v)
+{
+	if (v < 0) {
+		out_char(o, '-');
+		out_u64(o, (uint64_t)0 - (uint64_t)v);
+	} else {
+		out_u64(o, (uint64_t)v);
+	}
+}
+
+void out_hex32(struct out *o, uint32_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[10] = {'0', 'x'};
+	for (int i = 0; i < 8; i++)
+		tmp[2 + i] = digits[(v >> (28 - 4 * i)) & 0xF];
+	out_bytes(o, tmp, sizeof tmp);
+}
+
+#define FILETIME_PER_SEC 10000000ull
+#define FILETIME_UNIX_EPOCH 116444736000000000ull
+/* Days from 1601-01-01 to 1970-01-01. */
+#define DAYS_1601_TO_1970 134774
+
+int64_t filetime_to_unix(uint64_t ft)
+{
+	if (ft < FILETIME_UNIX_EPOCH)
+		return 0;
+	return (int64_t)((ft - FILETIME_UNIX_EPOCH) / FILETIME_PER_SEC);
+}
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian), after
+ * Howard Hinnant's public-domain derivation. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static void put_digits(char *p, uint64_t v, int n)
+{
+	while (n--) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+void out_filetime_iso(struct out *o, uint64_t ft)
+{
+	uint64_t secs = ft / FILETIME_PER_SEC;
+	uint64_t frac = ft % FILETIME_PER_SEC;
+	int64_t days = (int64_t)(secs / 86400) - DAYS_1601_TO_1970;
+	uint64_t sod = secs % 86400;
+	int64_t y;
+	unsigned m, d;
+	civil_from_days(days, &y, &m, &d);
+	char t[28];
+	put_digits(t, (uint64_t)y, 4);
+	t[4] = '-';
+	put_digits(t + 5, m, 2);
+	t[7] = '-';
+	put_digits(t + 8, d, 2);
+	t[10] = 'T';
+	put_digits(t + 11, sod / 3600, 2);
+	t[13] = ':';
+	put_digits(t + 14, sod / 60 % 60, 2);
+	t[16] = ':';
+	put_digits(t + 17, sod % 60, 2);
+	t[19] = '.';
+	put_digits(t + 20, frac, 7);
+	t[27] = 'Z';
+	out_bytes(o, t, sizeof t);
+}
+
+/* A lone surrogate in WTF-8: ED A0..BF xx. */
+static bool is_surrogate(const unsigned char *p, size_t left)
+{
+	return left >= 3 && p[0] == 0xED && p[1] >= 0xA0;
+}
+
+static unsigned surrogate_value(const unsigned char *p)
+{
+	return 0xD000u | (unsigned)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+}
+
+static void out_u_escape(struct out *o, unsigned v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char t[6] = {'\\', 'u', digits[v >> 12 & 15], digits[v >> 8 & 15],
+		     digits[v >> 4 & 15], digits[v & 15]};
+	out_bytes(o, t, sizeof t);
+}
+
+static void escape_json_char(struct out *o, unsigned char c)
+{
+	switch (c) {
+	case '"':
+		out_bytes(o, "\\\"", 2);
+		break;
+	case '\\':
+		out_bytes(o, "\\\\", 2);
+		break;
+	case '\n':
+		out_bytes(o, "\\n", 2);
+		break;
+	case '\t':
+		out_bytes(o, "\\t", 2);
+		break;
+	case '\r':
+		out_bytes(o, "\\r", 2);
+		break;
+	default:
+		if (c < 0x20 || c == 0x7F)
+			out_u_escape(o, c);
+		else
+			out_char(o, (char)c);
+	}
+}
+
+static void escape_tsv_char(struct out *o, unsigned char c)
+{
+	switch (c) {
+	case '\t':
+		out_bytes(o, "\\t", 2);
+		break;
+	case '\n':
+		out_bytes(o, "\\n", 2);
+		break;
+	case '\r':
+		out_bytes(o, "\\r", 2);
+		break;
+	case '\\':
+		out_bytes(o, "\\\\", 2);
+		break;
+	default:
+		out_char(o, (char)c);
+	}
+}
+
+void out_name(struct out *o, const char *s, size_t n, enum out_escape esc)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		if (is_surrogate(p + i, n - i)) {
+			if (esc == ESC_DISPLAY)
+				out_char(o, '^');
+			else
+				out_u_escape(o, surrogate_value(p + i));
+			i += 3;
+			continue;
+		}
+		unsigned char c = p[i++];
+		switch (esc) {
+		case ESC_DISPLAY:
+			out_char(o, c < 0x20 || c == 0x7F ? '^' : (char)c);
+			break;
+		case ESC_JSON:
+			escape_json_char(o, c);
+			break;
+		case ESC_CSV:
+			if (c == '"')
+				out_char(o, '"');
+			out_char(o, (char)c);
+			break;
+		case ESC_TSV:
+			escape_tsv_char(o, c);
+			break;
+		}
+	}
+}

@@ -1,0 +1,63 @@
+/* Buffered output and the value formatters shared by every format. */
+#ifndef UFFS_OUT_H
+#define UFFS_OUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct out {
+	FILE *f;
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+int out_init(struct out *o, FILE *f);
+/* Flushes; returns 0, or -1 if any write failed. */
+int out_finish(struct out *o);
+void out_flush(struct out *o);
+
+static inline void out_bytes(struct out *o, const char *s, size_t n)
+{
+	if (o->len + n > o->cap) {
+		out_flush(o);
+		if (n > o->cap) {
+			if (fwrite(s, 1, n, o->f) != n)
+				o->failed = true;
+			return;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		o->buf[o->len + i] = s[i];
+	o->len += n;
+}
+
+static inline void out_char(struct out *o, char c)
+{
+	if (o->len == o->cap)
+		out_flush(o);
+	o->buf[o->len++] = c;
+}
+
+void out_str(struct out *o, const char *s);
+void out_u64(struct out *o, uint64_t v);
+void out_i64(struct out *o, int64_t v);
+void out_hex32(struct out *o, uint32_t v);
+
+/* FILETIME (100 ns since 1601) as ISO-8601 UTC with 7 fractional digits. */
+void out_filetime_iso(struct out *o, uint64_t ft);
+/* FILETIME as whole Unix seconds, 0 before 1970 (The Sleuth Kit's rule). */
+int64_t filetime_to_unix(uint64_t ft);
+
+/* Name text in WTF-8, escaped for one output style. */
+enum out_escape {
+	ESC_DISPLAY, /* control chars and lone surrogates -> '^' (as fls) */
+	ESC_JSON,    /* JSON string body, lossless (\uXXXX) */
+	ESC_CSV,     /* caller quotes; '"' doubled, lone surrogates \uXXXX */
+	ESC_TSV,     /* tab, newline, backslash, lone surrogates escaped */
+};
+void out_name(struct out *o, const char *s, size_t n, enum out_escape esc);
+
+#endif

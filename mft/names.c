@@ -1,0 +1,47 @@
+/* UTF-16LE to WTF-8. NTFS names are sequences of 16-bit units, not strict
+ * UTF-16: an unpaired surrogate is a legal name character, so it is encoded
+ * as its own 3-byte sequence instead of being replaced. */
+#include "bytes.h"
+#include "mft.h"
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | cp >> 12);
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | cp >> 18);
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < units; i++) {
+		uint32_t u = le16(u16le + 2 * i);
+		if (u >= 0xD800 && u < 0xDC00 && i + 1 < units) {
+			uint32_t lo = le16(u16le + 2 * (i + 1));
+			if (lo >= 0xDC00 && lo < 0xE000) {
+				u = 0x10000 + ((u - 0xD800) << 10) +
+				    (lo - 0xDC00);
+				i++;
+			}
+		}
+		n += put_utf8(out + n, u);
+	}
+	return n;
+}

@@ -1,0 +1,188 @@
+/* Path resolution with cycle and depth protection. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntfs_format.h"
+#include "path.h"
+
+enum dir_state {
+	DIR_UNKNOWN = 0,
+	DIR_VISITING,
+	DIR_ROOTED,     /* chain reaches the root */
+	DIR_ORPHAN_TOP, /* listed directly under $OrphanFiles */
+	DIR_UNDER_ORPHAN,
+};
+
+bool uffs_parent_ok(const struct uffs_index *idx, uint32_t link)
+{
+	uint64_t ref = idx->l_parent[link];
+	uint64_t p = MFT_REF_FRS(ref);
+	uint32_t owner = idx->l_owner[link];
+	if (p >= idx->n_records || (p == owner && p != MFT_FRS_ROOT))
+		return false;
+	uint8_t f = idx->rflags[p];
+	if (!(f & UFFS_REC_PRESENT) || !(f & UFFS_REC_DIR))
+		return false;
+	/* A file still in use cannot live in a freed directory. */
+	if ((idx->rflags[owner] & UFFS_REC_IN_USE) && !(f & UFFS_REC_IN_USE))
+		return false;
+	uint16_t want = MFT_REF_SEQ(ref);
+	uint16_t seq = idx->seq[p];
+	/* Freeing a record bumps its sequence number: entries of a deleted
+	 * directory carry the number it had while in use. */
+	if (!(f & UFFS_REC_IN_USE))
+		return want == seq || (uint16_t)(want + 1) == seq;
+	return want == seq;
+}
+
+/* The link a directory is reached through, or UINT32_MAX. */
+static uint32_t dir_link(const struct uffs_index *idx, uint64_t r)
+{
+	uint32_t link;
+	return uffs_index_primary_link(idx, r, &link) ? link : UINT32_MAX;
+}
+
+static uint64_t parent_of(const struct uffs_index *idx, uint64_t r)
+{
+	return MFT_REF_FRS(idx->l_parent[dir_link(idx, r)]);
+}
+
+/* Classifies directory r and every unclassified directory above it: walk up
+ * pushing records until something known, then settle the stack top-down.
+ * Linear in the chain length; a loop is broken where it closes. */
+static void classify(struct uffs_tree *t, uint64_t r, uint32_t *stack)
+{
+	const struct uffs_index *idx = t->idx;
+	size_t n = 0;
+	uint64_t cur = r;
+	for (;;) {
+		if (cur == MFT_FRS_ROOT) {
+			t->state[cur] = DIR_ROOTED;
+			t->depth[cur] = 0;
+			break;
+		}
+		uint8_t s = t->state[cur];
+		if (s == DIR_VISITING) {
+			t->n_cycles++;
+			t->state[cur] = DIR_ORPHAN_TOP;
+			t->depth[cur] = 0;
+			break;
+		}
+		if (s != DIR_UNKNOWN)
+			break;
+		uint32_t link = dir_link(idx, cur);
+		if (link == UINT32_MAX || !uffs_parent_ok(idx, link)) {
+			t->state[cur] = DIR_ORPHAN_TOP;
+			t->depth[cur] = 0;
+			break;
+		}
+		t->state[cur] = DIR_VISITING;
+		stack[n++] = (uint32_t)cur;
+		cur = MFT_REF_FRS(idx->l_parent[link]);
+	}
+	while (n--) {
+		uint64_t x = stack[n];
+		if (t->state[x] != DIR_VISITING)
+			continue;
+		uint64_t p = parent_of(idx, x);
+		uint32_t d = t->depth[p] + 1;
+		if (d > UFFS_PATH_DEPTH_MAX) {
+			t->state[x] = DIR_ORPHAN_TOP;
+			t->depth[x] = 0;
+		} else {
+			t->state[x] = t->state[p] == DIR_ROOTED ? DIR_ROOTED
+							       : DIR_UNDER_ORPHAN;
+			t->depth[x] = d;
+		}
+	}
+}
+
+int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
+		    struct mft_error *err)
+{
+	*t = (struct uffs_tree){.idx = idx};
+	t->state = calloc((size_t)idx->n_records + 1, 1);
+	t->depth = calloc((size_t)idx->n_records + 1, sizeof *t->depth);
+	if (!t->state || !t->depth) {
+		uffs_tree_free(t);
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	}
+	uint32_t *stack = malloc(((size_t)idx->n_records + 1) * sizeof *stack);
+	if (!stack) {
+		uffs_tree_free(t);
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	}
+	for (uint64_t r = 0; r < idx->n_records; r++)
+		if ((idx->rflags[r] & UFFS_REC_DIR) && t->state[r] == DIR_UNKNOWN)
+			classify(t, r, stack);
+	free(stack);
+	for (uint64_t r = 0; r < idx->n_records; r++)
+		t->n_orphan_tops += t->state[r] == DIR_ORPHAN_TOP;
+	return MFT_OK;
+}
+
+void uffs_tree_free(struct uffs_tree *t)
+{
+	free(t->state);
+	free(t->depth);
+	t->state = NULL;
+	t->depth = NULL;
+}
+
+/* Whether link i is where its path stops going up: under $OrphanFiles. */
+static bool heads_orphan_chain(const struct uffs_tree *t, uint32_t i)
+{
+	uint32_t owner = t->idx->l_owner[i];
+	return !uffs_parent_ok(t->idx, i) || t->state[owner] == DIR_ORPHAN_TOP;
+}
+
+static bool push_front(char *buf, size_t *pos, const char *s, size_t n)
+{
+	if (n + 1 > *pos)
+		return false;
+	*pos -= n;
+	memcpy(buf + *pos, s, n);
+	return true;
+}
+
+/* Builds the path backwards from the end of buf, then moves it to the
+ * front: no recursion, one walk. Directory classification guarantees the
+ * walk ends within UFFS_PATH_DEPTH_MAX steps; the counter is a second
+ * guard. */
+size_t uffs_link_path(const struct uffs_tree *t, uint32_t link, char sep,
+		      char *buf, size_t cap)
+{
+	const struct uffs_index *idx = t->idx;
+	size_t pos = cap;
+	uint32_t cur = link;
+	bool orphan = false;
+	if (cap == 0)
+		return 0;
+	buf[--pos] = '\0';
+	for (unsigned depth = 0;; depth++) {
+		if (!push_front(buf, &pos, idx->pool + idx->l_name[cur],
+				idx->l_name_len[cur]))
+			return 0;
+		if (heads_orphan_chain(t, cur) || depth > UFFS_PATH_DEPTH_MAX) {
+			orphan = true;
+			break;
+		}
+		uint64_t p = MFT_REF_FRS(idx->l_parent[cur]);
+		if (p == MFT_FRS_ROOT)
+			break;
+		cur = dir_link(idx, p);
+		if (cur == UINT32_MAX) {
+			orphan = true;
+			break;
+		}
+		if (!push_front(buf, &pos, &sep, 1))
+			return 0;
+	}
+	if (orphan && (!push_front(buf, &pos, &sep, 1) ||
+		       !push_front(buf, &pos, UFFS_ORPHAN_DIR,
+				   sizeof UFFS_ORPHAN_DIR - 1)))
+		return 0;
+	size_t len = cap - 1 - pos;
+	memmove(buf, buf + pos, len + 1);
+	return len;
+}

@@ -1,0 +1,47 @@
+/*
+ * Path resolution over a finished index.
+ *
+ * A link's parent is valid when the parent reference names a present
+ * directory record whose sequence number matches (see uffs_parent_ok). Each
+ * directory is classified once: rooted (its chain reaches the root), or the
+ * top of an orphan chain (its own parent is invalid, its chain loops, or it is
+ * nested deeper than UFFS_PATH_DEPTH_MAX). Orphans are listed under
+ * /$OrphanFiles, as The Sleuth Kit does.
+ */
+#ifndef UFFS_PATH_H
+#define UFFS_PATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index.h"
+
+#ifndef UFFS_PATH_DEPTH_MAX
+#define UFFS_PATH_DEPTH_MAX 4096
+#endif
+
+#define UFFS_ORPHAN_DIR "$OrphanFiles"
+
+struct uffs_tree {
+	const struct uffs_index *idx;
+	uint8_t *state;  /* per record, see path.c */
+	uint32_t *depth; /* per record, scratch for the classification */
+	uint64_t n_orphan_tops;
+	uint64_t n_cycles;
+};
+
+int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
+		    struct mft_error *err);
+void uffs_tree_free(struct uffs_tree *t);
+
+/* Whether link i's parent reference names a usable parent directory. */
+bool uffs_parent_ok(const struct uffs_index *idx, uint32_t link);
+
+/* Writes the path of link i (no leading '/', components joined by `sep`)
+ * into buf, NUL-terminated. Returns its length, or 0 when it does not fit in
+ * cap (the caller may retry with a larger buffer; cap >= 64 KiB always
+ * suffices for valid NTFS paths). */
+size_t uffs_link_path(const struct uffs_tree *t, uint32_t link, char sep,
+		      char *buf, size_t cap);
+
+#endif

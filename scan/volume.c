@@ -1,0 +1,514 @@
+/* Locating and mapping the $MFT. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../mft/bytes.h"
+#include "../mft/ntfs_format.h"
+#include "volume.h"
+
+/* Bounds on what we are willing to read for metadata. */
+#define ATTR_LIST_MAX (4u * 1024 * 1024)
+#define MFT_RUNS_MAX (1u << 20)
+
+void uffs_warn(const struct uffs_warn_sink *sink, const struct mft_error *e)
+{
+	if (sink && sink->warn)
+		sink->warn(sink->ctx, e);
+}
+
+struct runs {
+	struct mft_run *r;
+	size_t n, cap;
+	uint64_t next_vcn;
+};
+
+static int runs_push(struct runs *rs, const struct mft_run *run,
+		     struct mft_error *err)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+		if (cap > MFT_RUNS_MAX)
+			return mft_fail(err, MFT_E_CORRUPT, MFT_FRS_MFT, 0,
+					"$MFT runlist has too many runs");
+		struct mft_run *r = realloc(rs->r, cap * sizeof *r);
+		if (!r)
+			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+					"out of memory");
+		rs->r = r;
+		rs->cap = cap;
+	}
+	rs->r[rs->n++] = *run;
+	rs->next_vcn = run->vcn + run->length;
+	return MFT_OK;
+}
+
+/* Decodes one runlist piece, checking every run against the volume. */
+static int decode_runs(const struct uffs_volume *v, const struct mft_attr *a,
+		       uint64_t frs, struct runs *rs, struct mft_error *err)
+{
+	uint64_t clusters = v->boot.volume_size / v->boot.cluster_size;
+	struct mft_runlist_iter it;
+	struct mft_run run;
+	int rc;
+	mft_runlist_init(&it, a->runlist, a->runlist_len, a->start_vcn);
+	while ((rc = mft_runlist_next(&it, &run, err)) == 1) {
+		if (run.lcn != MFT_LCN_SPARSE &&
+		    ((uint64_t)run.lcn >= clusters ||
+		     run.length > clusters - (uint64_t)run.lcn))
+			return mft_fail(err, MFT_E_CORRUPT, frs, a->offset,
+					"runlist points beyond the volume");
+		rc = runs_push(rs, &run, err);
+		if (rc)
+			return rc;
+	}
+	if (rc < 0) {
+		err->frs = frs;
+		err->offset += a->offset + (a->length - a->runlist_len);
+	}
+	return rc;
+}
+
+/* Reads bytes of a non-resident attribute described by `rs`. */
+static int read_runs(const struct uffs_volume *v, const struct runs *rs,
+		     uint8_t *out, uint64_t len, struct mft_error *err)
+{
+	uint64_t cs = v->boot.cluster_size, done = 0;
+	for (size_t i = 0; i < rs->n && done < len; i++) {
+		uint64_t n = rs->r[i].length * cs;
+		if (n > len - done)
+			n = len - done;
+		if (rs->r[i].lcn == MFT_LCN_SPARSE) {
+			memset(out + done, 0, n);
+		} else {
+			int rc = uffs_source_read(v->src, out + done, n,
+						  (uint64_t)rs->r[i].lcn * cs,
+						  err);
+			if (rc)
+				return rc;
+		}
+		done += n;
+	}
+	if (done < len)
+		memset(out + done, 0, len - done);
+	return MFT_OK;
+}
+
+static void runs_to_extents(struct uffs_volume *v, const struct runs *rs)
+{
+	uint64_t cs = v->boot.cluster_size;
+	for (size_t i = 0; i < rs->n; i++) {
+		struct uffs_extent *e = &v->ext[v->n_ext];
+		e->mft_off = rs->r[i].vcn * cs;
+		e->len = rs->r[i].length * cs;
+		e->vol_off = rs->r[i].lcn == MFT_LCN_SPARSE
+				     ? UFFS_SPARSE_OFFSET
+				     : (uint64_t)rs->r[i].lcn * cs;
+		/* Merge physically contiguous runs: fewer, larger reads. */
+		if (v->n_ext) {
+			struct uffs_extent *p = &v->ext[v->n_ext - 1];
+			if (p->vol_off != UFFS_SPARSE_OFFSET &&
+			    e->vol_off == p->vol_off + p->len &&
+			    e->mft_off == p->mft_off + p->len) {
+				p->len += e->len;
+				continue;
+			}
+		}
+		v->n_ext++;
+	}
+}
+
+static int set_extents(struct uffs_volume *v, const struct runs *rs,
+		       struct mft_error *err)
+{
+	struct uffs_extent *ext = realloc(v->ext, (rs->n ? rs->n : 1) * sizeof *ext);
+	if (!ext)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	v->ext = ext;
+	v->n_ext = 0;
+	runs_to_extents(v, rs);
+	return MFT_OK;
+}
+
+/* The attribute of `type` (unnamed) starting at `vcn` in a prepared record. */
+static bool find_attr(const uint8_t *rec, uint32_t first, uint32_t end,
+		      uint64_t frs, uint32_t type, uint64_t vcn,
+		      struct mft_attr *out)
+{
+	struct mft_attr_iter it;
+	struct mft_error ignored;
+	mft_attr_iter_init(&it, rec, first, end, frs);
+	while (mft_attr_next(&it, out, &ignored) == 1)
+		if (out->type == type && out->name_len == 0 &&
+		    (!out->nonresident || out->start_vcn == vcn))
+			return true;
+	return false;
+}
+
+struct record0 {
+	uint8_t *buf;
+	uint32_t first, end;
+	struct mft_attr data;
+};
+
+static int load_record0(struct uffs_volume *v, uint64_t lcn, struct record0 *r0,
+			struct mft_error *err)
+{
+	int rc = uffs_source_read(v->src, r0->buf, v->record_size,
+				  lcn * v->boot.cluster_size, err);
+	if (rc)
+		return rc;
+	rc = mft_record_prepare(r0->buf, v->record_size, MFT_FRS_MFT,
+				&r0->first, &r0->end, err);
+	if (rc)
+		return rc;
+	if (!find_attr(r0->buf, r0->first, r0->end, MFT_FRS_MFT, AT_DATA, 0,
+		       &r0->data) ||
+	    !r0->data.nonresident)
+		return mft_fail(err, MFT_E_CORRUPT, MFT_FRS_MFT, r0->first,
+				"$MFT record 0 has no non-resident $DATA");
+	return MFT_OK;
+}
+
+/* Reads the $ATTRIBUTE_LIST value of record 0 into a new buffer. */
+static int load_attr_list(struct uffs_volume *v, const struct mft_attr *al,
+			  uint8_t **out, size_t *out_len, struct mft_error *err)
+{
+	uint64_t len = al->nonresident ? al->data_size : al->value_len;
+	if (len > ATTR_LIST_MAX)
+		return mft_fail(err, MFT_E_CORRUPT, MFT_FRS_MFT, al->offset,
+				"$MFT attribute list larger than 4 MiB");
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	int rc = MFT_OK;
+	if (!al->nonresident) {
+		memcpy(buf, al->value, len);
+	} else {
+		struct runs rs = {0};
+		rc = decode_runs(v, al, MFT_FRS_MFT, &rs, err);
+		if (rc == MFT_OK)
+			rc = read_runs(v, &rs, buf, len, err);
+		free(rs.r);
+	}
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*out_len = len;
+	return MFT_OK;
+}
+
+/* Reads one record of the $MFT using only the runs decoded so far: while
+ * bootstrapping, the $MFT maps itself. */
+static int read_record_with_runs(struct uffs_volume *v, const struct runs *rs,
+				 uint64_t frs, uint8_t *buf,
+				 struct mft_error *err)
+{
+	struct uffs_volume partial = *v;
+	partial.ext = NULL;
+	partial.n_ext = 0;
+	int rc = set_extents(&partial, rs, err);
+	if (rc == MFT_OK) {
+		partial.n_records = rs->next_vcn * v->boot.cluster_size /
+				    v->record_size;
+		rc = frs < partial.n_records
+			     ? uffs_volume_read_records(&partial, frs, 1, buf, err)
+			     : mft_fail(err, MFT_E_CORRUPT, frs, 0,
+					"$MFT extension record lies outside the runs that precede it");
+	}
+	free(partial.ext);
+	return rc;
+}
+
+/* Follows record 0's attribute list to the pieces of $MFT:$DATA that live in
+ * extension records, in VCN order, and notes where $MFT:$BITMAP lives. */
+static int follow_attr_list(struct uffs_volume *v, const struct record0 *r0,
+			    struct runs *rs, uint64_t *bitmap_frs,
+			    uint8_t *ext_buf, struct mft_error *err)
+{
+	struct mft_attr al;
+	if (!find_attr(r0->buf, r0->first, r0->end, MFT_FRS_MFT,
+		       AT_ATTRIBUTE_LIST, 0, &al))
+		return MFT_OK;
+	uint8_t *list = NULL;
+	size_t len = 0;
+	int rc = load_attr_list(v, &al, &list, &len, err);
+	if (rc)
+		return rc;
+	struct mft_al_iter it;
+	struct mft_al_entry e;
+	mft_al_iter_init(&it, list, len);
+	while ((rc = mft_al_next(&it, &e, err)) == 1) {
+		uint64_t frs = MFT_REF_FRS(e.record_ref);
+		if (e.name_len)
+			continue;
+		if (e.type == AT_BITMAP && e.start_vcn == 0)
+			*bitmap_frs = frs;
+		if (e.type != AT_DATA || e.start_vcn == 0 ||
+		    e.start_vcn != rs->next_vcn || frs == MFT_FRS_MFT)
+			continue;
+		rc = read_record_with_runs(v, rs, frs, ext_buf, err);
+		uint32_t first, end;
+		if (rc == MFT_OK)
+			rc = mft_record_prepare(ext_buf, v->record_size, frs,
+						&first, &end, err);
+		if (rc)
+			break;
+		struct mft_attr a;
+		if (find_attr(ext_buf, first, end, frs, AT_DATA, e.start_vcn,
+			      &a) &&
+		    a.nonresident) {
+			rc = decode_runs(v, &a, frs, rs, err);
+			if (rc)
+				break;
+		}
+	}
+	if (rc < 0 && err->frs == MFT_NO_FRS)
+		err->frs = MFT_FRS_MFT;
+	free(list);
+	return rc < 0 ? rc : MFT_OK;
+}
+
+/* Reads $MFT:$BITMAP from the record that holds it, with the full map. */
+static int load_bitmap(struct uffs_volume *v, const struct record0 *r0,
+		       uint64_t frs, uint8_t *buf, struct mft_error *err)
+{
+	const uint8_t *rec = r0->buf;
+	uint32_t first = r0->first, end = r0->end;
+	if (frs != MFT_FRS_MFT) {
+		int rc = uffs_volume_read_records(v, frs, 1, buf, err);
+		if (rc == MFT_OK)
+			rc = mft_record_prepare(buf, v->record_size, frs, &first,
+						&end, err);
+		if (rc)
+			return rc;
+		rec = buf;
+	}
+	struct mft_attr a;
+	if (!find_attr(rec, first, end, frs, AT_BITMAP, 0, &a))
+		return MFT_OK;
+	uint64_t need = (v->n_records + 7) / 8;
+	uint64_t have = a.nonresident ? a.data_size : a.value_len;
+	if (have < need)
+		need = have;
+	uint8_t *bits = calloc(1, need ? need : 1);
+	if (!bits)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	int rc = MFT_OK;
+	if (!a.nonresident) {
+		memcpy(bits, a.value, need);
+	} else {
+		struct runs rs = {0};
+		rc = decode_runs(v, &a, frs, &rs, err);
+		if (rc == MFT_OK)
+			rc = read_runs(v, &rs, bits, need, err);
+		free(rs.r);
+	}
+	if (rc) {
+		free(bits);
+		return rc;
+	}
+	v->bitmap = bits;
+	v->bitmap_len = need;
+	return MFT_OK;
+}
+
+static int map_mft(struct uffs_volume *v, struct record0 *r0, uint8_t *scratch,
+		   const struct uffs_warn_sink *warn, struct mft_error *err)
+{
+	struct runs rs = {0};
+	uint64_t bitmap_frs = MFT_FRS_MFT;
+	int rc = decode_runs(v, &r0->data, MFT_FRS_MFT, &rs, err);
+	if (rc == MFT_OK)
+		rc = follow_attr_list(v, r0, &rs, &bitmap_frs, scratch, err);
+	if (rc == MFT_OK)
+		rc = set_extents(v, &rs, err);
+	free(rs.r);
+	if (rc)
+		return rc;
+	v->mft_size = r0->data.data_size;
+	uint64_t mapped = rs.next_vcn * v->boot.cluster_size;
+	uint64_t bytes = v->mft_size;
+	if (mapped < bytes) {
+		struct mft_error w;
+		mft_fail(&w, MFT_E_CORRUPT, MFT_FRS_MFT, r0->data.offset,
+			 "$MFT runlist covers less than its data size; "
+			 "records past the mapped part are not read");
+		uffs_warn(warn, &w);
+		bytes = mapped;
+	}
+	if (bytes > v->boot.volume_size)
+		return mft_fail(err, MFT_E_CORRUPT, MFT_FRS_MFT, r0->data.offset,
+				"$MFT data size larger than the volume");
+	v->n_records = bytes / v->record_size;
+	return load_bitmap(v, r0, bitmap_frs, scratch, err);
+}
+
+static int open_ntfs(struct uffs_volume *v, const struct uffs_warn_sink *warn,
+		     struct mft_error *err)
+{
+	uint8_t sector[512];
+	int rc = uffs_source_read(v->src, sector, sizeof sector, 0, err);
+	if (rc == MFT_OK)
+		rc = mft_boot_parse(sector, sizeof sector, &v->boot, err);
+	if (rc)
+		return rc;
+	v->has_boot = true;
+	v->record_size = v->boot.record_size;
+	if (v->boot.volume_size > v->src->size) {
+		struct mft_error w;
+		mft_fail(&w, MFT_E_TRUNCATED, MFT_NO_FRS, v->src->size,
+			 "image is shorter than the volume size in its boot sector");
+		uffs_warn(warn, &w);
+	}
+	uint8_t *bufs = malloc(2 * (size_t)v->record_size);
+	if (!bufs)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	struct record0 r0 = {.buf = bufs};
+	rc = load_record0(v, v->boot.mft_lcn, &r0, err);
+	if (rc && v->boot.mftmirr_lcn &&
+	    v->boot.mftmirr_lcn < v->boot.volume_size / v->boot.cluster_size) {
+		struct mft_error first = *err;
+		uffs_warn(warn, &first);
+		if (load_record0(v, v->boot.mftmirr_lcn, &r0, err) == MFT_OK) {
+			v->from_mirror = true;
+			rc = MFT_OK;
+		} else {
+			*err = first;
+		}
+	}
+	if (rc == MFT_OK)
+		rc = map_mft(v, &r0, bufs + v->record_size, warn, err);
+	free(bufs);
+	return rc;
+}
+
+static int open_mft_file(struct uffs_volume *v,
+			 const struct uffs_warn_sink *warn)
+{
+	v->record_size = v->src->record_size;
+	v->mft_size = v->src->size;
+	v->n_records = v->src->size / v->record_size;
+	if (v->src->size % v->record_size) {
+		struct mft_error w;
+		mft_fail(&w, MFT_E_TRUNCATED, v->n_records,
+			 v->n_records * v->record_size,
+			 "$MFT file ends with a partial record, ignored");
+		uffs_warn(warn, &w);
+	}
+	v->ext[0] = (struct uffs_extent){0, 0, v->n_records * v->record_size};
+	v->n_ext = 1;
+	return MFT_OK;
+}
+
+int uffs_volume_open(struct uffs_volume *v, struct uffs_source *src,
+		     const struct uffs_warn_sink *warn, struct mft_error *err)
+{
+	*v = (struct uffs_volume){.src = src};
+	int rc;
+	if (src->kind == UFFS_SOURCE_MFT_FILE) {
+		v->ext = malloc(sizeof *v->ext);
+		rc = v->ext ? open_mft_file(v, warn)
+			    : mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				       "out of memory");
+	} else {
+		rc = open_ntfs(v, warn, err);
+	}
+	if (rc)
+		uffs_volume_close(v);
+	return rc;
+}
+
+void uffs_volume_close(struct uffs_volume *v)
+{
+	free(v->ext);
+	free(v->bitmap);
+	v->ext = NULL;
+	v->bitmap = NULL;
+}
+
+/* The extent holding byte `off` of the $MFT (extents are in order). */
+static size_t find_extent(const struct uffs_volume *v, uint64_t off)
+{
+	size_t lo = 0, hi = v->n_ext;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->ext[mid].mft_off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int uffs_volume_read_records(const struct uffs_volume *v, uint64_t first,
+			     uint64_t count, uint8_t *buf,
+			     struct mft_error *err)
+{
+	if (first > v->n_records || count > v->n_records - first)
+		return mft_fail(err, MFT_E_USAGE, first, 0,
+				"record range outside the $MFT");
+	uint64_t off = first * v->record_size;
+	uint64_t len = count * v->record_size;
+	size_t i = find_extent(v, off);
+	while (len) {
+		if (i >= v->n_ext || v->ext[i].mft_off > off)
+			return mft_fail(err, MFT_E_CORRUPT, off / v->record_size,
+					0, "record not mapped by the $MFT runlist");
+		const struct uffs_extent *e = &v->ext[i];
+		uint64_t skip = off - e->mft_off;
+		if (skip >= e->len) {
+			i++;
+			continue;
+		}
+		uint64_t n = e->len - skip < len ? e->len - skip : len;
+		if (e->vol_off == UFFS_SPARSE_OFFSET) {
+			memset(buf, 0, n);
+		} else {
+			int rc = uffs_source_read(v->src, buf, n,
+						  e->vol_off + skip, err);
+			if (rc) {
+				if (err->frs == MFT_NO_FRS)
+					err->frs = off / v->record_size;
+				return rc;
+			}
+		}
+		buf += n;
+		off += n;
+		len -= n;
+		i++;
+	}
+	return MFT_OK;
+}
+
+bool uffs_volume_record_in_bitmap(const struct uffs_volume *v, uint64_t frs)
+{
+	if (!v->bitmap)
+		return true;
+	if (frs / 8 >= v->bitmap_len)
+		return false;
+	return v->bitmap[frs / 8] >> (frs % 8) & 1;
+}
+
+uint64_t uffs_volume_bitmap_count(const struct uffs_volume *v)
+{
+	if (!v->bitmap)
+		return v->n_records;
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < v->n_records; i++)
+		n += uffs_volume_record_in_bitmap(v, i);
+	return n;
+}
+
+uint64_t uffs_volume_record_offset(const struct uffs_volume *v, uint64_t frs)
+{
+	if (!v->n_ext || frs >= UINT64_MAX / v->record_size)
+		return UINT64_MAX;
+	uint64_t off = frs * v->record_size;
+	const struct uffs_extent *e = &v->ext[find_extent(v, off)];
+	if (off < e->mft_off || off - e->mft_off >= e->len ||
+	    e->vol_off == UFFS_SPARSE_OFFSET)
+		return UINT64_MAX;
+	return v->src->base + e->vol_off + (off - e->mft_off);
+}

@@ -1,0 +1,67 @@
+/*
+ * uffs_volume: the $MFT of one source, located and mapped.
+ *
+ * For an NTFS volume: boot sector, then record 0 (or its $MFTMirr copy) gives
+ * the $MFT extents from its $DATA runlist, following an $ATTRIBUTE_LIST into
+ * extension records when the runlist continues there, and $MFT:$BITMAP. For a
+ * captured $MFT file: the file itself, one extent, no bitmap.
+ */
+#ifndef UFFS_VOLUME_H
+#define UFFS_VOLUME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../mft/mft.h"
+#include "../source/source.h"
+
+/* Warnings: damage that does not stop the scan. */
+struct uffs_warn_sink {
+	void (*warn)(void *ctx, const struct mft_error *e);
+	void *ctx;
+};
+
+void uffs_warn(const struct uffs_warn_sink *sink, const struct mft_error *e);
+
+#define UFFS_SPARSE_OFFSET UINT64_MAX
+struct uffs_extent {
+	uint64_t mft_off; /* byte offset within the $MFT stream */
+	uint64_t vol_off; /* byte offset within the volume, or UFFS_SPARSE_OFFSET */
+	uint64_t len;
+};
+
+struct uffs_volume {
+	struct uffs_source *src;
+	bool has_boot;
+	struct mft_boot boot;
+	uint32_t record_size;
+	uint64_t mft_size;  /* bytes of $MFT:$DATA */
+	uint64_t n_records; /* records in the mapped part of the $MFT */
+	struct uffs_extent *ext;
+	size_t n_ext;
+	uint8_t *bitmap; /* $MFT:$BITMAP, NULL when unknown */
+	uint64_t bitmap_len;
+	bool from_mirror; /* record 0 was unusable, $MFTMirr used */
+};
+
+int uffs_volume_open(struct uffs_volume *v, struct uffs_source *src,
+		     const struct uffs_warn_sink *warn, struct mft_error *err);
+void uffs_volume_close(struct uffs_volume *v);
+
+/* Reads `count` records starting at `first` into buf (count * record_size
+ * bytes); sparse parts read as zeros. */
+int uffs_volume_read_records(const struct uffs_volume *v, uint64_t first,
+			     uint64_t count, uint8_t *buf,
+			     struct mft_error *err);
+
+/* Whether $MFT:$BITMAP marks the record in use (true when unknown). */
+bool uffs_volume_record_in_bitmap(const struct uffs_volume *v, uint64_t frs);
+
+/* Records marked in use in $MFT:$BITMAP (n_records when unknown). */
+uint64_t uffs_volume_bitmap_count(const struct uffs_volume *v);
+
+/* Byte offset of record frs within the source file (for messages), or
+ * UINT64_MAX when not mapped. */
+uint64_t uffs_volume_record_offset(const struct uffs_volume *v, uint64_t frs);
+
+#endif

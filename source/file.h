@@ -1,0 +1,31 @@
+/*
+ * The platform edge of a source: open read-only, positioned reads, size.
+ * One implementation per platform (file_posix.c, later file_win.c); nothing
+ * above this header knows which.
+ */
+#ifndef UFFS_FILE_H
+#define UFFS_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct uffs_file {
+	intptr_t handle;
+	uint64_t size;
+	bool is_device;
+};
+
+/* Opens `path` read-only. Returns 0 or -errno-style positive OS code in
+ * *os_error with a static description in *what. */
+int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
+		   const char **what);
+/* Reads up to len bytes at off; returns bytes read (short at end of file) or
+ * -1 with *os_error set. Retries interrupted and partial reads. */
+int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
+			uint64_t off, int *os_error);
+void uffs_file_close(struct uffs_file *f);
+/* Text for an OS error code from the two functions above. */
+const char *uffs_file_strerror(int os_error);
+
+#endif

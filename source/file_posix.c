@@ -1,0 +1,94 @@
+/* POSIX (Linux) file and block-device access, read-only. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <linux/fs.h>
+#endif
+
+#include "file.h"
+
+static int device_size(int fd, uint64_t *size)
+{
+#ifdef BLKGETSIZE64
+	return ioctl(fd, BLKGETSIZE64, size);
+#else
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end < 0)
+		return -1;
+	*size = (uint64_t)end;
+	return 0;
+#endif
+}
+
+int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
+		   const char **what)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*os_error = errno;
+		*what = "cannot open";
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		*os_error = errno;
+		*what = "cannot stat";
+		close(fd);
+		return -1;
+	}
+	f->handle = fd;
+	f->is_device = S_ISBLK(st.st_mode);
+	if (f->is_device) {
+		if (device_size(fd, &f->size) != 0) {
+			*os_error = errno;
+			*what = "cannot get the size of block device";
+			close(fd);
+			return -1;
+		}
+	} else if (S_ISREG(st.st_mode)) {
+		f->size = (uint64_t)st.st_size;
+	} else {
+		*os_error = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		*what = "not a regular file or block device";
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
+			uint64_t off, int *os_error)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread((int)f->handle, (char *)buf + done,
+				  len - done, (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*os_error = errno;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int64_t)done;
+}
+
+void uffs_file_close(struct uffs_file *f)
+{
+	if (f->handle >= 0)
+		close((int)f->handle);
+	f->handle = -1;
+}
+
+const char *uffs_file_strerror(int os_error)
+{
+	return strerror(os_error);
+}
