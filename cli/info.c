@@ -61,7 +61,7 @@ static void print_info(const struct loaded *l, bool scanned)
 		uint64_t in_use = 0, files = 0, dirs = 0;
 		const struct uffs_index *idx = &l->idx;
 		for (uint64_t r = 0; r < idx->n_records; r++) {
-			uint8_t f = idx->rflags[r];
+			uint16_t f = idx->rflags[r];
 			if ((f & UFFS_REC_PRESENT) && (f & UFFS_REC_IN_USE)) {
 				in_use++;
 				if (f & UFFS_REC_DIR)

@@ -61,11 +61,18 @@ struct lister {
 	size_t path_len;
 };
 
-/* One output row: a name of a record, with one of its streams or none. */
+/* One output row: a name of a record, with one of its streams or none.
+ * Two kinds have no name of their own: the virtual /$OrphanFiles directory
+ * and unnamed deleted records (/$OrphanFiles/OrphanFile-N), both as The
+ * Sleuth Kit lists them. */
+enum row_kind { ROW_NAME, ROW_ORPHAN_DIR, ROW_UNNAMED };
+
 struct row {
 	uint64_t frs;
 	uint32_t link;
 	uint32_t stream; /* UINT32_MAX: the bare name, no stream attribute */
+	enum row_kind kind;
+	bool first_of_link;
 };
 
 static bool stream_is_main(const struct uffs_index *idx, uint32_t s)
@@ -110,11 +117,31 @@ static bool has_stream_suffix(const struct uffs_index *idx, uint32_t s)
 }
 
 static void put_path(struct lister *ls, const struct row *rw,
+		     enum out_escape esc, bool leading_slash);
+
+/* The path of the row's name, without any stream suffix. */
+static void put_name_path(struct lister *ls, const struct row *rw,
+			  enum out_escape esc)
+{
+	struct row bare = *rw;
+	bare.stream = UINT32_MAX;
+	put_path(ls, &bare, esc, true);
+}
+
+static void put_path(struct lister *ls, const struct row *rw,
 		     enum out_escape esc, bool leading_slash)
 {
 	const struct uffs_index *idx = &ls->l->idx;
 	if (leading_slash)
 		out_char(&ls->o, '/');
+	if (rw->kind != ROW_NAME) {
+		out_str(&ls->o, UFFS_ORPHAN_DIR);
+		if (rw->kind == ROW_UNNAMED) {
+			out_str(&ls->o, "/OrphanFile-");
+			out_u64(&ls->o, rw->frs);
+		}
+		return;
+	}
 	out_name(&ls->o, ls->path, ls->path_len, esc);
 	if (has_stream_suffix(idx, rw->stream)) {
 		out_char(&ls->o, ':');
@@ -125,7 +152,34 @@ static void put_path(struct lister *ls, const struct row *rw,
 
 static const char *row_type(const struct uffs_index *idx, const struct row *rw)
 {
+	if (rw->kind == ROW_ORPHAN_DIR)
+		return "virtual";
 	return idx->rflags[rw->frs] & UFFS_REC_DIR ? "dir" : "file";
+}
+
+/* Record columns of the virtual directory read as zero. */
+static bool row_has_record(const struct row *rw)
+{
+	return rw->kind != ROW_ORPHAN_DIR;
+}
+
+static bool column_is_text(enum column c)
+{
+	switch (c) {
+	case COL_PATH:
+	case COL_NAME:
+	case COL_STREAM:
+	case COL_TYPE:
+	case COL_CREATED:
+	case COL_MODIFIED:
+	case COL_MFT_CHANGED:
+	case COL_ACCESSED:
+	case COL_ATTRIBUTES:
+	case COL_REPARSE:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static void put_text_value(struct lister *ls, const struct row *rw,
@@ -134,14 +188,27 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 	const struct uffs_index *idx = &ls->l->idx;
 	struct out *o = &ls->o;
 	uint64_t size, alloc;
-	const uint64_t *t = &idx->times[4 * rw->frs];
+	static const uint64_t no_times[4];
+	const uint64_t *t = row_has_record(rw) ? &idx->times[4 * rw->frs]
+					       : no_times;
+	if (!row_has_record(rw) && c != COL_PATH && c != COL_NAME &&
+	    c != COL_TYPE && c != COL_FRS) {
+		if (!column_is_text(c))
+			out_char(o, '0');
+		return;
+	}
 	switch (c) {
 	case COL_PATH:
 		put_path(ls, rw, esc, true);
 		break;
 	case COL_NAME:
-		out_name(o, idx->pool + idx->l_name[rw->link],
-			 idx->l_name_len[rw->link], esc);
+		if (rw->kind == ROW_NAME)
+			out_name(o, idx->pool + idx->l_name[rw->link],
+				 idx->l_name_len[rw->link], esc);
+		else if (rw->kind == ROW_ORPHAN_DIR)
+			out_str(o, UFFS_ORPHAN_DIR);
+		else
+			put_path(ls, rw, esc, false);
 		break;
 	case COL_STREAM:
 		if (has_stream_suffix(idx, rw->stream))
@@ -155,7 +222,8 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 		out_u64(o, idx->seq[rw->frs]);
 		break;
 	case COL_PARENT:
-		out_u64(o, MFT_REF_FRS(idx->l_parent[rw->link]));
+		out_u64(o, rw->kind == ROW_NAME ? MFT_REF_FRS(idx->l_parent[rw->link])
+						: MFT_FRS_ROOT);
 		break;
 	case COL_TYPE:
 		out_str(o, row_type(idx, rw));
@@ -197,25 +265,6 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 	}
 }
 
-static bool column_is_text(enum column c)
-{
-	switch (c) {
-	case COL_PATH:
-	case COL_NAME:
-	case COL_STREAM:
-	case COL_TYPE:
-	case COL_CREATED:
-	case COL_MODIFIED:
-	case COL_MFT_CHANGED:
-	case COL_ACCESSED:
-	case COL_ATTRIBUTES:
-	case COL_REPARSE:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void emit_delimited(struct lister *ls, const struct row *rw, char sep,
 			   enum out_escape esc)
 {
@@ -243,7 +292,8 @@ static void emit_jsonl(struct lister *ls, const struct row *rw)
 		out_str(&ls->o, column_names[c]);
 		out_bytes(&ls->o, "\":", 2);
 		if (c == COL_DELETED) {
-			bool del = !(ls->l->idx.rflags[rw->frs] & UFFS_REC_IN_USE);
+			bool del = row_has_record(rw) &&
+				   !(ls->l->idx.rflags[rw->frs] & UFFS_REC_IN_USE);
 			out_str(&ls->o, del ? "true" : "false");
 			continue;
 		}
@@ -259,12 +309,28 @@ static void emit_jsonl(struct lister *ls, const struct row *rw)
 
 /* The Sleuth Kit's body file (fls -m): MD5|name|inode|mode|UID|GID|size|
  * atime|mtime|ctime|crtime, inode as record-type-id. */
+/* Type of the name, then of the record, then permissions: read unless
+ * read-only, write unless hidden, execute always (The Sleuth Kit's mapping
+ * of DOS attributes). A deleted record's name is found through its parent
+ * reference, not a directory index: The Sleuth Kit types such names '-'. */
 static void put_mode(struct out *o, const struct uffs_index *idx, uint64_t r)
 {
-	bool dir = idx->rflags[r] & UFFS_REC_DIR;
-	out_str(o, dir ? "d/d" : "r/r");
-	out_str(o, idx->fattrs[r] & FILE_ATTR_READONLY ? "r-xr-xr-x"
-						      : "rwxrwxrwx");
+	uint16_t f = idx->rflags[r];
+	char type = f & UFFS_REC_DIR ? 'd' : 'r';
+	char perm[10] = "---------";
+	out_char(o, f & UFFS_REC_IN_USE ? type : '-');
+	out_char(o, '/');
+	out_char(o, type);
+	if (f & UFFS_REC_HAS_SI) {
+		for (int i = 0; i < 3; i++) {
+			if (!(idx->fattrs[r] & FILE_ATTR_READONLY))
+				perm[3 * i] = 'r';
+			if (!(idx->fattrs[r] & FILE_ATTR_HIDDEN))
+				perm[3 * i + 1] = 'w';
+			perm[3 * i + 2] = 'x';
+		}
+	}
+	out_bytes(o, perm, 9);
 }
 
 static void put_unix_times(struct out *o, const uint64_t *t)
@@ -282,11 +348,17 @@ static void emit_bodyfile(struct lister *ls, const struct row *rw)
 	const struct uffs_index *idx = &ls->l->idx;
 	struct out *o = &ls->o;
 	uint64_t r = rw->frs;
+	if (rw->kind == ROW_ORPHAN_DIR) {
+		out_str(o, "0|/" UFFS_ORPHAN_DIR "|");
+		out_u64(o, r);
+		out_str(o, "|V/V---------|0|0|0|0|0|0|0\n");
+		return;
+	}
 	bool deleted = !(idx->rflags[r] & UFFS_REC_IN_USE);
-	/* The $FILE_NAME line, once per name (with its main row). */
-	if (rw->stream == UINT32_MAX || stream_is_main(idx, rw->stream)) {
+	/* The $FILE_NAME line, once per name (with its first row). */
+	if (rw->kind == ROW_NAME && rw->first_of_link) {
 		out_str(o, "0|");
-		put_path(ls, rw, ESC_DISPLAY, true);
+		put_name_path(ls, rw, ESC_DISPLAY);
 		out_str(o, deleted ? " ($FILE_NAME) (deleted)|" : " ($FILE_NAME)|");
 		out_u64(o, r);
 		out_str(o, "-48-");
@@ -356,7 +428,35 @@ static void emit_link(struct lister *ls, uint64_t r, uint32_t link)
 	if (n == 0)
 		return;
 	ls->path_len = n;
-	struct row rw = {r, link, UINT32_MAX};
+	struct row rw = {r, link, UINT32_MAX, ROW_NAME, true};
+	bool printed = false;
+	UFFS_FOR_EACH_STREAM(idx, r, k, s)
+	{
+		if (idx->s_flags[s] & UFFS_STREAM_DROPPED)
+			continue;
+		rw.stream = s;
+		emit_row(ls, &rw);
+		rw.first_of_link = false;
+		printed = true;
+	}
+	if (!printed) {
+		rw.stream = UINT32_MAX;
+		emit_row(ls, &rw);
+	}
+}
+
+static bool has_visible_link(const struct uffs_index *idx, uint64_t r)
+{
+	uint32_t link;
+	return uffs_index_primary_link(idx, r, &link);
+}
+
+/* A deleted record with attributes but no name is still a file that was:
+ * listed as /$OrphanFiles/OrphanFile-N. */
+static void emit_unnamed(struct lister *ls, uint64_t r)
+{
+	const struct uffs_index *idx = &ls->l->idx;
+	struct row rw = {r, 0, UINT32_MAX, ROW_UNNAMED, false};
 	bool printed = false;
 	UFFS_FOR_EACH_STREAM(idx, r, k, s)
 	{
@@ -375,12 +475,19 @@ static void emit_link(struct lister *ls, uint64_t r, uint32_t link)
 static void list_index(struct lister *ls)
 {
 	const struct uffs_index *idx = &ls->l->idx;
+	struct row orphans = {idx->n_records, 0, UINT32_MAX, ROW_ORPHAN_DIR, false};
+	emit_row(ls, &orphans);
 	for (uint64_t r = 0; r < idx->n_records; r++) {
-		uint8_t f = idx->rflags[r];
+		uint16_t f = idx->rflags[r];
 		if (!(f & UFFS_REC_PRESENT) || r == MFT_FRS_ROOT)
 			continue;
 		if (!(f & UFFS_REC_IN_USE) && !ls->deleted)
 			continue;
+		if (!(f & UFFS_REC_IN_USE) && (f & UFFS_REC_USED) &&
+		    !has_visible_link(idx, r)) {
+			emit_unnamed(ls, r);
+			continue;
+		}
 		UFFS_FOR_EACH_LINK(idx, r, k, i)
 		if (!(idx->l_flags[i] & UFFS_LINK_HIDDEN))
 			emit_link(ls, r, i);

@@ -83,7 +83,7 @@ int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 	size_t n = (size_t)n_records;
 	idx->n_records = n_records;
 	idx->record_size = record_size;
-	idx->rflags = calloc(n + 1, 1);
+	idx->rflags = calloc(n + 1, sizeof *idx->rflags);
 	idx->seq = calloc(n + 1, sizeof *idx->seq);
 	idx->fattrs = calloc(n + 1, sizeof *idx->fattrs);
 	idx->owner_id = calloc(n + 1, sizeof *idx->owner_id);
@@ -208,7 +208,11 @@ static void set_base_columns(struct uffs_index *idx,
 			     const struct mft_record_view *v)
 {
 	uint64_t r = v->frs;
-	uint8_t f = UFFS_REC_PRESENT;
+	uint16_t f = UFFS_REC_PRESENT;
+	if (v->n_attrs)
+		f |= UFFS_REC_USED;
+	if (v->partial)
+		f |= UFFS_REC_PARTIAL;
 	if (v->flags & MFT_REC_FLAG_IN_USE)
 		f |= UFFS_REC_IN_USE;
 	if (v->flags & MFT_REC_FLAG_DIRECTORY)
@@ -282,7 +286,7 @@ static bool ext_contribution_valid(const struct uffs_index *idx,
 				   uint32_t owner, uint16_t exp_seq,
 				   bool ext_in_use)
 {
-	uint8_t f = idx->rflags[owner];
+	uint16_t f = idx->rflags[owner];
 	return (f & UFFS_REC_PRESENT) && idx->seq[owner] == exp_seq &&
 	       ((f & UFFS_REC_IN_USE) != 0) == ext_in_use;
 }

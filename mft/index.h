@@ -25,6 +25,8 @@
 #define UFFS_REC_EXTENSION 0x20 /* slot holds an extension record */
 #define UFFS_REC_DAMAGED 0x40   /* record failed to parse */
 #define UFFS_REC_ATTR_LIST 0x80
+#define UFFS_REC_USED 0x100    /* at least one attribute was parsed */
+#define UFFS_REC_PARTIAL 0x200 /* a damaged attribute stopped the walk */
 
 /* Per-link flags. */
 #define UFFS_LINK_FROM_EXT 0x01   /* came from an extension record */
@@ -44,7 +46,7 @@ struct uffs_index {
 	uint32_t record_size;
 
 	/* per record, n_records each */
-	uint8_t *rflags;
+	uint16_t *rflags;
 	uint16_t *seq;
 	uint32_t *fattrs; /* $STANDARD_INFORMATION file attributes */
 	uint32_t *owner_id;
@@ -104,7 +106,7 @@ void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs);
 int uffs_index_finish(struct uffs_index *idx, struct mft_error *err);
 
 static inline bool uffs_rec_is(const struct uffs_index *idx, uint64_t frs,
-			       uint8_t flag)
+			       uint16_t flag)
 {
 	return frs < idx->n_records && (idx->rflags[frs] & flag);
 }

@@ -216,6 +216,10 @@ struct mft_record_view {
 	uint32_t reparse_tag;
 	bool has_attr_list;
 	struct mft_attr attr_list;
+	bool baad;            /* "BAAD" signature with a valid fixup: parsed */
+	bool partial;         /* an attribute was damaged: the walk stopped */
+	struct mft_error damage; /* what stopped it, when partial */
+	unsigned n_attrs;     /* attributes parsed */
 	unsigned n_names;
 	unsigned n_streams;
 	struct mft_name_view names[MFT_MAX_NAMES];
@@ -223,12 +227,14 @@ struct mft_record_view {
 };
 
 /* Checks a record's header, applies the fixup in place and walks its
- * attributes into *out (views into buf). Errors:
- *   MFT_E_EMPTY     no magic and all zero, or magic "FILE" never used
+ * attributes into *out (views into buf). Errors (the record is unusable):
+ *   MFT_E_EMPTY     all zero
  *   MFT_E_BAD_MAGIC neither "FILE" nor "BAAD"
- *   MFT_E_BAAD      marked torn by chkdsk
  *   MFT_E_FIXUP     update sequence mismatch (a torn write)
- *   MFT_E_CORRUPT   header or attribute fields out of range */
+ *   MFT_E_CORRUPT   header fields out of range
+ * A "BAAD" record whose fixup holds is parsed (out->baad set), as The Sleuth
+ * Kit does. A damaged attribute stops the walk but keeps what came before it
+ * (out->partial, out->damage), as The Sleuth Kit does. */
 int mft_record_parse(uint8_t *buf, uint32_t rec_size, uint64_t frs,
 		     struct mft_record_view *out, struct mft_error *err);
 

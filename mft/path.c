@@ -20,18 +20,16 @@ bool uffs_parent_ok(const struct uffs_index *idx, uint32_t link)
 	uint32_t owner = idx->l_owner[link];
 	if (p >= idx->n_records || (p == owner && p != MFT_FRS_ROOT))
 		return false;
-	uint8_t f = idx->rflags[p];
+	uint16_t f = idx->rflags[p];
 	if (!(f & UFFS_REC_PRESENT) || !(f & UFFS_REC_DIR))
-		return false;
-	/* A file still in use cannot live in a freed directory. */
-	if ((idx->rflags[owner] & UFFS_REC_IN_USE) && !(f & UFFS_REC_IN_USE))
 		return false;
 	uint16_t want = MFT_REF_SEQ(ref);
 	uint16_t seq = idx->seq[p];
 	/* Freeing a record bumps its sequence number: entries of a deleted
-	 * directory carry the number it had while in use. */
-	if (!(f & UFFS_REC_IN_USE))
-		return want == seq || (uint16_t)(want + 1) == seq;
+	 * directory carry the number it had while in use (The Sleuth Kit's
+	 * rule, 0 staying 0). */
+	if (!(f & UFFS_REC_IN_USE) && seq > 0)
+		seq--;
 	return want == seq;
 }
 

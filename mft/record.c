@@ -26,8 +26,7 @@ static int check_magic(const uint8_t *buf, uint32_t size, uint64_t frs,
 	if (memcmp(buf, "FILE", 4) == 0)
 		return MFT_OK;
 	if (memcmp(buf, "BAAD", 4) == 0)
-		return mft_fail(err, MFT_E_BAAD, frs, 0,
-				"record marked BAAD by chkdsk");
+		return MFT_OK;
 	if (all_zero(buf, size))
 		return mft_fail(err, MFT_E_EMPTY, frs, 0, "empty record");
 	return mft_fail(err, MFT_E_BAD_MAGIC, frs, 0,
@@ -187,16 +186,21 @@ int mft_record_parse(uint8_t *buf, uint32_t rec_size, uint64_t frs,
 	v->has_reparse = false;
 	v->reparse_tag = 0;
 	v->has_attr_list = false;
+	v->baad = memcmp(buf, "BAAD", 4) == 0;
+	v->partial = false;
+	v->n_attrs = 0;
 	v->n_names = 0;
 	v->n_streams = 0;
 
 	struct mft_attr_iter it;
 	struct mft_attr a;
 	mft_attr_iter_init(&it, buf, first, end, frs);
-	while ((rc = mft_attr_next(&it, &a, err)) == 1) {
-		rc = take_attribute(v, &a, err);
+	while ((rc = mft_attr_next(&it, &a, &v->damage)) == 1) {
+		rc = take_attribute(v, &a, &v->damage);
 		if (rc)
-			return rc;
+			break;
+		v->n_attrs++;
 	}
-	return rc;
+	v->partial = rc < 0;
+	return MFT_OK;
 }

@@ -23,8 +23,16 @@ int uffs_scan_record(const struct uffs_volume *v, struct uffs_index *idx,
 {
 	struct mft_error rec_err;
 	int rc = mft_record_parse(rec, v->record_size, frs, view, &rec_err);
-	if (rc == MFT_OK)
+	if (rc == MFT_OK) {
+		if (view->partial && worth_warning(v, frs, MFT_E_CORRUPT))
+			uffs_warn(warn, &view->damage);
+		if (view->baad && worth_warning(v, frs, MFT_E_BAAD)) {
+			mft_fail(&rec_err, MFT_E_BAAD, frs, 0,
+				 "record marked BAAD by chkdsk but intact: listed");
+			uffs_warn(warn, &rec_err);
+		}
 		return uffs_index_add_record(idx, view, err);
+	}
 	if (rc != MFT_E_EMPTY && rc != MFT_E_BAD_MAGIC)
 		uffs_index_mark_damaged(idx, frs);
 	if (worth_warning(v, frs, rc))

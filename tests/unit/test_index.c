@@ -1,0 +1,865 @@
+/* The merger (uffs_index_add_record / finish) and path resolution
+ * (uffs_tree_build / uffs_link_path), through the public API only.
+ *
+ * Records are struct mft_record_view values built by hand, as
+ * mft_record_parse would fill them: names and stream names point at UTF-16LE
+ * buffers owned by the test. A file reference is FRS | seq << 48. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "index.h"
+#include "path.h"
+
+#define REF(frs, seq) ((uint64_t)(frs) | (uint64_t)(seq) << 48)
+
+/* Header flags (ntfs_format.h: 0x01 in use, 0x02 directory). */
+#define IN_USE 0x01
+#define DIR 0x02
+
+/* $FILE_NAME namespaces. */
+#define NS_POSIX 0
+#define NS_WIN32 1
+#define NS_DOS 2
+#define NS_BOTH 3
+
+#define N_RECORDS 256
+#define ROOT 5
+#define ROOT_SEQ 5
+
+/* ---- building record views -------------------------------------------------- */
+
+static struct {
+	struct mft_record_view v;
+	uint8_t names[8][510];
+	uint8_t snames[8][510];
+} rb;
+
+static void rb_begin(uint64_t frs, uint16_t seq, uint16_t flags)
+{
+	memset(&rb.v, 0, sizeof rb.v);
+	rb.v.frs = frs;
+	rb.v.seq = seq;
+	rb.v.flags = flags;
+	rb.v.has_si = true;
+	rb.v.si_attrs = 0x20;
+	for (int i = 0; i < 4; i++)
+		rb.v.si_times[i] = 0x01D7000000000000ull + frs * 4 + (uint64_t)i;
+}
+
+static void rb_base(uint64_t base_ref)
+{
+	rb.v.base_ref = base_ref;
+}
+
+static void to_utf16(uint8_t *out, const char *s, uint8_t *units)
+{
+	size_t n = strlen(s);
+	assert_true(n <= 255);
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = (uint8_t)s[i];
+		out[2 * i + 1] = 0;
+	}
+	*units = (uint8_t)n;
+}
+
+static void rb_name(const char *name, uint8_t ns, uint64_t parent_ref)
+{
+	unsigned k = rb.v.n_names++;
+	assert_true(k < 8);
+	struct mft_name_view *n = &rb.v.names[k];
+	to_utf16(rb.names[k], name, &n->len);
+	n->name = rb.names[k];
+	n->ns = ns;
+	n->attr_id = (uint16_t)(2 + k);
+	n->value_len = (uint16_t)(0x42 + 2 * n->len);
+	n->parent_ref = parent_ref;
+	n->flags = (rb.v.flags & DIR) ? 0x10000000u : 0x20u;
+}
+
+static void rb_stream(const char *name, uint64_t size, uint16_t attr_flags)
+{
+	unsigned k = rb.v.n_streams++;
+	assert_true(k < 8);
+	struct mft_stream_view *s = &rb.v.streams[k];
+	if (name) {
+		to_utf16(rb.snames[k], name, &s->name_len);
+		s->name = rb.snames[k];
+	}
+	s->kind = MFT_STREAM_DATA;
+	s->attr_id = (uint16_t)(16 + k);
+	s->flags = attr_flags;
+	s->nonresident = size > 700;
+	s->size = size;
+	s->alloc = (size + 4095) & ~4095ull;
+}
+
+static void rb_add(struct uffs_index *idx)
+{
+	struct mft_error err = {0};
+	assert_int_equal(uffs_index_add_record(idx, &rb.v, &err), MFT_OK);
+}
+
+/* Common records. */
+static void add_root(struct uffs_index *idx)
+{
+	rb_begin(ROOT, ROOT_SEQ, IN_USE | DIR);
+	rb_name(".", NS_BOTH, REF(ROOT, ROOT_SEQ));
+	rb_add(idx);
+}
+
+static void add_dir(struct uffs_index *idx, uint64_t frs, uint16_t seq,
+		    uint16_t flags, const char *name, uint64_t parent_ref)
+{
+	rb_begin(frs, seq, flags | DIR);
+	rb_name(name, NS_WIN32, parent_ref);
+	rb_add(idx);
+}
+
+static void add_file(struct uffs_index *idx, uint64_t frs, uint16_t seq,
+		     uint16_t flags, const char *name, uint64_t parent_ref)
+{
+	rb_begin(frs, seq, flags);
+	rb_name(name, NS_WIN32, parent_ref);
+	rb_stream(NULL, 100, 0);
+	rb_add(idx);
+}
+
+static void init(struct uffs_index *idx, uint64_t n)
+{
+	struct mft_error err = {0};
+	assert_int_equal(uffs_index_init(idx, n, 1024, &err), MFT_OK);
+}
+
+static void finish(struct uffs_index *idx, struct uffs_tree *t)
+{
+	struct mft_error err = {0};
+	assert_int_equal(uffs_index_finish(idx, &err), MFT_OK);
+	assert_true(idx->finished);
+	assert_int_equal(uffs_tree_build(t, idx, &err), MFT_OK);
+}
+
+static void done(struct uffs_index *idx, struct uffs_tree *t)
+{
+	uffs_tree_free(t);
+	uffs_index_free(idx);
+}
+
+/* ---- looking things up --------------------------------------------------------- */
+
+static bool link_is(const struct uffs_index *idx, uint32_t i, const char *name)
+{
+	size_t n = strlen(name);
+	return idx->l_name_len[i] == n &&
+	       memcmp(idx->pool + idx->l_name[i], name, n) == 0;
+}
+
+/* The link of record `owner` called `name`; fails the test if none. */
+static uint32_t find_link(const struct uffs_index *idx, uint64_t owner,
+			  const char *name)
+{
+	UFFS_FOR_EACH_LINK(idx, owner, k, i)
+	if (link_is(idx, i, name))
+		return i;
+	fail_msg("record %llu has no link \"%s\"", (unsigned long long)owner,
+		 name);
+	return UINT32_MAX;
+}
+
+static unsigned count_links(const struct uffs_index *idx, uint64_t owner)
+{
+	return idx->link_first[owner + 1] - idx->link_first[owner];
+}
+
+static uint32_t find_stream(const struct uffs_index *idx, uint64_t owner,
+			    const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	UFFS_FOR_EACH_STREAM(idx, owner, k, i)
+	if (idx->s_name_len[i] == n &&
+	    (n == 0 || memcmp(idx->pool + idx->s_name[i], name, n) == 0))
+		return i;
+	fail_msg("record %llu has no stream \"%s\"", (unsigned long long)owner,
+		 name ? name : "");
+	return UINT32_MAX;
+}
+
+static char pathbuf[1 << 17];
+
+static const char *path(const struct uffs_tree *t, uint32_t link)
+{
+	size_t len = uffs_link_path(t, link, '/', pathbuf, sizeof pathbuf);
+	assert_true(len > 0);
+	assert_int_equal(strlen(pathbuf), len);
+	return pathbuf;
+}
+
+static const char *path_of(const struct uffs_tree *t, uint64_t owner,
+			   const char *name)
+{
+	return path(t, find_link(t->idx, owner, name));
+}
+
+static bool hidden(const struct uffs_index *idx, uint32_t link)
+{
+	return (idx->l_flags[link] & UFFS_LINK_HIDDEN) != 0;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_simple_path(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_file(&idx, 65, 3, IN_USE, "b", REF(64, 1));
+	add_file(&idx, 66, 1, IN_USE, "top.txt", REF(ROOT, ROOT_SEQ));
+	finish(&idx, &t);
+
+	assert_string_equal(path_of(&t, 65, "b"), "a/b");
+	assert_string_equal(path_of(&t, 64, "a"), "a");
+	assert_string_equal(path_of(&t, 66, "top.txt"), "top.txt");
+	uint32_t b = find_link(&idx, 65, "b");
+	assert_true(uffs_parent_ok(&idx, b));
+	assert_false(hidden(&idx, b));
+	assert_int_equal(idx.l_parent[b], REF(64, 1));
+	/* Another separator. */
+	char buf[64];
+	assert_int_equal(uffs_link_path(&t, b, '\\', buf, sizeof buf), 3);
+	assert_string_equal(buf, "a\\b");
+
+	/* Record columns. */
+	assert_true(uffs_rec_is(&idx, 64, UFFS_REC_PRESENT));
+	assert_true(uffs_rec_is(&idx, 64, UFFS_REC_DIR));
+	assert_true(uffs_rec_is(&idx, 64, UFFS_REC_IN_USE));
+	assert_false(uffs_rec_is(&idx, 65, UFFS_REC_DIR));
+	assert_false(uffs_rec_is(&idx, 67, UFFS_REC_PRESENT));
+	assert_false(uffs_rec_is(&idx, N_RECORDS + 10, UFFS_REC_PRESENT));
+	assert_int_equal(idx.seq[65], 3);
+	assert_int_equal(idx.times[4 * 65 + 1], 0x01D7000000000000ull + 65 * 4 + 1);
+	assert_int_equal(count_links(&idx, 65), 1);
+	assert_int_equal(t.n_orphan_tops, 0);
+	assert_int_equal(t.n_cycles, 0);
+	done(&idx, &t);
+}
+
+/* The buffer holds exactly the path plus its NUL: 3 + 1 bytes for "a/b". */
+static void test_path_buffer_capacity(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_file(&idx, 65, 1, IN_USE, "b", REF(64, 1));
+	finish(&idx, &t);
+	uint32_t b = find_link(&idx, 65, "b");
+	char buf[8];
+	/* Too small: 0, whatever the cut. */
+	assert_int_equal(uffs_link_path(&t, b, '/', buf, 0), 0);
+	assert_int_equal(uffs_link_path(&t, b, '/', buf, 1), 0);
+	assert_int_equal(uffs_link_path(&t, b, '/', buf, 3), 0);
+	/* One byte spare works. */
+	assert_int_equal(uffs_link_path(&t, b, '/', buf, 5), 3);
+	assert_string_equal(buf, "a/b");
+	/* Exactly enough: "Returns its length, or 0 when it does not fit
+	 * in cap" and "a/b" + NUL fits in 4 bytes. */
+	memset(buf, 'Z', sizeof buf);
+	assert_int_equal(uffs_link_path(&t, b, '/', buf, 4), 3);
+	assert_string_equal(buf, "a/b");
+	done(&idx, &t);
+}
+
+static void test_hard_links(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_dir(&idx, 66, 2, IN_USE, "c", REF(ROOT, ROOT_SEQ));
+	rb_begin(70, 1, IN_USE);
+	rb_name("h1", NS_WIN32, REF(64, 1));
+	rb_name("h2", NS_WIN32, REF(66, 2));
+	rb_stream(NULL, 5, 0);
+	rb_add(&idx);
+	finish(&idx, &t);
+
+	assert_int_equal(count_links(&idx, 70), 2);
+	uint32_t h1 = find_link(&idx, 70, "h1");
+	uint32_t h2 = find_link(&idx, 70, "h2");
+	assert_false(hidden(&idx, h1));
+	assert_false(hidden(&idx, h2));
+	assert_string_equal(path(&t, h1), "a/h1");
+	assert_string_equal(path(&t, h2), "c/h2");
+	/* The file's data is one stream, not one per link. */
+	assert_int_equal(idx.stream_first[71] - idx.stream_first[70], 1);
+	done(&idx, &t);
+}
+
+/* Two $FILE_NAME attributes with the same parent and name are one link. */
+static void test_duplicate_link_hidden(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	rb_begin(70, 1, IN_USE);
+	rb_name("same", NS_POSIX, REF(64, 1));
+	rb_name("same", NS_WIN32, REF(64, 1));
+	rb_add(&idx);
+	finish(&idx, &t);
+	unsigned visible = 0;
+	UFFS_FOR_EACH_LINK(&idx, 70, k, i)
+	visible += !hidden(&idx, i);
+	assert_int_equal(visible, 1);
+	done(&idx, &t);
+}
+
+static void test_dos_twin(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	/* Win32 name then its DOS twin. */
+	rb_begin(71, 1, IN_USE);
+	rb_name("LongFileName.txt", NS_WIN32, REF(64, 1));
+	rb_name("LONGFI~1.TXT", NS_DOS, REF(64, 1));
+	rb_add(&idx);
+	/* DOS twin first: still the DOS one that goes. */
+	rb_begin(72, 1, IN_USE);
+	rb_name("OTHERN~1.TXT", NS_DOS, REF(64, 1));
+	rb_name("other name.txt", NS_WIN32, REF(64, 1));
+	rb_add(&idx);
+	/* Only a DOS name: it is the file's name. */
+	rb_begin(73, 1, IN_USE);
+	rb_name("SHORT.TXT", NS_DOS, REF(64, 1));
+	rb_add(&idx);
+	/* A Win32&DOS name is one link, visible. */
+	rb_begin(74, 1, IN_USE);
+	rb_name("BOTH.TXT", NS_BOTH, REF(64, 1));
+	rb_add(&idx);
+	finish(&idx, &t);
+
+	uint32_t l = find_link(&idx, 71, "LongFileName.txt");
+	uint32_t d = find_link(&idx, 71, "LONGFI~1.TXT");
+	assert_false(hidden(&idx, l));
+	assert_true(hidden(&idx, d));
+	assert_string_equal(path(&t, l), "a/LongFileName.txt");
+	uint32_t p;
+	assert_true(uffs_index_primary_link(&idx, 71, &p));
+	assert_int_equal(p, l);
+
+	assert_true(hidden(&idx, find_link(&idx, 72, "OTHERN~1.TXT")));
+	assert_false(hidden(&idx, find_link(&idx, 72, "other name.txt")));
+	assert_true(uffs_index_primary_link(&idx, 72, &p));
+	assert_int_equal(p, find_link(&idx, 72, "other name.txt"));
+
+	uint32_t s = find_link(&idx, 73, "SHORT.TXT");
+	assert_false(hidden(&idx, s));
+	assert_string_equal(path(&t, s), "a/SHORT.TXT");
+
+	assert_false(hidden(&idx, find_link(&idx, 74, "BOTH.TXT")));
+	done(&idx, &t);
+}
+
+/* A DOS twin in a directory: the directory's path uses the long name. */
+static void test_dos_twin_of_directory(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	rb_begin(64, 1, IN_USE | DIR);
+	rb_name("PROGRA~1", NS_DOS, REF(ROOT, ROOT_SEQ));
+	rb_name("Program Files", NS_WIN32, REF(ROOT, ROOT_SEQ));
+	rb_add(&idx);
+	add_file(&idx, 65, 1, IN_USE, "x.exe", REF(64, 1));
+	finish(&idx, &t);
+	assert_string_equal(path_of(&t, 65, "x.exe"), "Program Files/x.exe");
+	done(&idx, &t);
+}
+
+static void test_extension_merges(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	/* Base: $STANDARD_INFORMATION and the unnamed $DATA only. */
+	rb_begin(80, 3, IN_USE);
+	rb.v.has_attr_list = true;
+	rb_stream(NULL, 5000, 0);
+	rb_add(&idx);
+	/* Extension: the name and a named stream. */
+	rb_begin(81, 1, IN_USE);
+	rb.v.has_si = false;
+	rb_base(REF(80, 3));
+	rb_name("big.bin", NS_WIN32, REF(64, 1));
+	rb_stream("ads", 1234, 0);
+	rb_add(&idx);
+	finish(&idx, &t);
+
+	assert_int_equal(count_links(&idx, 80), 1);
+	uint32_t l = find_link(&idx, 80, "big.bin");
+	assert_int_equal(idx.l_owner[l], 80);
+	assert_false(hidden(&idx, l));
+	assert_true(idx.l_flags[l] & UFFS_LINK_FROM_EXT);
+	assert_string_equal(path(&t, l), "a/big.bin");
+
+	uint32_t s = find_stream(&idx, 80, "ads");
+	assert_int_equal(idx.s_owner[s], 80);
+	assert_int_equal(idx.s_size[s], 1234);
+	assert_true(idx.s_flags[s] & UFFS_STREAM_FROM_EXT);
+	assert_false(idx.s_flags[s] & UFFS_STREAM_DROPPED);
+	uint32_t u = find_stream(&idx, 80, NULL);
+	assert_int_equal(idx.s_size[u], 5000);
+	assert_false(idx.s_flags[u] & UFFS_STREAM_FROM_EXT);
+
+	/* The extension's own slot owns nothing and is no file. */
+	assert_int_equal(count_links(&idx, 81), 0);
+	assert_int_equal(idx.stream_first[82] - idx.stream_first[81], 0);
+	assert_true(uffs_rec_is(&idx, 81, UFFS_REC_EXTENSION));
+	assert_false(uffs_rec_is(&idx, 81, UFFS_REC_PRESENT));
+	/* The base record's own columns are not overwritten by it. */
+	assert_true(uffs_rec_is(&idx, 80, UFFS_REC_PRESENT));
+	assert_true(uffs_rec_is(&idx, 80, UFFS_REC_ATTR_LIST));
+	assert_int_equal(idx.seq[80], 3);
+	done(&idx, &t);
+}
+
+static void test_extension_stale_seq(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	/* Record 82 was reused (seq 4); extension 83 still names seq 3. */
+	add_file(&idx, 82, 4, IN_USE, "cur.txt", REF(64, 1));
+	rb_begin(83, 2, IN_USE);
+	rb_base(REF(82, 3));
+	rb_name("stale.txt", NS_WIN32, REF(64, 1));
+	rb_stream("old", 77, 0);
+	rb_add(&idx);
+	finish(&idx, &t);
+
+	uint32_t stale = find_link(&idx, 82, "stale.txt");
+	assert_true(hidden(&idx, stale));
+	assert_false(hidden(&idx, find_link(&idx, 82, "cur.txt")));
+	uint32_t p;
+	assert_true(uffs_index_primary_link(&idx, 82, &p));
+	assert_true(link_is(&idx, p, "cur.txt"));
+	uint32_t s = find_stream(&idx, 82, "old");
+	assert_true(idx.s_flags[s] & UFFS_STREAM_DROPPED);
+	assert_false(idx.s_flags[find_stream(&idx, 82, NULL)] &
+		     UFFS_STREAM_DROPPED);
+	done(&idx, &t);
+}
+
+/* An extension still in use whose base is free (or the reverse) belongs to
+ * another generation of the file. */
+static void test_extension_alloc_state_mismatch(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_file(&idx, 86, 2, 0, "freed.txt", REF(64, 1));
+	rb_begin(87, 1, IN_USE);
+	rb_base(REF(86, 2));
+	rb_name("live.txt", NS_WIN32, REF(64, 1));
+	rb_stream("s", 1, 0);
+	rb_add(&idx);
+	finish(&idx, &t);
+	assert_true(hidden(&idx, find_link(&idx, 86, "live.txt")));
+	assert_true(idx.s_flags[find_stream(&idx, 86, "s")] &
+		    UFFS_STREAM_DROPPED);
+	done(&idx, &t);
+}
+
+static void test_extension_before_base(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	/* Scan order: extension 85 first, its base 84 later. */
+	rb_begin(85, 1, IN_USE);
+	rb_base(REF(84, 2));
+	rb_name("early.txt", NS_WIN32, REF(64, 1));
+	rb_stream("x", 9, 0);
+	rb_add(&idx);
+	rb_begin(84, 2, IN_USE);
+	rb_stream(NULL, 3, 0);
+	rb_add(&idx);
+	finish(&idx, &t);
+
+	uint32_t l = find_link(&idx, 84, "early.txt");
+	assert_false(hidden(&idx, l));
+	assert_string_equal(path(&t, l), "a/early.txt");
+	assert_false(idx.s_flags[find_stream(&idx, 84, "x")] &
+		     UFFS_STREAM_DROPPED);
+	assert_int_equal(idx.stream_first[85] - idx.stream_first[84], 2);
+	done(&idx, &t);
+}
+
+/* An extension naming a record outside the index, or itself, is ignored. */
+static void test_extension_bad_base(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	rb_begin(90, 1, IN_USE);
+	rb_base(REF(N_RECORDS + 5, 1));
+	rb_name("nowhere", NS_WIN32, REF(ROOT, ROOT_SEQ));
+	rb_add(&idx);
+	rb_begin(91, 1, IN_USE);
+	rb_base(REF(91, 1));
+	rb_name("self", NS_WIN32, REF(ROOT, ROOT_SEQ));
+	rb_add(&idx);
+	finish(&idx, &t);
+	assert_int_equal(idx.n_links, 1); /* the root's "." */
+	assert_int_equal(count_links(&idx, 91), 0);
+	done(&idx, &t);
+}
+
+static void test_record_outside_index(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	init(&idx, N_RECORDS);
+	rb_begin(N_RECORDS, 1, IN_USE);
+	struct mft_error err = {0};
+	assert_int_equal(uffs_index_add_record(&idx, &rb.v, &err),
+			 MFT_E_USAGE);
+	assert_int_equal(err.code, MFT_E_USAGE);
+	uffs_index_free(&idx);
+}
+
+static void test_stream_flags(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	rb_begin(70, 1, IN_USE);
+	rb_name("f", NS_WIN32, REF(ROOT, ROOT_SEQ));
+	rb_stream(NULL, 1 << 20, 0x8000); /* sparse */
+	rb_stream("c", 1 << 20, 0x0001);  /* compressed (LZNT1) */
+	rb_stream("e", 1 << 20, 0x4000);  /* encrypted */
+	rb_stream("p", 10, 0);
+	rb_add(&idx);
+	finish(&idx, &t);
+	uint8_t f = idx.s_flags[find_stream(&idx, 70, NULL)];
+	assert_int_equal(f & (UFFS_STREAM_SPARSE | UFFS_STREAM_COMPRESSED |
+			      UFFS_STREAM_ENCRYPTED),
+			 UFFS_STREAM_SPARSE);
+	f = idx.s_flags[find_stream(&idx, 70, "c")];
+	assert_int_equal(f & (UFFS_STREAM_SPARSE | UFFS_STREAM_COMPRESSED |
+			      UFFS_STREAM_ENCRYPTED),
+			 UFFS_STREAM_COMPRESSED);
+	f = idx.s_flags[find_stream(&idx, 70, "e")];
+	assert_int_equal(f & (UFFS_STREAM_SPARSE | UFFS_STREAM_COMPRESSED |
+			      UFFS_STREAM_ENCRYPTED),
+			 UFFS_STREAM_ENCRYPTED);
+	assert_int_equal(idx.s_flags[find_stream(&idx, 70, "p")], 0);
+	assert_int_equal(idx.s_alloc[find_stream(&idx, 70, "c")], 1 << 20);
+	done(&idx, &t);
+}
+
+static void test_parent_seq_mismatch(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_file(&idx, 65, 1, IN_USE, "b", REF(64, 2)); /* a is seq 1 */
+	add_file(&idx, 66, 1, IN_USE, "ok", REF(64, 1));
+	finish(&idx, &t);
+	uint32_t b = find_link(&idx, 65, "b");
+	assert_false(uffs_parent_ok(&idx, b));
+	assert_string_equal(path(&t, b), "$OrphanFiles/b");
+	assert_string_equal(path_of(&t, 66, "ok"), "a/ok");
+	done(&idx, &t);
+}
+
+static void test_parent_not_directory(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_file(&idx, 91, 1, IN_USE, "plain", REF(ROOT, ROOT_SEQ));
+	add_file(&idx, 92, 1, IN_USE, "q", REF(91, 1));
+	/* Parent never seen in the scan, and parent beyond the $MFT. */
+	add_file(&idx, 93, 1, IN_USE, "r", REF(200, 1));
+	add_file(&idx, 94, 1, IN_USE, "s", REF(0x123456789ull, 1));
+	finish(&idx, &t);
+	assert_false(uffs_parent_ok(&idx, find_link(&idx, 92, "q")));
+	assert_string_equal(path_of(&t, 92, "q"), "$OrphanFiles/q");
+	assert_string_equal(path_of(&t, 93, "r"), "$OrphanFiles/r");
+	assert_string_equal(path_of(&t, 94, "s"), "$OrphanFiles/s");
+	assert_string_equal(path_of(&t, 91, "plain"), "plain");
+	done(&idx, &t);
+}
+
+/* A directory that is its own parent (only the root may be). */
+static void test_self_parent_dir(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 104, 1, IN_USE, "z", REF(104, 1));
+	add_file(&idx, 105, 1, IN_USE, "in_z", REF(104, 1));
+	finish(&idx, &t);
+	assert_string_equal(path_of(&t, 104, "z"), "$OrphanFiles/z");
+	assert_string_equal(path_of(&t, 105, "in_z"), "$OrphanFiles/z/in_z");
+	done(&idx, &t);
+}
+
+static unsigned count_substr(const char *s, const char *sub)
+{
+	unsigned n = 0;
+	for (const char *p = strstr(s, sub); p; p = strstr(p + 1, sub))
+		n++;
+	return n;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static void test_cycle_of_two(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 100, 1, IN_USE, "x", REF(101, 1));
+	add_dir(&idx, 101, 1, IN_USE, "y", REF(100, 1));
+	add_file(&idx, 102, 1, IN_USE, "fx", REF(100, 1));
+	add_file(&idx, 103, 1, IN_USE, "fy", REF(101, 1));
+	/* Something rooted next to it stays rooted. */
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_file(&idx, 65, 1, IN_USE, "b", REF(64, 1));
+	finish(&idx, &t);
+	assert_int_equal(t.n_cycles, 1);
+
+	const char *files[] = {"fx", "fy", "x", "y"};
+	const uint64_t owners[] = {102, 103, 100, 101};
+	for (int k = 0; k < 4; k++) {
+		const char *p = path_of(&t, owners[k], files[k]);
+		char suffix[8];
+		snprintf(suffix, sizeof suffix, "/%s", files[k]);
+		if (strncmp(p, "$OrphanFiles/", 13) != 0 ||
+		    !ends_with(p, suffix))
+			fail_msg("%s: path \"%s\"", files[k], p);
+		/* The loop is cut once: each directory appears at most once. */
+		assert_true(count_substr(p, "x/") <= 1);
+		assert_true(count_substr(p, "y/") <= 1);
+		assert_true(strlen(p) <= strlen("$OrphanFiles/x/y/fx"));
+	}
+	/* fx lives directly in x, so its parent component is x. */
+	assert_true(ends_with(path_of(&t, 102, "fx"), "x/fx"));
+	assert_true(ends_with(path_of(&t, 103, "fy"), "y/fy"));
+	assert_string_equal(path_of(&t, 65, "b"), "a/b");
+	done(&idx, &t);
+}
+
+/* Dirs d0..d{n-1}, d0 in the root and each d{i} in d{i-1}; file f in the
+ * last, file g in the deepest directory still within the limit. */
+static void deep_chain(bool descending)
+{
+	enum { N = 5000, FIRST = 16 };
+	uint64_t n_records = FIRST + N + 2;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, n_records);
+	add_root(&idx);
+	for (unsigned i = 0; i < N; i++) {
+		uint64_t frs = descending ? FIRST + N - 1 - i : FIRST + i;
+		uint64_t parent = i == 0 ? REF(ROOT, ROOT_SEQ)
+			      : descending ? REF(frs + 1, 1)
+					   : REF(frs - 1, 1);
+		char name[16];
+		snprintf(name, sizeof name, "d%u", i);
+		add_dir(&idx, frs, 1, IN_USE, name, parent);
+	}
+	uint64_t last = descending ? FIRST : FIRST + N - 1;
+	/* d{UFFS_PATH_DEPTH_MAX - 1} is at depth UFFS_PATH_DEPTH_MAX. */
+	unsigned lim = UFFS_PATH_DEPTH_MAX - 1;
+	uint64_t at_limit = descending ? FIRST + N - 1 - lim : FIRST + lim;
+	add_file(&idx, FIRST + N, 1, IN_USE, "f", REF(last, 1));
+	add_file(&idx, FIRST + N + 1, 1, IN_USE, "g", REF(at_limit, 1));
+	finish(&idx, &t);
+
+	/* Expected: the part below the limit under $OrphanFiles. */
+	size_t cap = (size_t)N * 8 + 64;
+	char *want = malloc(cap);
+	assert_non_null(want);
+	size_t w = (size_t)snprintf(want, cap, "$OrphanFiles");
+	for (unsigned i = UFFS_PATH_DEPTH_MAX; i < N; i++)
+		w += (size_t)snprintf(want + w, cap - w, "/d%u", i);
+	snprintf(want + w, cap - w, "/f");
+	assert_string_equal(path_of(&t, FIRST + N, "f"), want);
+
+	/* The chain within the limit stays rooted, complete. */
+	w = 0;
+	for (unsigned i = 0; i <= lim; i++)
+		w += (size_t)snprintf(want + w, cap - w, "d%u/", i);
+	snprintf(want + w, cap - w, "g");
+	assert_string_equal(path_of(&t, FIRST + N + 1, "g"), want);
+	free(want);
+	assert_int_equal(t.n_cycles, 0);
+	assert_int_equal(t.n_orphan_tops, 1);
+	done(&idx, &t);
+}
+
+static void test_deep_chain_ascending(void **state)
+{
+	(void)state;
+	deep_chain(false);
+}
+
+static void test_deep_chain_descending(void **state)
+{
+	(void)state;
+	deep_chain(true);
+}
+
+static void test_deleted(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	/* Directory deleted: in-use flag cleared, sequence bumped 7 -> 8. */
+	add_dir(&idx, 110, 8, 0, "deldir", REF(ROOT, ROOT_SEQ));
+	/* Deleted file whose entry was written while the dir had seq 7. */
+	add_file(&idx, 111, 2, 0, "gone.txt", REF(110, 7));
+	/* Two generations back: not this directory any more. */
+	add_file(&idx, 112, 2, 0, "older.txt", REF(110, 6));
+	/* A live file cannot be in a freed directory. */
+	add_file(&idx, 113, 1, IN_USE, "live.txt", REF(110, 7));
+	add_file(&idx, 114, 1, IN_USE, "live8.txt", REF(110, 8));
+	/* Nor a live directory, nor what it holds. */
+	add_dir(&idx, 115, 1, IN_USE, "sub", REF(110, 7));
+	add_file(&idx, 116, 1, IN_USE, "deep.txt", REF(115, 1));
+	finish(&idx, &t);
+
+	assert_string_equal(path_of(&t, 110, "deldir"), "deldir");
+	uint32_t g = find_link(&idx, 111, "gone.txt");
+	assert_true(uffs_parent_ok(&idx, g));
+	assert_string_equal(path(&t, g), "deldir/gone.txt");
+	assert_string_equal(path_of(&t, 112, "older.txt"),
+			    "$OrphanFiles/older.txt");
+	assert_false(uffs_parent_ok(&idx, find_link(&idx, 113, "live.txt")));
+	assert_string_equal(path_of(&t, 113, "live.txt"),
+			    "$OrphanFiles/live.txt");
+	assert_string_equal(path_of(&t, 114, "live8.txt"),
+			    "$OrphanFiles/live8.txt");
+	assert_string_equal(path_of(&t, 116, "deep.txt"),
+			    "$OrphanFiles/sub/deep.txt");
+	done(&idx, &t);
+}
+
+/* A live directory keeps the strict rule: seq - 1 is another generation. */
+static void test_live_parent_needs_exact_seq(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 64, 8, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_file(&idx, 65, 2, 0, "old.txt", REF(64, 7));
+	finish(&idx, &t);
+	assert_string_equal(path_of(&t, 65, "old.txt"),
+			    "$OrphanFiles/old.txt");
+	done(&idx, &t);
+}
+
+/* Non-ASCII names reach the pool as UTF-8 and the path as such. */
+static void test_utf8_names(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	rb_begin(64, 1, IN_USE | DIR);
+	rb_name("caf_", NS_WIN32, REF(ROOT, ROOT_SEQ));
+	rb.names[0][6] = 0xE9; /* U+00E9 */
+	rb_add(&idx);
+	add_file(&idx, 65, 1, IN_USE, "x", REF(64, 1));
+	finish(&idx, &t);
+	assert_string_equal(path(&t, find_link(&idx, 65, "x")),
+			    "caf\xC3\xA9/x");
+	done(&idx, &t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_simple_path),
+		cmocka_unit_test(test_path_buffer_capacity),
+		cmocka_unit_test(test_hard_links),
+		cmocka_unit_test(test_duplicate_link_hidden),
+		cmocka_unit_test(test_dos_twin),
+		cmocka_unit_test(test_dos_twin_of_directory),
+		cmocka_unit_test(test_extension_merges),
+		cmocka_unit_test(test_extension_stale_seq),
+		cmocka_unit_test(test_extension_alloc_state_mismatch),
+		cmocka_unit_test(test_extension_before_base),
+		cmocka_unit_test(test_extension_bad_base),
+		cmocka_unit_test(test_record_outside_index),
+		cmocka_unit_test(test_stream_flags),
+		cmocka_unit_test(test_parent_seq_mismatch),
+		cmocka_unit_test(test_parent_not_directory),
+		cmocka_unit_test(test_self_parent_dir),
+		cmocka_unit_test(test_cycle_of_two),
+		cmocka_unit_test(test_deep_chain_ascending),
+		cmocka_unit_test(test_deep_chain_descending),
+		cmocka_unit_test(test_deleted),
+		cmocka_unit_test(test_live_parent_needs_exact_seq),
+		cmocka_unit_test(test_utf8_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
