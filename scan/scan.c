@@ -1,5 +1,6 @@
 /* The streaming scan. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "scan.h"
 
@@ -66,6 +67,10 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 		rc = uffs_volume_read_records(v, first, n, buf, err);
 		if (rc)
 			goto out;
+		/* Record 0 was unusable and the volume was opened through its
+		 * $MFTMirr copy: index that copy. */
+		if (first == 0 && v->mirror_rec0)
+			memcpy(buf, v->mirror_rec0, v->record_size);
 		stats->records_read += n;
 		stats->bytes_read += n * v->record_size;
 		for (uint64_t i = 0; i < n; i++) {

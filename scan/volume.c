@@ -373,7 +373,15 @@ static int open_ntfs(struct uffs_volume *v, const struct uffs_warn_sink *warn,
 		uffs_warn(warn, &first);
 		if (load_record0(v, v->boot.mftmirr_lcn, &r0, err) == MFT_OK) {
 			v->from_mirror = true;
-			rc = MFT_OK;
+			v->mirror_rec0 = malloc(v->record_size);
+			rc = v->mirror_rec0
+				     ? uffs_source_read(v->src, v->mirror_rec0,
+							v->record_size,
+							v->boot.mftmirr_lcn *
+								v->boot.cluster_size,
+							err)
+				     : mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+						"out of memory");
 		} else {
 			*err = first;
 		}
@@ -424,8 +432,10 @@ void uffs_volume_close(struct uffs_volume *v)
 {
 	free(v->ext);
 	free(v->bitmap);
+	free(v->mirror_rec0);
 	v->ext = NULL;
 	v->bitmap = NULL;
+	v->mirror_rec0 = NULL;
 }
 
 /* The extent holding byte `off` of the $MFT (extents are in order). */

@@ -42,6 +42,7 @@ struct uffs_volume {
 	uint8_t *bitmap; /* $MFT:$BITMAP, NULL when unknown */
 	uint64_t bitmap_len;
 	bool from_mirror; /* record 0 was unusable, $MFTMirr used */
+	uint8_t *mirror_rec0; /* then: the mirror's copy, as read, for the scan */
 };
 
 int uffs_volume_open(struct uffs_volume *v, struct uffs_source *src,

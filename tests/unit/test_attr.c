@@ -331,6 +331,9 @@ static void test_record_parse(void **state)
 	assert_int_equal(view.base_ref, 0);
 	assert_false(view.has_attr_list);
 	assert_false(view.has_reparse);
+	assert_false(view.baad);
+	assert_false(view.partial);
+	assert_int_equal(view.n_attrs, 5);
 
 	assert_true(view.has_si);
 	for (int i = 0; i < 4; i++)
@@ -408,6 +411,7 @@ static void test_record_parse_skips_later_piece(void **state)
 
 /* ---- errors --------------------------------------------------------------------- */
 
+/* A header error: the record is unusable, mft_record_parse fails. */
 static void expect_parse_error(uint8_t *rec, int code, uint64_t offset)
 {
 	struct mft_error err = {0};
@@ -419,28 +423,80 @@ static void expect_parse_error(uint8_t *rec, int code, uint64_t offset)
 	assert_non_null(err.what);
 }
 
+/* What the walk had collected before the damaged attribute. */
+struct kept {
+	unsigned attrs, names, streams;
+	bool si;
+};
+
+/* An attribute error, seen two ways. `plain` is a mutated, unprotected
+ * record. mft_attr_next stops on the bad attribute with `code` at an offset
+ * in [lo, hi) (skipped when walk is false: errors found while reading an
+ * attribute's value); mft_record_parse (mft.h) keeps what came before it
+ * and reports the damage in view.partial / view.damage. */
+static void expect_attr_damage(const uint8_t *plain, bool walk, int code,
+			       uint64_t lo, uint64_t hi, struct kept k)
+{
+	uint8_t rec[REC_SIZE];
+	struct mft_error err = {0};
+	if (walk) {
+		memcpy(rec, plain, REC_SIZE);
+		struct mft_attr_iter it;
+		struct mft_attr a;
+		uint32_t end = (uint32_t)(rec[0x18] | rec[0x19] << 8 |
+					  rec[0x1A] << 16 |
+					  (uint32_t)rec[0x1B] << 24);
+		mft_attr_iter_init(&it, rec, get16(rec + 0x14), end, FRS);
+		unsigned n = 0;
+		int rc;
+		while ((rc = mft_attr_next(&it, &a, &err)) == 1)
+			assert_true(++n <= 16);
+		assert_int_equal(rc, code);
+		assert_int_equal(err.code, code);
+		assert_int_equal(err.frs, FRS);
+		if (err.offset < lo || err.offset >= hi)
+			fail_msg("walk error offset %#llx not in [%#llx, %#llx)",
+				 (unsigned long long)err.offset,
+				 (unsigned long long)lo,
+				 (unsigned long long)hi);
+		assert_int_equal(n, k.attrs);
+	}
+
+	memcpy(rec, plain, REC_SIZE);
+	protect(rec, 0x0003);
+	memset(&err, 0, sizeof err);
+	memset(&view, 0xEE, sizeof view);
+	assert_int_equal(mft_record_parse(rec, REC_SIZE, FRS, &view, &err),
+			 MFT_OK);
+	assert_true(view.partial);
+	assert_int_equal(view.damage.code, code);
+	assert_int_equal(view.damage.frs, FRS);
+	assert_non_null(view.damage.what);
+	if (view.damage.offset < lo || view.damage.offset >= hi)
+		fail_msg("damage offset %#llx not in [%#llx, %#llx)",
+			 (unsigned long long)view.damage.offset,
+			 (unsigned long long)lo, (unsigned long long)hi);
+	assert_int_equal(view.n_attrs, k.attrs);
+	assert_int_equal(view.n_names, k.names);
+	assert_int_equal(view.n_streams, k.streams);
+	assert_int_equal(view.has_si, k.si);
+	assert_int_equal(view.frs, FRS);
+	assert_int_equal(view.seq, SEQ);
+	if (k.si)
+		assert_int_equal(view.si_times[MFT_T_MODIFIED], si_t[1]);
+	if (k.names)
+		assert_int_equal(view.names[0].len, 9);
+}
+
 static void test_err_attr_length_zero(void **state)
 {
 	(void)state;
 	uint8_t rec[REC_SIZE];
 	build_record(rec);
 	put32(rec + FN1_OFF + 0x04, 0);
-	protect(rec, 0x0003);
 	/* The offset names the bad attribute's length field. */
-	expect_parse_error(rec, MFT_E_CORRUPT, FN1_OFF + 0x04);
-
-	/* And the iterator stops there after yielding the attribute before. */
-	build_record(rec);
-	put32(rec + FN1_OFF + 0x04, 0);
-	struct mft_attr_iter it;
-	struct mft_attr a;
-	struct mft_error err = {0};
-	mft_attr_iter_init(&it, rec, 0x38, USED, FRS);
-	assert_int_equal(mft_attr_next(&it, &a, &err), 1);
-	assert_int_equal(a.type, 0x10);
-	assert_int_equal(mft_attr_next(&it, &a, &err), MFT_E_CORRUPT);
-	assert_int_equal(err.frs, FRS);
-	assert_int_equal(err.offset, FN1_OFF + 0x04);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, FN1_OFF + 0x04,
+			   FN1_OFF + 0x05, (struct kept){1, 0, 0, true});
 }
 
 /* Shorter than the smallest attribute header (0x18) cannot be right either:
@@ -451,8 +507,8 @@ static void test_err_attr_length_too_small(void **state)
 	uint8_t rec[REC_SIZE];
 	build_record(rec);
 	put32(rec + FN1_OFF + 0x04, 0x08);
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, FN1_OFF + 0x04);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, FN1_OFF + 0x04,
+			   FN1_OFF + 0x05, (struct kept){1, 0, 0, true});
 }
 
 static void test_err_attr_length_past_bytes_in_use(void **state)
@@ -462,14 +518,14 @@ static void test_err_attr_length_past_bytes_in_use(void **state)
 	/* The attribute's own length reaches past bytes in use... */
 	build_record(rec);
 	put32(rec + ADS_OFF + 0x04, 0x60); /* 0x290 + 0x60 > 0x2E8 */
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, ADS_OFF + 0x04);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, ADS_OFF + 0x04,
+			   ADS_OFF + 0x05, (struct kept){4, 2, 1, true});
 
 	/* ...or bytes in use was cut below an intact attribute. */
 	build_record(rec);
 	put32(rec + 0x18, 0x2C0);
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, ADS_OFF + 0x04);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, ADS_OFF + 0x04,
+			   ADS_OFF + 0x05, (struct kept){4, 2, 1, true});
 }
 
 static void test_err_name_past_attribute(void **state)
@@ -478,13 +534,13 @@ static void test_err_name_past_attribute(void **state)
 	uint8_t rec[REC_SIZE];
 	build_record(rec);
 	put16(rec + ADS_OFF + 0x0A, 0x4C); /* 0x4C + 6 > 0x50 */
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, ADS_OFF + 0x0A);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, ADS_OFF + 0x0A,
+			   ADS_OFF + 0x0B, (struct kept){4, 2, 1, true});
 
 	build_record(rec);
 	rec[ADS_OFF + 0x09] = 0xFF; /* 510 bytes of name */
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, ADS_OFF + 0x0A);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, ADS_OFF + 0x0A,
+			   ADS_OFF + 0x0B, (struct kept){4, 2, 1, true});
 }
 
 static void test_err_resident_value_past_attribute(void **state)
@@ -493,21 +549,21 @@ static void test_err_resident_value_past_attribute(void **state)
 	uint8_t rec[REC_SIZE];
 	build_record(rec);
 	put32(rec + DATA_OFF + 0x10, DATA_VALUE_LEN + 1);
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, DATA_OFF + 0x10);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, DATA_OFF + 0x10,
+			   DATA_OFF + 0x11, (struct kept){3, 2, 0, true});
 
 	/* Value offset past the attribute (length 0 value there). */
 	build_record(rec);
 	put32(rec + DATA_OFF + 0x10, 0);
 	put16(rec + DATA_OFF + 0x14, DATA_LEN + 8);
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, DATA_OFF + 0x10);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, DATA_OFF + 0x10,
+			   DATA_OFF + 0x11, (struct kept){3, 2, 0, true});
 
-	/* Huge length must not wrap the bounds check. */
+	/* A huge length must not wrap the bounds check. */
 	build_record(rec);
 	put32(rec + DATA_OFF + 0x10, 0xFFFFFFF0u);
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, DATA_OFF + 0x10);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, DATA_OFF + 0x10,
+			   DATA_OFF + 0x11, (struct kept){3, 2, 0, true});
 }
 
 static void test_err_runlist_offset_outside(void **state)
@@ -516,22 +572,30 @@ static void test_err_runlist_offset_outside(void **state)
 	uint8_t rec[REC_SIZE];
 	build_record(rec);
 	put16(rec + ADS_OFF + 0x20, ADS_LEN + 8);
-	protect(rec, 0x0003);
-	expect_parse_error(rec, MFT_E_CORRUPT, ADS_OFF + 0x20);
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, ADS_OFF + 0x20,
+			   ADS_OFF + 0x21, (struct kept){4, 2, 1, true});
 }
 
+/* The $FILE_NAME value itself is inconsistent: the attribute walks fine,
+ * the parse stops there. */
 static void test_err_file_name_past_value(void **state)
 {
 	(void)state;
 	uint8_t rec[REC_SIZE];
 	build_record(rec);
 	rec[FN1_OFF + 0x18 + 0x40] = 40; /* 0x42 + 80 > value length 0x54 */
-	protect(rec, 0x0003);
-	struct mft_error err = {0};
-	assert_int_equal(mft_record_parse(rec, REC_SIZE, FRS, &view, &err),
-			 MFT_E_CORRUPT);
-	assert_int_equal(err.frs, FRS);
-	assert_true(err.offset >= FN1_OFF && err.offset < FN1_OFF + 0x18);
+	expect_attr_damage(rec, false, MFT_E_CORRUPT, FN1_OFF,
+			   FN1_OFF + FN_ATTR_LEN, (struct kept){1, 0, 0, true});
+}
+
+static void test_err_no_end_marker(void **state)
+{
+	(void)state;
+	uint8_t rec[REC_SIZE];
+	build_record(rec);
+	put32(rec + END_OFF, 0); /* end marker gone, 8 bytes left */
+	expect_attr_damage(rec, true, MFT_E_CORRUPT, END_OFF, END_OFF + 1,
+			   (struct kept){5, 2, 2, true});
 }
 
 static void test_err_bytes_in_use_too_large(void **state)
@@ -559,27 +623,33 @@ static void test_err_first_attr_offset(void **state)
 	expect_parse_error(rec, MFT_E_CORRUPT, 0x14);
 }
 
-static void test_err_no_end_marker(void **state)
-{
-	(void)state;
-	uint8_t rec[REC_SIZE];
-	build_record(rec);
-	put32(rec + END_OFF, 0); /* end marker gone, 8 bytes left */
-	protect(rec, 0x0003);
-	struct mft_error err = {0};
-	assert_int_equal(mft_record_parse(rec, REC_SIZE, FRS, &view, &err),
-			 MFT_E_CORRUPT);
-	assert_int_equal(err.frs, FRS);
-	assert_int_equal(err.offset, END_OFF);
-}
-
-static void test_err_baad(void **state)
+/* mft.h: a "BAAD" record whose fixup holds is parsed, flagged baad. */
+static void test_baad_intact_is_parsed(void **state)
 {
 	(void)state;
 	uint8_t rec[REC_SIZE];
 	build_protected(rec);
 	memcpy(rec, "BAAD", 4);
-	expect_parse_error(rec, MFT_E_BAAD, 0);
+	struct mft_error err = {0};
+	memset(&view, 0, sizeof view);
+	assert_int_equal(mft_record_parse(rec, REC_SIZE, FRS, &view, &err),
+			 MFT_OK);
+	assert_true(view.baad);
+	assert_false(view.partial);
+	assert_int_equal(view.n_names, 2);
+	assert_int_equal(view.n_streams, 2);
+	assert_int_equal(rec[DATA_OFF + 0x18 + 0x6E], data_byte(0x6E));
+}
+
+/* A "BAAD" record that is also torn is still unusable. */
+static void test_baad_torn(void **state)
+{
+	(void)state;
+	uint8_t rec[REC_SIZE];
+	build_protected(rec);
+	memcpy(rec, "BAAD", 4);
+	put16(rec + 0x1FE, 0x0002);
+	expect_parse_error(rec, MFT_E_FIXUP, 0x1FE);
 }
 
 static void test_err_empty(void **state)
@@ -842,7 +912,8 @@ int main(void)
 		cmocka_unit_test(test_err_bytes_in_use_too_large),
 		cmocka_unit_test(test_err_first_attr_offset),
 		cmocka_unit_test(test_err_no_end_marker),
-		cmocka_unit_test(test_err_baad),
+		cmocka_unit_test(test_baad_intact_is_parsed),
+		cmocka_unit_test(test_baad_torn),
 		cmocka_unit_test(test_err_empty),
 		cmocka_unit_test(test_err_bad_magic),
 		cmocka_unit_test(test_err_torn),
