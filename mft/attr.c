@@ -61,7 +61,7 @@ int mft_attr_next(struct mft_attr_iter *it, struct mft_attr *a,
 {
 	if (!span_fits(it->end, it->off, 4))
 		return mft_fail(err, MFT_E_CORRUPT, it->frs, it->off,
-				"attribute list has no end marker");
+				"attributes run to the end of the record without an end marker");
 	const uint8_t *p = it->rec + it->off;
 	uint32_t type = le32(p + ATTR_TYPE);
 	if (type == ATTR_END)

@@ -15,9 +15,11 @@ int mft_fixup_apply(uint8_t *rec, size_t size, uint64_t frs,
 	size_t usa_off = le16(rec + MFT_REC_USA_OFS);
 	size_t usa_count = le16(rec + MFT_REC_USA_COUNT);
 	size_t strides = size / MFT_FIXUP_STRIDE;
-	if (usa_count < 2 || usa_count - 1 > strides)
+	/* One entry per 512-byte stride plus the number itself: fewer would
+	 * leave strides unchecked and their last two bytes wrong. */
+	if (usa_count != strides + 1)
 		return mft_fail(err, MFT_E_FIXUP, frs, MFT_REC_USA_COUNT,
-				"update sequence count out of range");
+				"update sequence count does not match the record size");
 	/* The array must sit inside the first stride, before its own tail. */
 	if (usa_off < MFT_REC_USA_COUNT + 2 || usa_off & 1 ||
 	    !span_fits(MFT_FIXUP_STRIDE - 2, usa_off, 2 * usa_count))

@@ -136,7 +136,7 @@ static bool heads_orphan_chain(const struct uffs_tree *t, uint32_t i)
 
 static bool push_front(char *buf, size_t *pos, const char *s, size_t n)
 {
-	if (n + 1 > *pos)
+	if (n > *pos)
 		return false;
 	*pos -= n;
 	memcpy(buf + *pos, s, n);

@@ -9,6 +9,7 @@
  * NTFS does before writing. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -172,23 +173,44 @@ static void test_mismatch_one_byte(void **state)
 	assert_memory_equal(rec, snap, sizeof rec);
 }
 
-/* A header field is bad: the call fails and the buffer is untouched. */
-static void check_rejected(size_t size, uint16_t usa_off, uint16_t usa_count)
+/* A header field is bad: the call fails and the buffer is untouched.
+ * `consistent`: the record is protected with the bad header itself (USN and
+ * saved words where the bad header says), so the only thing wrong is the
+ * field under test; otherwise it is protected with a sane header and the
+ * field broken afterwards. The buffer is larger than the record and every
+ * stride end past the record holds the USN too, so reading or writing past
+ * `size` is caught. */
+static void check_rejected_ex(size_t size, uint16_t usa_off,
+			      uint16_t usa_count, bool consistent)
 {
-	uint8_t rec[4096], snap[4096];
-	/* Protect with a sane header first so the tails hold a USN, then
-	 * break the header field under test. */
-	make_record(rec, size, 0x30, (uint16_t)(size / STRIDE + 1));
-	protect(rec, size, 0x0102);
-	put16(rec + 0x04, usa_off);
-	put16(rec + 0x06, usa_count);
-	memcpy(snap, rec, size);
+	static uint8_t rec[4096 + 2048], snap[sizeof rec];
+	const uint16_t usn = 0x0102;
+	make_record(rec, sizeof rec, 0x30, (uint16_t)(size / STRIDE + 1));
+	if (consistent) {
+		put16(rec + 0x04, usa_off);
+		put16(rec + 0x06, usa_count);
+		protect(rec, size, usn);
+	} else {
+		protect(rec, size, usn);
+		put16(rec + 0x04, usa_off);
+		put16(rec + 0x06, usa_count);
+	}
+	for (size_t end = size + STRIDE; end <= sizeof rec; end += STRIDE)
+		put16(rec + end - 2, usn);
+	memcpy(snap, rec, sizeof rec);
 	struct mft_error err = {0};
 	int rc = mft_fixup_apply(rec, size, FRS, &err);
-	assert_true(rc < 0);
+	if (rc >= 0)
+		fail_msg("size %zu usa_off %#x usa_count %u: accepted", size,
+			 usa_off, usa_count);
 	assert_int_equal(err.code, rc);
 	assert_int_equal(err.frs, FRS);
-	assert_memory_equal(rec, snap, size);
+	assert_memory_equal(rec, snap, sizeof rec);
+}
+
+static void check_rejected(size_t size, uint16_t usa_off, uint16_t usa_count)
+{
+	check_rejected_ex(size, usa_off, usa_count, false);
 }
 
 static void test_usa_count_zero(void **state)
@@ -209,6 +231,9 @@ static void test_usa_count_too_large(void **state)
 	(void)state;
 	check_rejected(1024, 0x30, 4);  /* 3 strides claimed, 2 exist */
 	check_rejected(4096, 0x30, 10); /* 9 claimed, 8 exist */
+	/* Same, with USN-valued tails where the extra strides would be. */
+	check_rejected_ex(1024, 0x30, 4, true);
+	check_rejected_ex(4096, 0x30, 10, true);
 	check_rejected(1024, 0x30, 0xFFFF);
 }
 
@@ -219,8 +244,8 @@ static void test_usa_count_too_large(void **state)
 static void test_usa_count_too_small(void **state)
 {
 	(void)state;
-	check_rejected(1024, 0x30, 2);
-	check_rejected(4096, 0x30, 5);
+	check_rejected_ex(1024, 0x30, 2, true);
+	check_rejected_ex(4096, 0x30, 5, true);
 }
 
 static void test_usa_offset_out_of_range(void **state)
@@ -236,6 +261,28 @@ static void test_usa_offset_out_of_range(void **state)
 	 * 0x1FA end at 0x200). */
 	check_rejected(1024, 0x1FA, 3);
 	check_rejected(1024, 0x1FE, 3);
+	check_rejected_ex(1024, 0x1FA, 3, true);
+}
+
+/* The USA overlapping the first stride's own tail (0x1FA + 6 = 0x200), in a
+ * record whose bytes happen to line up so every tail reads as the USN: only
+ * the position is wrong. */
+static void test_usa_overlapping_tail(void **state)
+{
+	(void)state;
+	static uint8_t rec[1024], snap[1024];
+	const uint16_t usn = 0x0505;
+	make_record(rec, sizeof rec, 0x1FA, 3);
+	put16(rec + 1022, usn); /* stride 2's original tail */
+	protect(rec, sizeof rec, usn);
+	/* protect() saved stride 2's tail into usa[2], which is 0x1FE. */
+	assert_int_equal(get16(rec + 510), usn);
+	assert_int_equal(get16(rec + 1022), usn);
+	memcpy(snap, rec, sizeof rec);
+	struct mft_error err = {0};
+	assert_true(mft_fixup_apply(rec, sizeof rec, FRS, &err) < 0);
+	assert_int_equal(err.offset, 0x04);
+	assert_memory_equal(rec, snap, sizeof rec);
 }
 
 static void test_usa_offset_odd(void **state)
@@ -243,6 +290,9 @@ static void test_usa_offset_odd(void **state)
 	(void)state;
 	check_rejected(1024, 0x31, 3);
 	check_rejected(1024, 0x2F, 3);
+	/* Protected at the odd offset itself: only the oddness is wrong. */
+	check_rejected_ex(1024, 0x31, 3, true);
+	check_rejected_ex(1024, 0x1F7, 3, true);
 }
 
 /* The last position that still fits before the first tail is accepted. */
@@ -287,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_usa_count_too_large),
 		cmocka_unit_test(test_usa_count_too_small),
 		cmocka_unit_test(test_usa_offset_out_of_range),
+		cmocka_unit_test(test_usa_overlapping_tail),
 		cmocka_unit_test(test_usa_offset_odd),
 		cmocka_unit_test(test_usa_offset_at_end_of_first_stride),
 		cmocka_unit_test(test_size_not_multiple_of_stride),
