@@ -192,7 +192,7 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 	const uint64_t *t = row_has_record(rw) ? &idx->times[4 * rw->frs]
 					       : no_times;
 	if (!row_has_record(rw) && c != COL_PATH && c != COL_NAME &&
-	    c != COL_TYPE && c != COL_FRS) {
+	    c != COL_TYPE && c != COL_FRS && c != COL_PARENT) {
 		if (!column_is_text(c))
 			out_char(o, '0');
 		return;
@@ -207,8 +207,10 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 				 idx->l_name_len[rw->link], esc);
 		else if (rw->kind == ROW_ORPHAN_DIR)
 			out_str(o, UFFS_ORPHAN_DIR);
-		else
-			put_path(ls, rw, esc, false);
+		else {
+			out_str(o, "OrphanFile-");
+			out_u64(o, rw->frs);
+		}
 		break;
 	case COL_STREAM:
 		if (has_stream_suffix(idx, rw->stream))
@@ -529,6 +531,8 @@ static int parse_columns(struct lister *ls, const char *spec)
 		if (*p == ',')
 			p++;
 	}
+	if (!ls->n_cols)
+		fputs("uffs: --columns needs at least one column\n", stderr);
 	return ls->n_cols ? 0 : -1;
 }
 
