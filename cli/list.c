@@ -59,6 +59,7 @@ struct lister {
 	const struct loaded *l;
 	char *path;
 	size_t path_len;
+	struct uffs_path_cache cache;
 };
 
 /* One output row: a name of a record, with one of its streams or none.
@@ -426,7 +427,8 @@ static void emit_row(struct lister *ls, const struct row *rw)
 static void emit_link(struct lister *ls, uint64_t r, uint32_t link)
 {
 	const struct uffs_index *idx = &ls->l->idx;
-	size_t n = uffs_link_path(&ls->l->tree, link, '/', ls->path, PATH_CAP);
+	size_t n = uffs_link_path_cached(&ls->l->tree, &ls->cache, link,
+					 ls->path, PATH_CAP);
 	if (n == 0)
 		return;
 	ls->path_len = n;
@@ -620,9 +622,11 @@ int cmd_list(int argc, char **argv)
 	if (parse_columns(&ls, columns))
 		return UFFS_EXIT_USAGE;
 	ls.path = malloc(PATH_CAP);
-	if (!ls.path || out_init(&ls.o, stdout)) {
+	ls.cache.buf = malloc(PATH_CAP);
+	if (!ls.path || !ls.cache.buf || out_init(&ls.o, stdout)) {
 		fputs("uffs: out of memory\n", stderr);
 		free(ls.path);
+		free(ls.cache.buf);
 		return UFFS_EXIT_ERROR;
 	}
 	emit_header(&ls);
@@ -636,6 +640,8 @@ int cmd_list(int argc, char **argv)
 			continue;
 		}
 		ls.l = l;
+		ls.cache = (struct uffs_path_cache){UINT64_MAX, 0, ls.cache.buf,
+						    PATH_CAP, '/'};
 		list_index(&ls);
 		cli_unload(l);
 		free(l);
@@ -645,6 +651,7 @@ int cmd_list(int argc, char **argv)
 		status = UFFS_EXIT_ERROR;
 	}
 	free(ls.path);
+	free(ls.cache.buf);
 	if (status == UFFS_EXIT_OK && common.warnings)
 		status = UFFS_EXIT_WARNINGS;
 	return status;

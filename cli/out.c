@@ -191,11 +191,26 @@ static void escape_tsv_char(struct out *o, unsigned char c)
 	}
 }
 
+/* Bytes that may need escaping in some style: controls, quote, backslash,
+ * DEL, and 0xED (which starts a WTF-8 surrogate). */
+static bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7F && c != 0xED;
+}
+
 void out_name(struct out *o, const char *s, size_t n, enum out_escape esc)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
+		size_t run = i;
+		while (run < n && plain_byte(p[run]))
+			run++;
+		if (run > i) {
+			out_bytes(o, s + i, run - i);
+			i = run;
+			continue;
+		}
 		if (is_surrogate(p + i, n - i)) {
 			if (esc == ESC_DISPLAY)
 				out_char(o, '^');

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 struct out {
 	FILE *f;
@@ -29,8 +30,7 @@ static inline void out_bytes(struct out *o, const char *s, size_t n)
 			return;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		o->buf[o->len + i] = s[i];
+	memcpy(o->buf + o->len, s, n);
 	o->len += n;
 }
 

@@ -74,7 +74,8 @@ int mft_attr_next(struct mft_attr_iter *it, struct mft_attr *a,
 		return mft_fail(err, MFT_E_CORRUPT, it->frs,
 				it->off + ATTR_LENGTH,
 				"attribute length zero or past the record");
-	*a = (struct mft_attr){0};
+	/* Set every field rather than zeroing the struct: this runs for each
+	 * attribute of each record. */
 	a->type = type;
 	a->offset = it->off;
 	a->length = length;
@@ -82,6 +83,13 @@ int mft_attr_next(struct mft_attr_iter *it, struct mft_attr *a,
 	a->name_len = p[ATTR_NAME_LEN];
 	a->flags = le16(p + ATTR_FLAGS);
 	a->id = le16(p + ATTR_ID);
+	a->name = NULL;
+	a->value = NULL;
+	a->value_len = 0;
+	a->start_vcn = a->last_vcn = 0;
+	a->runlist = NULL;
+	a->runlist_len = 0;
+	a->alloc_size = a->data_size = a->init_size = a->total_alloc = 0;
 	if (a->name_len) {
 		uint32_t name_off = le16(p + ATTR_NAME_OFS);
 		if (!span_fits(length, name_off, 2u * a->name_len))

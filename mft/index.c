@@ -141,15 +141,14 @@ static int pool_add(struct uffs_index *idx, const uint8_t *u16, uint8_t units,
 	return MFT_OK;
 }
 
+/* Callers reserve table room first (uffs_index_add_record, once per
+ * record). */
 static int add_link(struct uffs_index *idx, uint32_t owner, uint8_t flags,
 		    uint16_t exp_seq, const struct mft_name_view *n,
 		    struct mft_error *err)
 {
-	int rc = grow_links(idx, idx->n_links + 1, err);
-	if (rc)
-		return rc;
 	uint32_t i = idx->n_links;
-	rc = pool_add(idx, n->name, n->len, &idx->l_name[i],
+	int rc = pool_add(idx, n->name, n->len, &idx->l_name[i],
 		      &idx->l_name_len[i], err);
 	if (rc)
 		return rc;
@@ -181,10 +180,8 @@ static int add_stream(struct uffs_index *idx, uint32_t owner, uint8_t flags,
 		      uint16_t exp_seq, const struct mft_stream_view *s,
 		      struct mft_error *err)
 {
-	int rc = grow_streams(idx, idx->n_streams + 1, err);
-	if (rc)
-		return rc;
 	uint32_t i = idx->n_streams;
+	int rc;
 	idx->s_name[i] = 0;
 	idx->s_name_len[i] = 0;
 	if (s->name_len) {
@@ -256,14 +253,19 @@ int uffs_index_add_record(struct uffs_index *idx,
 	} else {
 		set_base_columns(idx, v);
 	}
+	int rc = grow_links(idx, idx->n_links + v->n_names, err);
+	if (rc == MFT_OK)
+		rc = grow_streams(idx, idx->n_streams + v->n_streams, err);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < v->n_names; i++) {
-		int rc = add_link(idx, (uint32_t)owner, origin, exp_seq,
+		rc = add_link(idx, (uint32_t)owner, origin, exp_seq,
 				  &v->names[i], err);
 		if (rc)
 			return rc;
 	}
 	for (unsigned i = 0; i < v->n_streams; i++) {
-		int rc = add_stream(idx, (uint32_t)owner, origin, exp_seq,
+		rc = add_stream(idx, (uint32_t)owner, origin, exp_seq,
 				    &v->streams[i], err);
 		if (rc)
 			return rc;

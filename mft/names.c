@@ -33,6 +33,10 @@ size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
 	size_t n = 0;
 	for (size_t i = 0; i < units; i++) {
 		uint32_t u = le16(u16le + 2 * i);
+		if (u < 0x80) {
+			out[n++] = (char)u;
+			continue;
+		}
 		if (u >= 0xD800 && u < 0xDC00 && i + 1 < units) {
 			uint32_t lo = le16(u16le + 2 * (i + 1));
 			if (lo >= 0xDC00 && lo < 0xE000) {

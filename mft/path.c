@@ -143,6 +143,40 @@ static bool push_front(char *buf, size_t *pos, const char *s, size_t n)
 	return true;
 }
 
+size_t uffs_link_path_cached(const struct uffs_tree *t,
+			     struct uffs_path_cache *c, uint32_t link,
+			     char *buf, size_t cap)
+{
+	const struct uffs_index *idx = t->idx;
+	if (heads_orphan_chain(t, link))
+		return uffs_link_path(t, link, c->sep, buf, cap);
+	uint64_t p = MFT_REF_FRS(idx->l_parent[link]);
+	if (p != c->parent) {
+		c->parent = UINT64_MAX;
+		c->len = 0;
+		if (p != MFT_FRS_ROOT) {
+			uint32_t dl = dir_link(idx, p);
+			if (dl == UINT32_MAX)
+				return uffs_link_path(t, link, c->sep, buf, cap);
+			c->len = uffs_link_path(t, dl, c->sep, c->buf, c->cap);
+			if (c->len == 0)
+				return uffs_link_path(t, link, c->sep, buf, cap);
+		}
+		c->parent = p;
+	}
+	size_t n = idx->l_name_len[link];
+	size_t total = c->len + (c->len ? 1 : 0) + n;
+	if (total + 1 > cap)
+		return 0;
+	memcpy(buf, c->buf, c->len);
+	size_t pos = c->len;
+	if (c->len)
+		buf[pos++] = c->sep;
+	memcpy(buf + pos, idx->pool + idx->l_name[link], n);
+	buf[total] = '\0';
+	return total;
+}
+
 /* Builds the path backwards from the end of buf, then moves it to the
  * front: no recursion, one walk. Directory classification guarantees the
  * walk ends within UFFS_PATH_DEPTH_MAX steps; the counter is a second

@@ -44,4 +44,21 @@ bool uffs_parent_ok(const struct uffs_index *idx, uint32_t link);
 size_t uffs_link_path(const struct uffs_tree *t, uint32_t link, char sep,
 		      char *buf, size_t cap);
 
+/* Same result as uffs_link_path, faster when consecutive calls share a
+ * parent directory (records of one directory are mostly adjacent): the
+ * parent's path is kept in the cache. Zero-initialise the cache, give it a
+ * buffer of at least 64 KiB, and reset it (parent = UINT64_MAX) when the tree
+ * changes. */
+struct uffs_path_cache {
+	uint64_t parent;
+	size_t len;
+	char *buf;
+	size_t cap;
+	char sep;
+};
+
+size_t uffs_link_path_cached(const struct uffs_tree *t,
+			     struct uffs_path_cache *c, uint32_t link,
+			     char *buf, size_t cap);
+
 #endif
