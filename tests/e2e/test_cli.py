@@ -181,6 +181,25 @@ def test_sources(tap, uffs, image, work):
     tap.ok("captured $MFT" in out, "info: captured $MFT detected")
 
 
+def test_block_device(tap, uffs, image, work):
+    """A Linux block device: a read-only loop device over the image, when
+    this machine lets us make one (root, loop driver)."""
+    copy = damaged_copy(image, work, "loop.img")
+    r = run(["losetup", "--find", "--show", "--read-only", copy])
+    dev = r.stdout.decode().strip()
+    if r.returncode != 0 or not dev.startswith("/dev/"):
+        tap.skip("block device source", "no loop device: " + r.stderr.decode().strip())
+        return
+    try:
+        _, base, _ = uffs("list", image)
+        rc, out, err = uffs("list", dev)
+        tap.ok(rc == 0 and out == base, f"block device {dev} lists like its image", err)
+        rc, out, _ = uffs("info", dev)
+        tap.ok(rc == 0 and "raw volume" in out, "info on a block device")
+    finally:
+        run(["losetup", "-d", dev])
+
+
 def damaged_copy(src, work, name):
     dst = os.path.join(work, name)
     shutil.copyfile(src, dst)
@@ -295,6 +314,7 @@ def main():
         test_formats(tap, uffs, hard)
         test_names(tap, uffs, hard)
         test_sources(tap, uffs, small, work)
+        test_block_device(tap, uffs, small, work)
         test_bad_input(tap, uffs, small, work)
     return tap.done()
 
