@@ -40,6 +40,13 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 	     bool scan);
 void cli_unload(struct loaded *l);
 
+/* Loads each source in turn and hands it to `use`; a source that fails to
+ * load is reported and skipped. Returns the exit status: the last failure's,
+ * else UFFS_EXIT_WARNINGS when any warning was printed, else UFFS_EXIT_OK. */
+int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
+			void (*use)(const struct loaded *l, int nth, void *ctx),
+			void *ctx);
+
 /* Common option parsing: returns 1 if `opt` was one of ours, 0 if not, or
  * -1 after printing a usage error. */
 int cli_common_option(struct cli_common *c, int opt, const char *arg);

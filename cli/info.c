@@ -78,6 +78,13 @@ static void print_info(const struct loaded *l, bool scanned)
 	}
 }
 
+static void info_source(const struct loaded *l, int nth, void *ctx)
+{
+	if (nth > 0)
+		printf("\n");
+	print_info(l, *(const bool *)ctx);
+}
+
 int cmd_info(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -111,22 +118,6 @@ int cmd_info(int argc, char **argv)
 		fputs("uffs info: no SOURCE given (try 'uffs info --help')\n", stderr);
 		return UFFS_EXIT_USAGE;
 	}
-	int status = UFFS_EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		struct loaded *l = malloc(sizeof *l);
-		int rc = l ? cli_load(l, argv[i], &common, scan) : UFFS_EXIT_ERROR;
-		if (rc) {
-			status = rc;
-			free(l);
-			continue;
-		}
-		if (i > optind)
-			printf("\n");
-		print_info(l, scan);
-		cli_unload(l);
-		free(l);
-	}
-	if (status == UFFS_EXIT_OK && common.warnings)
-		status = UFFS_EXIT_WARNINGS;
-	return status;
+	return cli_for_each_source(argv + optind, argc - optind, &common, scan,
+				   info_source, &scan);
 }

@@ -422,31 +422,38 @@ static void emit_row(struct lister *ls, const struct row *rw)
 	}
 }
 
+/* One row per $DATA and $INDEX_ROOT attribute of the row's record, or the
+ * bare row when it has neither. */
+static void emit_streams(struct lister *ls, struct row *rw)
+{
+	const struct uffs_index *idx = &ls->l->idx;
+	bool printed = false;
+	UFFS_FOR_EACH_STREAM(idx, rw->frs, k, s)
+	{
+		if (idx->s_flags[s] & UFFS_STREAM_DROPPED)
+			continue;
+		rw->stream = s;
+		emit_row(ls, rw);
+		rw->first_of_link = false;
+		printed = true;
+	}
+	if (!printed) {
+		rw->stream = UINT32_MAX;
+		emit_row(ls, rw);
+	}
+}
+
 /* The rows of one name, as The Sleuth Kit forms them: one per $DATA and per
  * $INDEX_ROOT attribute, or the bare name when the file has neither. */
 static void emit_link(struct lister *ls, uint64_t r, uint32_t link)
 {
-	const struct uffs_index *idx = &ls->l->idx;
 	size_t n = uffs_link_path_cached(&ls->l->tree, &ls->cache, link,
 					 ls->path, PATH_CAP);
 	if (n == 0)
 		return;
 	ls->path_len = n;
 	struct row rw = {r, link, UINT32_MAX, ROW_NAME, true};
-	bool printed = false;
-	UFFS_FOR_EACH_STREAM(idx, r, k, s)
-	{
-		if (idx->s_flags[s] & UFFS_STREAM_DROPPED)
-			continue;
-		rw.stream = s;
-		emit_row(ls, &rw);
-		rw.first_of_link = false;
-		printed = true;
-	}
-	if (!printed) {
-		rw.stream = UINT32_MAX;
-		emit_row(ls, &rw);
-	}
+	emit_streams(ls, &rw);
 }
 
 static bool has_visible_link(const struct uffs_index *idx, uint64_t r)
@@ -459,21 +466,8 @@ static bool has_visible_link(const struct uffs_index *idx, uint64_t r)
  * listed as /$OrphanFiles/OrphanFile-N. */
 static void emit_unnamed(struct lister *ls, uint64_t r)
 {
-	const struct uffs_index *idx = &ls->l->idx;
 	struct row rw = {r, 0, UINT32_MAX, ROW_UNNAMED, false};
-	bool printed = false;
-	UFFS_FOR_EACH_STREAM(idx, r, k, s)
-	{
-		if (idx->s_flags[s] & UFFS_STREAM_DROPPED)
-			continue;
-		rw.stream = s;
-		emit_row(ls, &rw);
-		printed = true;
-	}
-	if (!printed) {
-		rw.stream = UINT32_MAX;
-		emit_row(ls, &rw);
-	}
+	emit_streams(ls, &rw);
 }
 
 static void list_index(struct lister *ls)
@@ -496,6 +490,16 @@ static void list_index(struct lister *ls)
 		if (!(idx->l_flags[i] & UFFS_LINK_HIDDEN))
 			emit_link(ls, r, i);
 	}
+}
+
+static void list_source(const struct loaded *l, int nth, void *ctx)
+{
+	struct lister *ls = ctx;
+	(void)nth;
+	ls->l = l;
+	ls->cache = (struct uffs_path_cache){UINT64_MAX, 0, ls->cache.buf,
+					     PATH_CAP, '/'};
+	list_index(ls);
 }
 
 static void emit_header(struct lister *ls)
@@ -630,29 +634,13 @@ int cmd_list(int argc, char **argv)
 		return UFFS_EXIT_ERROR;
 	}
 	emit_header(&ls);
-	int status = UFFS_EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		struct loaded *l = malloc(sizeof *l);
-		int rc = l ? cli_load(l, argv[i], &common, true) : UFFS_EXIT_ERROR;
-		if (rc) {
-			status = rc;
-			free(l);
-			continue;
-		}
-		ls.l = l;
-		ls.cache = (struct uffs_path_cache){UINT64_MAX, 0, ls.cache.buf,
-						    PATH_CAP, '/'};
-		list_index(&ls);
-		cli_unload(l);
-		free(l);
-	}
+	int status = cli_for_each_source(argv + optind, argc - optind, &common,
+					 true, list_source, &ls);
 	if (out_finish(&ls.o)) {
 		perror("uffs: writing output");
 		status = UFFS_EXIT_ERROR;
 	}
 	free(ls.path);
 	free(ls.cache.buf);
-	if (status == UFFS_EXIT_OK && common.warnings)
-		status = UFFS_EXIT_WARNINGS;
 	return status;
 }

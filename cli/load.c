@@ -131,6 +131,31 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 	return 0;
 }
 
+int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
+			void (*use)(const struct loaded *l, int nth, void *ctx),
+			void *ctx)
+{
+	int status = UFFS_EXIT_OK;
+	for (int i = 0; i < n; i++) {
+		struct loaded *l = malloc(sizeof *l);
+		if (!l) {
+			fputs("uffs: out of memory\n", stderr);
+			return UFFS_EXIT_ERROR;
+		}
+		int rc = cli_load(l, paths[i], c, scan);
+		if (rc == 0) {
+			use(l, i, ctx);
+			cli_unload(l);
+		} else {
+			status = rc;
+		}
+		free(l);
+	}
+	if (status == UFFS_EXIT_OK && c->warnings)
+		status = UFFS_EXIT_WARNINGS;
+	return status;
+}
+
 void cli_unload(struct loaded *l)
 {
 	if (l->scanned) {
