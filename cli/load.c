@@ -18,7 +18,7 @@ static void print_location(FILE *f, const struct mft_error *e,
 		if (at != UINT64_MAX)
 			fprintf(f, " (at byte %" PRIu64 ")", at);
 		fprintf(f, ", offset %" PRIu64 ": ", e->offset);
-	} else {
+	} else if (e->offset != MFT_NO_OFFSET) {
 		fprintf(f, "byte offset %" PRIu64 ": ", e->offset);
 	}
 }

@@ -95,7 +95,16 @@ int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 				"out of memory for the index");
 	}
-	return MFT_OK;
+	/* Most records have one name and one stream: reserving that much
+	 * up front saves the copies of growing by doubling. Untouched pages
+	 * cost nothing. */
+	uint32_t guess = (uint32_t)(n_records < 1024 ? 1024 : n_records);
+	int rc = grow_links(idx, guess, err);
+	if (rc == MFT_OK)
+		rc = grow_streams(idx, guess, err);
+	if (rc)
+		uffs_index_free(idx);
+	return rc;
 }
 
 void uffs_index_free(struct uffs_index *idx)

@@ -48,6 +48,7 @@ enum mft_status {
 /* Where and what. `what` always points at a string literal. `frs` is
  * MFT_NO_FRS when the error is not about one record. */
 #define MFT_NO_FRS UINT64_MAX
+#define MFT_NO_OFFSET UINT64_MAX /* the error has no place in the data */
 struct mft_error {
 	int code;
 	uint64_t frs;

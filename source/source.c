@@ -282,7 +282,8 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 	const char *what = NULL;
 	*src = (struct uffs_source){.path = path, .kind = UFFS_SOURCE_VOLUME};
 	if (uffs_file_open(path, &src->file, &os_error, &what) != 0) {
-		mft_fail(err, MFT_E_IO, MFT_NO_FRS, 0, uffs_file_strerror(os_error));
+		mft_fail(err, MFT_E_IO, MFT_NO_FRS, MFT_NO_OFFSET,
+			 uffs_file_strerror(os_error));
 		return MFT_E_IO;
 	}
 	src->size = src->file.size;
