@@ -1,0 +1,12 @@
+/* One positioned read for the portable backends: bytes read, short at end
+ * of file, or a UAIO_E_* code. Implemented per platform (pread_posix.c). */
+#ifndef UFFS_BACKENDS_PREAD_H
+#define UFFS_BACKENDS_PREAD_H
+
+#include <stdint.h>
+
+#include "../aio/uaio.h"
+
+int64_t uaio_pread(const struct uaio_op *op);
+
+#endif

@@ -1,0 +1,406 @@
+/* The backend contract: every uaio backend in the build passes the same
+ * tests. Unavailable backends are reported as skipped, not passed. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../aio/uaio.h"
+
+#define FILE_SIZE (1u << 20)
+#define BLOCK 4096u
+
+struct fixture {
+	const struct uaio_backend_ops *ops;
+	struct uaio_config cfg;
+	char path[64];
+	int fd;
+};
+
+/* The byte at offset i of the test file. */
+static uint8_t pattern(uint64_t i)
+{
+	return (uint8_t)(i * 2654435761u >> 13);
+}
+
+static int make_file(struct fixture *f)
+{
+	strcpy(f->path, "/tmp/uaio-contract-XXXXXX");
+	int fd = mkstemp(f->path);
+	if (fd < 0)
+		return -1;
+	uint8_t *buf = malloc(FILE_SIZE);
+	for (uint64_t i = 0; i < FILE_SIZE; i++)
+		buf[i] = pattern(i);
+	ssize_t w = write(fd, buf, FILE_SIZE);
+	free(buf);
+	close(fd);
+	if (w != (ssize_t)FILE_SIZE)
+		return -1;
+	f->fd = open(f->path, O_RDONLY);
+	return f->fd < 0 ? -1 : 0;
+}
+
+static int setup(void **state, const struct uaio_backend_ops *ops,
+		 struct uaio_config cfg)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	f->ops = ops;
+	f->cfg = cfg;
+	if (make_file(f))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	close(f->fd);
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+static void create(struct fixture *f, struct uaio_ctx *ctx, unsigned depth)
+{
+	struct uaio_config cfg = f->cfg;
+	cfg.depth = depth;
+	int rc = uaio_ctx_create(ctx, f->ops, &cfg);
+	if (rc == UAIO_E_UNAVAILABLE)
+		skip();
+	assert_int_equal(rc, UAIO_OK);
+}
+
+static void check_block(const uint8_t *buf, uint64_t off, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] != pattern(off + i))
+			fail_msg("byte %zu of read at %llu differs", i,
+				 (unsigned long long)off);
+}
+
+/* Reaps everything in flight; returns the completions in *out. */
+static unsigned reap_all(struct uaio_ctx *ctx, struct uaio_cqe *out,
+			 unsigned max)
+{
+	unsigned n = 0;
+	while (ctx->inflight) {
+		int rc = uaio_wait(ctx, out + n, max - n, 1, 5000);
+		assert_true(rc > 0);
+		n += (unsigned)rc;
+	}
+	return n;
+}
+
+static void test_many_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct uaio_ctx ctx;
+	enum { DEPTH = 32 };
+	create(f, &ctx, DEPTH);
+	uint8_t *bufs = aligned_alloc(BLOCK, DEPTH * BLOCK);
+	struct uaio_op ops[DEPTH];
+	for (unsigned i = 0; i < DEPTH; i++) {
+		/* Scattered offsets, so backends have no reason to finish
+		 * in order. */
+		uint64_t off = (uint64_t)((i * 37) % (FILE_SIZE / BLOCK)) * BLOCK;
+		ops[i] = (struct uaio_op){f->fd, bufs + i * BLOCK, BLOCK, off,
+					  1000 + i};
+	}
+	unsigned sent = 0;
+	while (sent < DEPTH) {
+		int rc = uaio_submit(&ctx, ops + sent, DEPTH - sent);
+		assert_true(rc > 0);
+		sent += (unsigned)rc;
+	}
+	assert_int_equal(ctx.inflight, DEPTH);
+	struct uaio_cqe cqes[DEPTH];
+	unsigned n = reap_all(&ctx, cqes, DEPTH);
+	assert_int_equal(n, DEPTH);
+	bool seen[DEPTH] = {0};
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = (unsigned)(cqes[i].user_data - 1000);
+		assert_true(k < DEPTH);
+		assert_false(seen[k]);
+		seen[k] = true;
+		assert_int_equal(cqes[i].res, BLOCK);
+		check_block(ops[k].buf, ops[k].offset, BLOCK);
+	}
+	uaio_ctx_destroy(&ctx);
+	free(bufs);
+}
+
+static void test_depth_bounds_submit(void **state)
+{
+	struct fixture *f = *state;
+	struct uaio_ctx ctx;
+	create(f, &ctx, 4);
+	uint8_t *bufs = aligned_alloc(BLOCK, 8 * BLOCK);
+	struct uaio_op ops[8];
+	for (unsigned i = 0; i < 8; i++)
+		ops[i] = (struct uaio_op){f->fd, bufs + i * BLOCK, BLOCK,
+					  (uint64_t)i * BLOCK, i};
+	int rc = uaio_submit(&ctx, ops, 8);
+	assert_int_equal(rc, 4);
+	assert_int_equal(uaio_submit(&ctx, ops + 4, 4), UAIO_E_BUSY);
+	struct uaio_cqe cqes[8];
+	assert_int_equal(reap_all(&ctx, cqes, 8), 4);
+	assert_int_equal(uaio_submit(&ctx, ops + 4, 4), 4);
+	assert_int_equal(reap_all(&ctx, cqes, 8), 4);
+	uaio_ctx_destroy(&ctx);
+	free(bufs);
+}
+
+static void test_short_read_and_eof(void **state)
+{
+	struct fixture *f = *state;
+	struct uaio_ctx ctx;
+	create(f, &ctx, 4);
+	uint8_t *bufs = aligned_alloc(BLOCK, 2 * BLOCK);
+	struct uaio_op ops[2] = {
+		{f->fd, bufs, BLOCK, FILE_SIZE - 100, 1},   /* crosses EOF */
+		{f->fd, bufs + BLOCK, BLOCK, FILE_SIZE, 2}, /* at EOF */
+	};
+	assert_int_equal(uaio_submit(&ctx, ops, 2), 2);
+	struct uaio_cqe cqes[2];
+	assert_int_equal(reap_all(&ctx, cqes, 2), 2);
+	for (int i = 0; i < 2; i++) {
+		if (cqes[i].user_data == 1) {
+			assert_int_equal(cqes[i].res, 100);
+			check_block(bufs, FILE_SIZE - 100, 100);
+		} else {
+			assert_int_equal(cqes[i].user_data, 2);
+			assert_int_equal(cqes[i].res, 0);
+		}
+	}
+	uaio_ctx_destroy(&ctx);
+	free(bufs);
+}
+
+static void test_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct uaio_ctx ctx;
+	create(f, &ctx, 4);
+	uint8_t *buf = aligned_alloc(BLOCK, BLOCK);
+	int dir = open("/", O_RDONLY);
+	int closed = 1000; /* a descriptor number nothing holds */
+	while (fcntl(closed, F_GETFD) != -1)
+		closed++;
+	struct uaio_op ops[2] = {
+		{closed, buf, BLOCK, 0, 7},
+		{dir, buf, BLOCK, 0, 8},
+	};
+	assert_int_equal(uaio_submit(&ctx, ops, 2), 2);
+	struct uaio_cqe cqes[2];
+	assert_int_equal(reap_all(&ctx, cqes, 2), 2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(cqes[i].res < 0);
+		if (cqes[i].user_data == 7)
+			assert_int_equal(cqes[i].res, UAIO_E_BADF);
+		else
+			assert_int_equal(cqes[i].user_data, 8);
+	}
+	close(dir);
+	uaio_ctx_destroy(&ctx);
+	free(buf);
+}
+
+static void test_buffer_reuse(void **state)
+{
+	struct fixture *f = *state;
+	struct uaio_ctx ctx;
+	struct uaio_pool pool;
+	create(f, &ctx, 8);
+	assert_int_equal(uaio_pool_init(&pool, 8, BLOCK, BLOCK), UAIO_OK);
+	assert_true(((uintptr_t)pool.mem % BLOCK) == 0);
+	uaio_register_buffers(&ctx, pool.mem, 8 * (size_t)BLOCK);
+	uint64_t next = 0, done = 0, total = FILE_SIZE / BLOCK;
+	uint64_t owner[8];
+	while (done < total) {
+		int b;
+		while (next < total && (b = uaio_pool_get(&pool)) >= 0) {
+			struct uaio_op op = {f->fd, uaio_pool_buf(&pool, (unsigned)b),
+					     BLOCK, next * BLOCK, (uint64_t)b};
+			owner[b] = next;
+			assert_int_equal(uaio_submit(&ctx, &op, 1), 1);
+			next++;
+		}
+		struct uaio_cqe cqes[8];
+		int n = uaio_wait(&ctx, cqes, 8, 1, 5000);
+		assert_true(n > 0);
+		for (int i = 0; i < n; i++) {
+			unsigned b2 = (unsigned)cqes[i].user_data;
+			assert_int_equal(cqes[i].res, BLOCK);
+			check_block(uaio_pool_buf(&pool, b2), owner[b2] * BLOCK,
+				    BLOCK);
+			uaio_pool_put(&pool, b2);
+			done++;
+		}
+	}
+	assert_int_equal(pool.n_free, 8);
+	uaio_ctx_destroy(&ctx);
+	uaio_pool_destroy(&pool);
+}
+
+static void test_wait_with_nothing_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct uaio_ctx ctx;
+	create(f, &ctx, 4);
+	struct uaio_cqe c;
+	assert_int_equal(uaio_wait(&ctx, &c, 1, 1, 100), 0);
+	uaio_ctx_destroy(&ctx);
+}
+
+/* Destroying a context with reads in flight must wait for them: the
+ * buffers are freed right after (ASan would catch a late write). */
+static void test_teardown_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	for (int round = 0; round < 20; round++) {
+		struct uaio_ctx ctx;
+		create(f, &ctx, 16);
+		uint8_t *bufs = aligned_alloc(BLOCK, 16 * BLOCK);
+		struct uaio_op ops[16];
+		for (unsigned i = 0; i < 16; i++)
+			ops[i] = (struct uaio_op){f->fd, bufs + i * BLOCK, BLOCK,
+						  (uint64_t)i * BLOCK, i};
+		assert_int_equal(uaio_submit(&ctx, ops, 16), 16);
+		uaio_ctx_destroy(&ctx);
+		free(bufs);
+	}
+}
+
+static const struct CMUnitTest contract[] = {
+	cmocka_unit_test(test_many_in_flight),
+	cmocka_unit_test(test_depth_bounds_submit),
+	cmocka_unit_test(test_short_read_and_eof),
+	cmocka_unit_test(test_errors),
+	cmocka_unit_test(test_buffer_reuse),
+	cmocka_unit_test(test_wait_with_nothing_in_flight),
+	cmocka_unit_test(test_teardown_in_flight),
+};
+
+#define BACKEND_SETUP(id, ops_ptr, ...)                                         \
+	static int setup_##id(void **state)                                    \
+	{                                                                      \
+		struct uaio_config cfg = {__VA_ARGS__};                        \
+		return setup(state, ops_ptr, cfg);                              \
+	}
+
+BACKEND_SETUP(sync, &uaio_backend_sync, .depth = 8)
+BACKEND_SETUP(threads, &uaio_backend_threads, .depth = 8, .threads = 4)
+/* The fault backend reorders completions but injects no errors here, so it
+ * must pass the same contract; its own tests follow. */
+BACKEND_SETUP(fault, &uaio_backend_fault, .depth = 8,
+	      .inner = &uaio_backend_threads, .seed = 42, .fault_delay_pct = 50)
+
+static int setup_by_name(void **state, const char *name)
+{
+	const struct uaio_backend_ops *ops = uaio_backend_by_name(name);
+	if (!ops)
+		return -1;
+	struct uaio_config cfg = {.depth = 8};
+	return setup(state, ops, cfg);
+}
+
+static int setup_uring(void **state)
+{
+	return setup_by_name(state, "uring");
+}
+
+/* Fault-specific: every completion becomes an error; or short but never
+ * empty. */
+static void test_fault_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct uaio_config cfg = {.depth = 8, .seed = 7, .fault_error_pct = 100};
+	struct uaio_ctx ctx;
+	assert_int_equal(uaio_ctx_create(&ctx, &uaio_backend_fault, &cfg), 0);
+	uint8_t *buf = aligned_alloc(BLOCK, 8 * BLOCK);
+	struct uaio_op ops[8];
+	for (unsigned i = 0; i < 8; i++)
+		ops[i] = (struct uaio_op){f->fd, buf + i * BLOCK, BLOCK,
+					  (uint64_t)i * BLOCK, i};
+	assert_int_equal(uaio_submit(&ctx, ops, 8), 8);
+	struct uaio_cqe cqes[8];
+	assert_int_equal(reap_all(&ctx, cqes, 8), 8);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(cqes[i].res, UAIO_E_IO);
+	uaio_ctx_destroy(&ctx);
+	cfg = (struct uaio_config){.depth = 8, .seed = 7, .fault_short_pct = 100};
+	assert_int_equal(uaio_ctx_create(&ctx, &uaio_backend_fault, &cfg), 0);
+	assert_int_equal(uaio_submit(&ctx, ops, 8), 8);
+	assert_int_equal(reap_all(&ctx, cqes, 8), 8);
+	for (int i = 0; i < 8; i++) {
+		assert_true(cqes[i].res > 0 && cqes[i].res < BLOCK);
+		check_block(ops[cqes[i].user_data].buf,
+			    ops[cqes[i].user_data].offset, (size_t)cqes[i].res);
+	}
+	uaio_ctx_destroy(&ctx);
+	free(buf);
+}
+
+/* Same seed over sync: the same completion order, twice; a reordering seed
+ * does change the order. */
+static void test_fault_deterministic(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t order[2][16];
+	for (int run = 0; run < 2; run++) {
+		struct uaio_config cfg = {.depth = 16, .seed = 99,
+					  .fault_delay_pct = 60};
+		struct uaio_ctx ctx;
+		assert_int_equal(uaio_ctx_create(&ctx, &uaio_backend_fault, &cfg), 0);
+		uint8_t *buf = aligned_alloc(BLOCK, 16 * BLOCK);
+		struct uaio_op ops[16];
+		for (unsigned i = 0; i < 16; i++)
+			ops[i] = (struct uaio_op){f->fd, buf + i * BLOCK, BLOCK,
+						  (uint64_t)i * BLOCK, i};
+		assert_int_equal(uaio_submit(&ctx, ops, 16), 16);
+		struct uaio_cqe cqes[16];
+		assert_int_equal(reap_all(&ctx, cqes, 16), 16);
+		for (int i = 0; i < 16; i++)
+			order[run][i] = cqes[i].user_data;
+		uaio_ctx_destroy(&ctx);
+		free(buf);
+	}
+	assert_memory_equal(order[0], order[1], sizeof order[0]);
+	bool in_order = true;
+	for (int i = 0; i < 16; i++)
+		in_order &= order[0][i] == (uint64_t)i;
+	assert_false(in_order);
+}
+
+static const struct CMUnitTest fault_only[] = {
+	cmocka_unit_test(test_fault_errors),
+	cmocka_unit_test(test_fault_deterministic),
+};
+
+int main(void)
+{
+	int failed = 0;
+	const size_t n = sizeof contract / sizeof *contract;
+	failed += _cmocka_run_group_tests("sync", contract, n, setup_sync,
+					  teardown);
+	failed += _cmocka_run_group_tests("threads", contract, n,
+					  setup_threads, teardown);
+	failed += _cmocka_run_group_tests("fault", contract, n, setup_fault,
+					  teardown);
+	failed += _cmocka_run_group_tests("fault-only", fault_only,
+					  sizeof fault_only / sizeof *fault_only,
+					  setup_sync, teardown);
+	if (uaio_backend_by_name("uring"))
+		failed += _cmocka_run_group_tests("uring", contract, n,
+						  setup_uring, teardown);
+	return failed;
+}
