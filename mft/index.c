@@ -107,6 +107,107 @@ int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 	return rc;
 }
 
+int uffs_index_batch_init(struct uffs_index *batch,
+			  const struct uffs_index *idx)
+{
+	*batch = (struct uffs_index){0};
+	batch->n_records = idx->n_records;
+	batch->record_size = idx->record_size;
+	batch->rflags = idx->rflags;
+	batch->seq = idx->seq;
+	batch->fattrs = idx->fattrs;
+	batch->owner_id = idx->owner_id;
+	batch->reparse_tag = idx->reparse_tag;
+	batch->times = idx->times;
+	batch->is_batch = true;
+	return MFT_OK;
+}
+
+void uffs_index_batch_reset(struct uffs_index *batch)
+{
+	batch->n_links = 0;
+	batch->n_streams = 0;
+	batch->pool_len = 0;
+	batch->n_damaged = 0;
+}
+
+void uffs_index_batch_free(struct uffs_index *batch)
+{
+	batch->rflags = NULL;
+	batch->seq = NULL;
+	batch->fattrs = NULL;
+	batch->owner_id = NULL;
+	batch->reparse_tag = NULL;
+	batch->times = NULL;
+	uffs_index_free(batch);
+}
+
+#define APPEND(field, n)                                                       \
+	do {                                                                   \
+		if (n)                                                         \
+			memcpy(idx->field + base, b->field,                    \
+			       (size_t)(n) * sizeof *b->field);                \
+	} while (0)
+
+int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
+		      struct mft_error *err)
+{
+	if (idx->pool_len + b->pool_len > POOL_MAX)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				"name pool full");
+	int rc = grow_links(idx, idx->n_links + b->n_links, err);
+	if (rc == MFT_OK)
+		rc = grow_streams(idx, idx->n_streams + b->n_streams, err);
+	if (rc == MFT_OK && idx->pool_len + b->pool_len > idx->pool_cap) {
+		size_t cap = idx->pool_cap ? idx->pool_cap : 1 << 16;
+		while (cap < idx->pool_len + b->pool_len)
+			cap *= 2;
+		char *p = realloc(idx->pool, cap);
+		if (!p)
+			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+					"out of memory for names");
+		idx->pool = p;
+		idx->pool_cap = cap;
+	}
+	if (rc)
+		return rc;
+	uint32_t shift = (uint32_t)idx->pool_len;
+	uint32_t base = idx->n_links;
+	APPEND(l_owner, b->n_links);
+	APPEND(l_parent, b->n_links);
+	APPEND(l_name_len, b->n_links);
+	APPEND(l_ns, b->n_links);
+	APPEND(l_flags, b->n_links);
+	APPEND(l_exp_seq, b->n_links);
+	APPEND(l_attr_id, b->n_links);
+	APPEND(l_value_len, b->n_links);
+	if (b->n_links)
+		memcpy(idx->l_times + 4 * (size_t)base, b->l_times,
+		       4 * (size_t)b->n_links * sizeof *b->l_times);
+	for (uint32_t i = 0; i < b->n_links; i++)
+		idx->l_name[base + i] = b->l_name[i] + shift;
+	idx->n_links += b->n_links;
+	base = idx->n_streams;
+	APPEND(s_owner, b->n_streams);
+	APPEND(s_name_len, b->n_streams);
+	APPEND(s_kind, b->n_streams);
+	APPEND(s_flags, b->n_streams);
+	APPEND(s_attr_id, b->n_streams);
+	APPEND(s_exp_seq, b->n_streams);
+	APPEND(s_size, b->n_streams);
+	APPEND(s_alloc, b->n_streams);
+	for (uint32_t i = 0; i < b->n_streams; i++)
+		idx->s_name[base + i] = b->s_name[i] + shift;
+	idx->n_streams += b->n_streams;
+	if (b->pool_len)
+		memcpy(idx->pool + idx->pool_len, b->pool, b->pool_len);
+	idx->pool_len += b->pool_len;
+	idx->n_damaged += b->n_damaged;
+	return MFT_OK;
+}
+
+#undef APPEND
+
 void uffs_index_free(struct uffs_index *idx)
 {
 	void *ptrs[] = {

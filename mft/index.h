@@ -88,6 +88,7 @@ struct uffs_index {
 
 	uint64_t n_damaged;
 	bool finished;
+	bool is_batch; /* per-record columns borrowed from another index */
 };
 
 int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
@@ -99,6 +100,18 @@ void uffs_index_free(struct uffs_index *idx);
 int uffs_index_add_record(struct uffs_index *idx,
 			  const struct mft_record_view *v,
 			  struct mft_error *err);
+/* Batches, for parsing on several threads: a batch shares the index's
+ * per-record columns (each worker writes only the slots of the records it
+ * parses) and owns its own link, stream and name tables, which
+ * uffs_index_append then adds to the index. Appending batches in record
+ * order builds exactly the index a single thread would. */
+int uffs_index_batch_init(struct uffs_index *batch,
+			  const struct uffs_index *idx);
+void uffs_index_batch_reset(struct uffs_index *batch);
+void uffs_index_batch_free(struct uffs_index *batch);
+int uffs_index_append(struct uffs_index *idx, const struct uffs_index *batch,
+		      struct mft_error *err);
+
 /* Notes a record that could not be parsed. */
 void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs);
 /* Validates extension contributions, hides DOS twins and duplicate links,

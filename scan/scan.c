@@ -1,10 +1,58 @@
-/* The streaming scan. */
+/* The scan engine. One coordinator thread plans, reads and dispatches;
+ * parse workers turn chunks into batches; batches are merged strictly in
+ * chunk order, so the index does not depend on timing. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "plan.h"
 #include "scan.h"
 
-#define DEFAULT_CHUNK (1u << 20)
+#define CHUNK_SSD (1u << 20)
+#define CHUNK_HDD (4u << 20)
+#define DEPTH_AUTO_START 4u
+#define DEPTH_AUTO_WINDOW 16u
+#define WORKERS_MAX 64u
+#define NO_SLOT UINT32_MAX
+
+static const char *const mode_names[UFFS_MODE_COUNT] = {
+	"auto", "streaming", "prefetch", "pipelined", "pipelined-parallel",
+	"parallel", "async",
+};
+
+const char *uffs_mode_name(enum uffs_mode m)
+{
+	return m < UFFS_MODE_COUNT ? mode_names[m] : "?";
+}
+
+int uffs_mode_parse(const char *s)
+{
+	if (strcmp(s, "iocp-parallel") == 0)
+		return UFFS_MODE_ASYNC;
+	for (int m = 0; m < UFFS_MODE_COUNT; m++)
+		if (strcmp(s, mode_names[m]) == 0)
+			return m;
+	return -1;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void explain(struct uffs_scan_stats *st, const char *text)
+{
+	size_t used = strlen(st->why);
+	snprintf(st->why + used, sizeof st->why - used, "%s%s",
+		 used ? "; " : "", text);
+}
+
+/* ---- one record ---------------------------------------------------------- */
 
 /* Damage worth a warning: a record the volume says is in use, or any record
  * that once held a file when there is no bitmap to ask. Empty and
@@ -41,51 +89,746 @@ int uffs_scan_record(const struct uffs_volume *v, struct uffs_index *idx,
 	return MFT_OK;
 }
 
+/* ---- engine state -------------------------------------------------------- */
+
+enum slot_state { SLOT_FREE, SLOT_READING, SLOT_PARSING, SLOT_PARSED };
+
+/* Warnings of one chunk, kept until its batch is merged so they come out in
+ * record order whatever thread found them. */
+struct warn_list {
+	struct mft_error *e;
+	size_t n, cap;
+};
+
+struct slot {
+	uint8_t *buf;
+	uint32_t chunk;
+	uint32_t pending; /* pieces still being read */
+	enum slot_state state;
+	struct uffs_index batch;
+	struct warn_list warnings;
+	uint32_t *piece_done; /* bytes read so far, per piece */
+};
+
+struct engine {
+	const struct uffs_volume *v;
+	struct uffs_index *idx;
+	struct uffs_plan plan;
+	const struct uffs_scan_opts *o;
+	struct uffs_scan_stats *st;
+	const struct uffs_warn_sink *warn;
+
+	unsigned n_slots;
+	struct slot *slots;
+	uint8_t *mem; /* chunk buffers, or the whole $MFT in parallel mode */
+	uint32_t *chunk_slot;
+
+	pthread_mutex_t lock;
+	pthread_cond_t job_cv;
+	pthread_cond_t free_cv;
+	uint32_t *jobs;
+	unsigned job_head, job_count;
+	bool stop;
+	unsigned n_workers;
+	pthread_t tid[WORKERS_MAX];
+	unsigned free_slots;
+	uint64_t next_merge;
+	int error;
+	struct mft_error err;
+	double parse_s, merge_s;
+};
+
+static void fail_locked(struct engine *e, const struct mft_error *err)
+{
+	if (!e->error) {
+		e->error = err->code ? err->code : MFT_E_IO;
+		e->err = *err;
+	}
+}
+
+static void fail(struct engine *e, const struct mft_error *err)
+{
+	pthread_mutex_lock(&e->lock);
+	fail_locked(e, err);
+	pthread_cond_broadcast(&e->free_cv);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void collect_warning(void *ctx, const struct mft_error *err)
+{
+	struct warn_list *w = ctx;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 8;
+		struct mft_error *n = realloc(w->e, cap * sizeof *n);
+		if (!n)
+			return; /* a warning lost beats a crash */
+		w->e = n;
+		w->cap = cap;
+	}
+	w->e[w->n++] = *err;
+}
+
+/* ---- parsing and the ordered merge --------------------------------------- */
+
+static int parse_chunk(struct engine *e, struct slot *s,
+		       struct mft_record_view *view, struct mft_error *err)
+{
+	const struct uffs_chunk *c = &e->plan.chunks[s->chunk];
+	const struct uffs_volume *v = e->v;
+	struct uffs_warn_sink sink = {collect_warning, &s->warnings};
+	/* Record 0 was unusable and the volume was opened through its
+	 * $MFTMirr copy: index that copy. */
+	if (c->first == 0 && v->mirror_rec0)
+		memcpy(s->buf, v->mirror_rec0, v->record_size);
+	for (uint32_t i = 0; i < c->count; i++) {
+		int rc = uffs_scan_record(v, &s->batch,
+					  s->buf + (size_t)i * v->record_size,
+					  c->first + i, view, &sink, err);
+		if (rc)
+			return rc;
+	}
+	return MFT_OK;
+}
+
+/* Appends every parsed batch that is next in chunk order. Caller holds the
+ * lock. */
+static void merge_ready_locked(struct engine *e)
+{
+	while (e->next_merge < e->plan.n_chunks) {
+		uint32_t si = e->chunk_slot[e->next_merge];
+		if (si == NO_SLOT || e->slots[si].state != SLOT_PARSED)
+			return;
+		struct slot *s = &e->slots[si];
+		double t0 = now_seconds();
+		struct mft_error err;
+		if (!e->error && uffs_index_append(e->idx, &s->batch, &err))
+			fail_locked(e, &err);
+		for (size_t i = 0; i < s->warnings.n; i++)
+			uffs_warn(e->warn, &s->warnings.e[i]);
+		e->merge_s += now_seconds() - t0;
+		s->warnings.n = 0;
+		uffs_index_batch_reset(&s->batch);
+		s->state = SLOT_FREE;
+		e->chunk_slot[e->next_merge] = NO_SLOT;
+		e->next_merge++;
+		e->free_slots++;
+		pthread_cond_broadcast(&e->free_cv);
+	}
+}
+
+static void parse_and_merge(struct engine *e, unsigned si,
+			    struct mft_record_view *view)
+{
+	struct mft_error err;
+	double t0 = now_seconds();
+	int rc = parse_chunk(e, &e->slots[si], view, &err);
+	double dt = now_seconds() - t0;
+	pthread_mutex_lock(&e->lock);
+	e->parse_s += dt;
+	if (rc)
+		fail_locked(e, &err);
+	e->slots[si].state = SLOT_PARSED;
+	merge_ready_locked(e);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void *parse_worker(void *arg)
+{
+	struct engine *e = arg;
+	struct mft_record_view *view = malloc(sizeof *view);
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		while (!e->job_count && !e->stop)
+			pthread_cond_wait(&e->job_cv, &e->lock);
+		if (!e->job_count)
+			break;
+		unsigned si = e->jobs[e->job_head];
+		e->job_head = (e->job_head + 1) % e->n_slots;
+		e->job_count--;
+		pthread_mutex_unlock(&e->lock);
+		if (view) {
+			parse_and_merge(e, si, view);
+		} else {
+			struct mft_error err;
+			mft_fail(&err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+			fail(e, &err);
+		}
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
+	free(view);
+	return NULL;
+}
+
+/* A chunk's bytes are all in: parse it here (no workers) or queue it. */
+static void chunk_ready(struct engine *e, unsigned si,
+			struct mft_record_view *inline_view)
+{
+	e->slots[si].state = SLOT_PARSING;
+	if (!e->n_workers) {
+		parse_and_merge(e, si, inline_view);
+		return;
+	}
+	pthread_mutex_lock(&e->lock);
+	e->jobs[(e->job_head + e->job_count++) % e->n_slots] = si;
+	pthread_cond_signal(&e->job_cv);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Waits until a slot is free (or an error); returns its index or NO_SLOT. */
+static uint32_t take_slot(struct engine *e, bool wait)
+{
+	pthread_mutex_lock(&e->lock);
+	while (wait && !e->free_slots && !e->error)
+		pthread_cond_wait(&e->free_cv, &e->lock);
+	uint32_t found = NO_SLOT;
+	if (e->free_slots && !e->error) {
+		for (unsigned i = 0; i < e->n_slots; i++)
+			if (e->slots[i].state == SLOT_FREE) {
+				found = i;
+				e->slots[i].state = SLOT_READING;
+				e->free_slots--;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&e->lock);
+	return found;
+}
+
+static void wait_all_merged(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	while (e->next_merge < e->plan.n_chunks && !e->error)
+		pthread_cond_wait(&e->free_cv, &e->lock);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* ---- reading through uaio ------------------------------------------------ */
+
+static uint64_t user_data(unsigned slot, uint32_t piece)
+{
+	return (uint64_t)slot << 32 | piece;
+}
+
+static int read_error(struct engine *e, unsigned si, uint32_t piece,
+		      uint32_t done, int64_t res)
+{
+	const struct uffs_chunk *c = &e->plan.chunks[e->slots[si].chunk];
+	const struct uffs_piece *p = &e->plan.pieces[c->first_piece + piece];
+	uint64_t rs = e->v->record_size;
+	struct mft_error err;
+	uint64_t frs = c->first + (p->buf_off + done) / rs;
+	const char *what = res < 0 ? uaio_strerror((int)res)
+				   : "short read (truncated image?)";
+	mft_fail(&err, res < 0 ? MFT_E_IO : MFT_E_TRUNCATED, frs,
+		 (p->buf_off + done) % rs, what);
+	if (e->o->verbose)
+		fprintf(stderr,
+			"uffs: chunk of records %llu..%llu, source bytes %llu..%llu: "
+			"read at byte %llu returned %lld after %u bytes\n",
+			(unsigned long long)c->first,
+			(unsigned long long)(c->first + c->count - 1),
+			(unsigned long long)p->src_off,
+			(unsigned long long)(p->src_off + p->len),
+			(unsigned long long)(p->src_off + done), (long long)res,
+			done);
+	fail(e, &err);
+	return err.code;
+}
+
+static int submit_piece(struct engine *e, struct uaio_ctx *ctx, unsigned si,
+			uint32_t piece)
+{
+	struct slot *s = &e->slots[si];
+	const struct uffs_chunk *c = &e->plan.chunks[s->chunk];
+	const struct uffs_piece *p = &e->plan.pieces[c->first_piece + piece];
+	uint32_t done = s->piece_done[piece];
+	struct uaio_op op = {e->v->src->file.handle, s->buf + p->buf_off + done,
+			     p->len - done, p->src_off + done,
+			     user_data(si, piece)};
+	/* A full queue (or a transient refusal) leaves the piece to the
+	 * backlog, retried after the next completions. */
+	return uaio_submit(ctx, &op, 1) == 1 ? 0 : UAIO_E_BUSY;
+}
+
+struct reader {
+	struct uaio_ctx ctx;
+	struct uaio_cqe *cqes;
+	unsigned cqe_cap;
+	/* pieces waiting for room in the submission queue */
+	uint64_t *backlog;
+	unsigned n_backlog, cap_backlog;
+	unsigned depth_now;
+	unsigned slots_reading;
+	/* --depth auto */
+	double window_start;
+	uint64_t window_bytes;
+	unsigned window_chunks;
+	double best_rate;
+};
+
+static void backlog_push(struct reader *r, uint64_t ud)
+{
+	r->backlog[r->n_backlog++] = ud;
+}
+
+static void flush_backlog(struct engine *e, struct reader *r)
+{
+	unsigned kept = 0;
+	for (unsigned i = 0; i < r->n_backlog; i++) {
+		uint64_t ud = r->backlog[i];
+		if (submit_piece(e, &r->ctx, (unsigned)(ud >> 32), (uint32_t)ud))
+			r->backlog[kept++] = ud;
+	}
+	r->n_backlog = kept;
+}
+
+static void start_chunk(struct engine *e, struct reader *r, unsigned si,
+			uint32_t chunk, struct mft_record_view *inline_view)
+{
+	struct slot *s = &e->slots[si];
+	const struct uffs_chunk *c = &e->plan.chunks[chunk];
+	s->chunk = chunk;
+	pthread_mutex_lock(&e->lock);
+	e->chunk_slot[chunk] = si;
+	pthread_mutex_unlock(&e->lock);
+	s->pending = 0;
+	for (uint32_t k = 0; k < c->n_pieces; k++) {
+		const struct uffs_piece *p = &e->plan.pieces[c->first_piece + k];
+		s->piece_done[k] = 0;
+		if (p->src_off == UFFS_SPARSE_OFFSET) {
+			memset(s->buf + p->buf_off, 0, p->len);
+			continue;
+		}
+		s->pending++;
+		if (r->n_backlog || submit_piece(e, &r->ctx, si, k))
+			backlog_push(r, user_data(si, k));
+	}
+	if (s->pending == 0)
+		chunk_ready(e, si, inline_view);
+	else
+		r->slots_reading++;
+}
+
+/* --depth auto: every few chunks, compare throughput with the best seen;
+ * deepen while it pays, back off when it hurts. */
+static void adapt_depth(struct engine *e, struct reader *r, uint64_t bytes)
+{
+	if (!e->o->depth_auto)
+		return;
+	r->window_bytes += bytes;
+	if (++r->window_chunks < DEPTH_AUTO_WINDOW)
+		return;
+	double t = now_seconds();
+	double rate = (double)r->window_bytes / (t - r->window_start + 1e-9);
+	unsigned before = r->depth_now;
+	if (rate > r->best_rate * 1.05) {
+		r->best_rate = rate;
+		if (r->depth_now * 2 <= e->n_slots)
+			r->depth_now *= 2;
+	} else if (rate < r->best_rate * 0.8 && r->depth_now > 2) {
+		r->depth_now /= 2;
+		r->best_rate = rate;
+	}
+	if (e->o->verbose && before != r->depth_now)
+		fprintf(stderr, "uffs: depth auto: %.0f MB/s at depth %u -> depth %u\n",
+			rate / 1e6, before, r->depth_now);
+	r->window_start = t;
+	r->window_bytes = 0;
+	r->window_chunks = 0;
+}
+
+static void handle_completion(struct engine *e, struct reader *r,
+			      const struct uaio_cqe *c,
+			      struct mft_record_view *inline_view)
+{
+	unsigned si = (unsigned)(c->user_data >> 32);
+	uint32_t k = (uint32_t)c->user_data;
+	struct slot *s = &e->slots[si];
+	const struct uffs_chunk *ch = &e->plan.chunks[s->chunk];
+	const struct uffs_piece *p = &e->plan.pieces[ch->first_piece + k];
+	if (c->res <= 0) {
+		read_error(e, si, k, s->piece_done[k], c->res);
+		return;
+	}
+	s->piece_done[k] += (uint32_t)c->res;
+	e->st->bytes_read += (uint64_t)c->res;
+	if (s->piece_done[k] < p->len) {
+		e->st->short_reads++;
+		backlog_push(r, c->user_data);
+		return;
+	}
+	if (--s->pending == 0) {
+		r->slots_reading--;
+		adapt_depth(e, r, (uint64_t)ch->count * e->v->record_size);
+		chunk_ready(e, si, inline_view);
+	}
+}
+
+static bool has_error(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	bool err = e->error != 0;
+	pthread_mutex_unlock(&e->lock);
+	return err;
+}
+
+static int run_reader(struct engine *e, const struct uaio_backend_ops *backend,
+		      const struct uaio_config *cfg,
+		      struct mft_record_view *inline_view)
+{
+	struct reader r = {0};
+	struct uaio_config c = *cfg;
+	unsigned pieces = e->plan.max_pieces ? e->plan.max_pieces : 1;
+	c.depth = e->n_slots * pieces;
+	if (c.depth > 4096)
+		c.depth = 4096;
+	if (c.depth < 2)
+		c.depth = 2;
+	int rc = uaio_ctx_create(&r.ctx, backend, &c);
+	if (rc) {
+		struct mft_error err;
+		mft_fail(&err, MFT_E_UNSUPPORTED, MFT_NO_FRS, MFT_NO_OFFSET,
+			 backend ? "the chosen I/O backend is unavailable here"
+				 : "no I/O backend available");
+		if (r.ctx.why[0])
+			fprintf(stderr, "uffs: %s\n", r.ctx.why);
+		fail(e, &err);
+		return err.code;
+	}
+	e->st->backend = r.ctx.ops->name;
+	if (r.ctx.why[0]) {
+		char text[200];
+		snprintf(text, sizeof text, "skipped %s", r.ctx.why);
+		explain(e->st, text);
+	}
+	uaio_register_buffers(&r.ctx, e->mem,
+			      (size_t)e->n_slots * e->plan.chunk_records *
+				      e->v->record_size);
+	r.cqe_cap = c.depth;
+	r.cqes = malloc(r.cqe_cap * sizeof *r.cqes);
+	r.cap_backlog = e->n_slots * pieces;
+	r.backlog = malloc((r.cap_backlog + 1) * sizeof *r.backlog);
+	r.depth_now = e->o->depth_auto ? DEPTH_AUTO_START : e->n_slots;
+	if (r.depth_now > e->n_slots)
+		r.depth_now = e->n_slots;
+	r.window_start = now_seconds();
+	uint32_t next = 0;
+	while (r.cqes && r.backlog && !has_error(e)) {
+		while (next < e->plan.n_chunks && r.slots_reading < r.depth_now) {
+			uint32_t si = take_slot(e, false);
+			if (si == NO_SLOT)
+				break;
+			start_chunk(e, &r, si, next++, inline_view);
+		}
+		flush_backlog(e, &r);
+		if (r.ctx.inflight) {
+			double t0 = now_seconds();
+			int n = uaio_wait(&r.ctx, r.cqes, r.cqe_cap, 1, -1);
+			e->st->io_wait_seconds += now_seconds() - t0;
+			if (n < 0) {
+				struct mft_error err;
+				mft_fail(&err, MFT_E_IO, MFT_NO_FRS, MFT_NO_OFFSET,
+					 uaio_strerror(n));
+				fail(e, &err);
+				break;
+			}
+			for (int i = 0; i < n; i++)
+				handle_completion(e, &r, &r.cqes[i], inline_view);
+		} else if (next < e->plan.n_chunks) {
+			uint32_t si = take_slot(e, true);
+			if (si == NO_SLOT)
+				break;
+			start_chunk(e, &r, si, next++, inline_view);
+		} else {
+			break;
+		}
+	}
+	e->st->depth_final = r.depth_now;
+	uaio_ctx_destroy(&r.ctx); /* waits for reads still in flight */
+	free(r.cqes);
+	free(r.backlog);
+	return 0;
+}
+
+/* ---- parallel: the whole $MFT first --------------------------------------- */
+
+static void read_everything(struct engine *e, const uint64_t *chunk_off)
+{
+	double t0 = now_seconds();
+	const struct uffs_source *src = e->v->src;
+	for (size_t c = 0; c < e->plan.n_chunks && !has_error(e); c++) {
+		const struct uffs_chunk *ch = &e->plan.chunks[c];
+		for (uint32_t k = 0; k < ch->n_pieces; k++) {
+			const struct uffs_piece *p =
+				&e->plan.pieces[ch->first_piece + k];
+			uint8_t *dst = e->mem + chunk_off[c] + p->buf_off;
+			if (p->src_off == UFFS_SPARSE_OFFSET) {
+				memset(dst, 0, p->len);
+				continue;
+			}
+			struct mft_error err;
+			if (uffs_source_read(src, dst, p->len,
+					     p->src_off - src->base, &err)) {
+				err.frs = ch->first + p->buf_off / e->v->record_size;
+				fail(e, &err);
+				break;
+			}
+			e->st->bytes_read += p->len;
+		}
+	}
+	e->st->io_wait_seconds += now_seconds() - t0;
+}
+
+static void run_parallel(struct engine *e, const uint64_t *chunk_off)
+{
+	read_everything(e, chunk_off);
+	for (uint32_t c = 0; c < e->plan.n_chunks && !has_error(e); c++) {
+		uint32_t si = take_slot(e, true);
+		if (si == NO_SLOT)
+			break;
+		e->slots[si].buf = e->mem + chunk_off[c];
+		e->slots[si].chunk = c;
+		pthread_mutex_lock(&e->lock);
+		e->chunk_slot[c] = si;
+		pthread_mutex_unlock(&e->lock);
+		chunk_ready(e, si, NULL);
+	}
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* Fills in mode, threads, depth and chunk size from the options and the
+ * device, saying why in st->why. */
+static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
+		   struct uffs_scan_stats *st, unsigned *workers,
+		   unsigned *slots)
+{
+	st->mode = o->mode;
+	if (st->mode == UFFS_MODE_AUTO) {
+		char text[96];
+		st->mode = UFFS_MODE_ASYNC;
+		snprintf(text, sizeof text,
+			 "auto: async (reads in flight, parse on %u cores)",
+			 online_cpus());
+		explain(st, text);
+	}
+	st->threads = o->threads ? o->threads : online_cpus();
+	if (st->threads > WORKERS_MAX)
+		st->threads = WORKERS_MAX;
+	st->chunk_bytes = o->chunk_bytes;
+	if (!st->chunk_bytes) {
+		bool rotational = v->src->file.rotational;
+		st->chunk_bytes = rotational ? CHUNK_HDD : CHUNK_SSD;
+		explain(st, rotational ? "4 MiB chunks for a rotational disk"
+				       : "1 MiB chunks for an SSD or image file");
+	}
+	if (st->chunk_bytes < v->record_size)
+		st->chunk_bytes = v->record_size;
+	st->depth = o->depth ? o->depth : UFFS_DEPTH_DEFAULT;
+	if (o->depth_auto)
+		st->depth = UFFS_DEPTH_MAX / 2;
+	if (st->depth > UFFS_DEPTH_MAX)
+		st->depth = UFFS_DEPTH_MAX;
+	switch (st->mode) {
+	case UFFS_MODE_STREAMING:
+		*workers = 0;
+		st->depth = 1;
+		break;
+	case UFFS_MODE_PREFETCH:
+		*workers = 0;
+		st->depth = 2;
+		break;
+	case UFFS_MODE_PIPELINED:
+		*workers = 1;
+		break;
+	case UFFS_MODE_PARALLEL:
+		*workers = st->threads;
+		st->depth = 2 * st->threads;
+		break;
+	default:
+		*workers = st->threads;
+		break;
+	}
+	if (*workers == 0)
+		st->threads = 1;
+	else if (st->mode == UFFS_MODE_PIPELINED)
+		st->threads = 1;
+	*slots = st->depth < 1 ? 1 : st->depth;
+}
+
+/* The backend a mode reads with, unless --backend says otherwise. */
+static const struct uaio_backend_ops *mode_backend(enum uffs_mode m,
+						    const struct uffs_scan_opts *o)
+{
+	if (o->backend)
+		return o->backend;
+	switch (m) {
+	case UFFS_MODE_STREAMING:
+	case UFFS_MODE_PIPELINED:
+	case UFFS_MODE_PIPELINED_PARALLEL:
+		return &uaio_backend_sync; /* the reader thread reads itself */
+	default:
+		return NULL; /* best available */
+	}
+}
+
+static int engine_init(struct engine *e, unsigned slots, bool whole_mft,
+		       uint64_t **chunk_off, struct mft_error *err)
+{
+	e->n_slots = slots;
+	e->free_slots = slots;
+	e->slots = calloc(slots, sizeof *e->slots);
+	e->jobs = calloc(slots, sizeof *e->jobs);
+	e->chunk_slot = malloc((e->plan.n_chunks + 1) * sizeof *e->chunk_slot);
+	if (!e->slots || !e->jobs || !e->chunk_slot)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	for (size_t c = 0; c < e->plan.n_chunks; c++)
+		e->chunk_slot[c] = NO_SLOT;
+	size_t chunk = (size_t)e->plan.chunk_records * e->v->record_size;
+	size_t total = whole_mft ? (size_t)e->plan.records_planned * e->v->record_size
+				 : slots * chunk;
+	if (posix_memalign((void **)&e->mem, 4096, total ? total : 4096))
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				"out of memory for read buffers");
+	if (whole_mft) {
+		*chunk_off = malloc((e->plan.n_chunks + 1) * sizeof **chunk_off);
+		if (!*chunk_off)
+			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+					"out of memory");
+		uint64_t off = 0;
+		for (size_t c = 0; c < e->plan.n_chunks; c++) {
+			(*chunk_off)[c] = off;
+			off += (uint64_t)e->plan.chunks[c].count * e->v->record_size;
+		}
+	}
+	for (unsigned i = 0; i < slots; i++) {
+		struct slot *s = &e->slots[i];
+		s->buf = e->mem + (whole_mft ? 0 : i * chunk);
+		uffs_index_batch_init(&s->batch, e->idx);
+		s->piece_done = calloc(e->plan.max_pieces + 1, sizeof *s->piece_done);
+		if (!s->piece_done)
+			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+					"out of memory");
+	}
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->job_cv, NULL);
+	pthread_cond_init(&e->free_cv, NULL);
+	return MFT_OK;
+}
+
+static void start_workers(struct engine *e, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (pthread_create(&e->tid[e->n_workers], NULL, parse_worker, e) == 0)
+			e->n_workers++;
+}
+
+static void stop_workers(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->stop = true;
+	pthread_cond_broadcast(&e->job_cv);
+	pthread_mutex_unlock(&e->lock);
+	for (unsigned i = 0; i < e->n_workers; i++)
+		pthread_join(e->tid[i], NULL);
+}
+
+static void engine_free(struct engine *e)
+{
+	for (unsigned i = 0; e->slots && i < e->n_slots; i++) {
+		uffs_index_batch_free(&e->slots[i].batch);
+		free(e->slots[i].warnings.e);
+		free(e->slots[i].piece_done);
+	}
+	free(e->slots);
+	free(e->jobs);
+	free(e->chunk_slot);
+	free(e->mem);
+	uffs_plan_free(&e->plan);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->job_cv);
+	pthread_cond_destroy(&e->free_cv);
+}
+
 int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 	      struct uffs_index *idx, struct uffs_scan_stats *stats,
 	      const struct uffs_warn_sink *warn, struct mft_error *err)
 {
-	uint32_t chunk = opts && opts->chunk_bytes ? opts->chunk_bytes
-						   : DEFAULT_CHUNK;
-	uint64_t per_chunk = chunk / v->record_size;
-	if (per_chunk == 0)
-		per_chunk = 1;
+	static const struct uffs_scan_opts defaults = {0};
+	const struct uffs_scan_opts *o = opts ? opts : &defaults;
+	double t0 = now_seconds();
+	*stats = (struct uffs_scan_stats){0};
+	unsigned workers = 0, slots = 1;
+	decide(v, o, stats, &workers, &slots);
 	int rc = uffs_index_init(idx, v->n_records, v->record_size, err);
 	if (rc)
 		return rc;
-	uint8_t *buf = malloc((size_t)(per_chunk * v->record_size));
+	struct engine *e = calloc(1, sizeof *e);
 	struct mft_record_view *view = malloc(sizeof *view);
-	if (!buf || !view) {
-		rc = mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
-		goto out;
+	uint64_t *chunk_off = NULL;
+	if (!e || !view) {
+		free(e);
+		free(view);
+		uffs_index_free(idx);
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
 	}
-	*stats = (struct uffs_scan_stats){0};
-	for (uint64_t first = 0; first < v->n_records; first += per_chunk) {
-		uint64_t n = v->n_records - first < per_chunk
-				     ? v->n_records - first
-				     : per_chunk;
-		rc = uffs_volume_read_records(v, first, n, buf, err);
-		if (rc)
-			goto out;
-		/* Record 0 was unusable and the volume was opened through its
-		 * $MFTMirr copy: index that copy. */
-		if (first == 0 && v->mirror_rec0)
-			memcpy(buf, v->mirror_rec0, v->record_size);
-		stats->records_read += n;
-		stats->bytes_read += n * v->record_size;
-		for (uint64_t i = 0; i < n; i++) {
-			rc = uffs_scan_record(v, idx, buf + i * v->record_size,
-					      first + i, view, warn, err);
-			if (rc)
-				goto out;
+	*e = (struct engine){.v = v, .idx = idx, .o = o, .st = stats, .warn = warn};
+	bool whole = stats->mode == UFFS_MODE_PARALLEL;
+	rc = uffs_plan_build(&e->plan, v, stats->chunk_bytes, o->skip_unused, err);
+	if (rc == MFT_OK)
+		rc = engine_init(e, slots, whole, &chunk_off, err);
+	if (rc == MFT_OK) {
+		if (o->verbose)
+			fprintf(stderr,
+				"uffs: scan: mode %s, %u parse thread%s, depth %u, chunk %u KiB, %zu chunks%s%s\n",
+				uffs_mode_name(stats->mode), workers ? workers : 1,
+				workers == 1 || !workers ? "" : "s", stats->depth,
+				stats->chunk_bytes / 1024, e->plan.n_chunks,
+				stats->why[0] ? " (" : "", stats->why[0] ? stats->why : "");
+		start_workers(e, workers);
+		if (whole) {
+			stats->backend = "direct";
+			run_parallel(e, chunk_off);
+		} else {
+			struct uaio_config cfg = o->fault;
+			run_reader(e, mode_backend(stats->mode, o), &cfg, view);
+		}
+		wait_all_merged(e);
+		stop_workers(e);
+		if (e->error) {
+			*err = e->err;
+			rc = e->error;
 		}
 	}
-	stats->records_damaged = idx->n_damaged;
-	rc = uffs_index_finish(idx, err);
-out:
-	free(buf);
+	stats->chunks = e->plan.n_chunks;
+	stats->records_read = e->plan.records_planned;
+	stats->records_skipped = e->plan.records_skipped;
+	stats->parse_seconds = e->parse_s;
+	stats->merge_seconds = e->merge_s;
+	engine_free(e);
+	free(e);
 	free(view);
+	free(chunk_off);
+	if (rc == MFT_OK)
+		rc = uffs_index_finish(idx, err);
 	if (rc)
 		uffs_index_free(idx);
+	stats->records_damaged = rc ? 0 : idx->n_damaged;
+	stats->seconds = now_seconds() - t0;
+	if (o->verbose && rc == MFT_OK)
+		fprintf(stderr,
+			"uffs: scan: %s backend, %llu records in %.3f s (I/O wait %.3f s, parse %.3f s, merge %.3f s), %llu short reads\n",
+			stats->backend ? stats->backend : "-",
+			(unsigned long long)stats->records_read, stats->seconds,
+			stats->io_wait_seconds, stats->parse_seconds,
+			stats->merge_seconds,
+			(unsigned long long)stats->short_reads);
 	return rc;
 }

@@ -439,7 +439,7 @@ void uffs_volume_close(struct uffs_volume *v)
 }
 
 /* The extent holding byte `off` of the $MFT (extents are in order). */
-static size_t find_extent(const struct uffs_volume *v, uint64_t off)
+size_t uffs_volume_find_extent(const struct uffs_volume *v, uint64_t off)
 {
 	size_t lo = 0, hi = v->n_ext;
 	while (hi - lo > 1) {
@@ -461,7 +461,7 @@ int uffs_volume_read_records(const struct uffs_volume *v, uint64_t first,
 				"record range outside the $MFT");
 	uint64_t off = first * v->record_size;
 	uint64_t len = count * v->record_size;
-	size_t i = find_extent(v, off);
+	size_t i = uffs_volume_find_extent(v, off);
 	while (len) {
 		if (i >= v->n_ext || v->ext[i].mft_off > off)
 			return mft_fail(err, MFT_E_CORRUPT, off / v->record_size,
@@ -516,7 +516,7 @@ uint64_t uffs_volume_record_offset(const struct uffs_volume *v, uint64_t frs)
 	if (!v->n_ext || frs >= UINT64_MAX / v->record_size)
 		return UINT64_MAX;
 	uint64_t off = frs * v->record_size;
-	const struct uffs_extent *e = &v->ext[find_extent(v, off)];
+	const struct uffs_extent *e = &v->ext[uffs_volume_find_extent(v, off)];
 	if (off < e->mft_off || off - e->mft_off >= e->len ||
 	    e->vol_off == UFFS_SPARSE_OFFSET)
 		return UINT64_MAX;

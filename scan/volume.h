@@ -61,6 +61,10 @@ bool uffs_volume_record_in_bitmap(const struct uffs_volume *v, uint64_t frs);
 /* Records marked in use in $MFT:$BITMAP (n_records when unknown). */
 uint64_t uffs_volume_bitmap_count(const struct uffs_volume *v);
 
+/* Index of the extent holding byte `off` of the $MFT: the last extent that
+ * starts at or before it (check its length). */
+size_t uffs_volume_find_extent(const struct uffs_volume *v, uint64_t off);
+
 /* Byte offset of record frs within the source file (for messages), or
  * UINT64_MAX when not mapped. */
 uint64_t uffs_volume_record_offset(const struct uffs_volume *v, uint64_t frs);

@@ -17,4 +17,4 @@ need_packages() {
 		--no-install-recommends "${missing[@]}" >&2
 }
 
-BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config xz-utils)
+BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config xz-utils liburing-dev libxxhash-dev)

@@ -14,6 +14,7 @@ struct uffs_file {
 	intptr_t handle;
 	uint64_t size;
 	bool is_device;
+	bool rotational; /* a spinning disk (image files count as SSD) */
 };
 
 /* Opens `path` read-only. Returns 0 or -errno-style positive OS code in

@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +27,26 @@ static int device_size(int fd, uint64_t *size)
 #endif
 }
 
+/* Linux says whether a disk spins in sysfs; a partition's answer is in its
+ * parent disk's queue. Unknown counts as not rotational. */
+static bool device_rotational(dev_t dev)
+{
+	static const char *const tail[] = {"/queue/rotational",
+					   "/../queue/rotational"};
+	for (size_t i = 0; i < sizeof tail / sizeof *tail; i++) {
+		char path[96];
+		snprintf(path, sizeof path, "/sys/dev/block/%u:%u%s", major(dev),
+			 minor(dev), tail[i]);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		int c = fgetc(f);
+		fclose(f);
+		return c == '1';
+	}
+	return false;
+}
+
 int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 		   const char **what)
 {
@@ -43,6 +65,7 @@ int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 	}
 	f->handle = fd;
 	f->is_device = S_ISBLK(st.st_mode);
+	f->rotational = f->is_device && device_rotational(st.st_rdev);
 	if (f->is_device) {
 		if (device_size(fd, &f->size) != 0) {
 			*os_error = errno;
