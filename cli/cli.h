@@ -20,6 +20,8 @@ enum uffs_exit {
 
 struct cli_common {
 	struct uffs_source_opts src;
+	struct uffs_scan_opts scan;
+	unsigned max_volumes;
 	bool quiet;
 	bool verbose;
 	unsigned long warnings;
@@ -51,19 +53,49 @@ int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
  * -1 after printing a usage error. */
 int cli_common_option(struct cli_common *c, int opt, const char *arg);
 /* The getopt_long entries for the common options, for merging. */
+enum cli_long_option {
+	OPT_DEPTH = 256,
+	OPT_CHUNK,
+	OPT_MAX_VOLUMES,
+	OPT_FAULT_SEED,
+	OPT_FAULT_SHORT,
+	OPT_FAULT_ERROR,
+	OPT_FAULT_DELAY,
+};
+
 #define CLI_COMMON_LONGOPTS                                                    \
 	{"partition", required_argument, 0, 'p'},                              \
 		{"offset", required_argument, 0, 'o'},                         \
 		{"record-size", required_argument, 0, 'r'},                    \
 		{"quiet", no_argument, 0, 'q'},                                \
-		{"verbose", no_argument, 0, 'v'}
-#define CLI_COMMON_SHORTOPTS "p:o:r:qv"
+		{"verbose", no_argument, 0, 'v'},                              \
+		{"mode", required_argument, 0, 'm'},                           \
+		{"backend", required_argument, 0, 'b'},                        \
+		{"threads", required_argument, 0, 't'},                        \
+		{"depth", required_argument, 0, OPT_DEPTH},                    \
+		{"chunk", required_argument, 0, OPT_CHUNK},                    \
+		{"max-volumes", required_argument, 0, OPT_MAX_VOLUMES},        \
+		{"fault-seed", required_argument, 0, OPT_FAULT_SEED},          \
+		{"fault-short", required_argument, 0, OPT_FAULT_SHORT},        \
+		{"fault-error", required_argument, 0, OPT_FAULT_ERROR},        \
+		{"fault-delay", required_argument, 0, OPT_FAULT_DELAY}
+#define CLI_COMMON_SHORTOPTS "p:o:r:qvm:b:t:"
 #define CLI_COMMON_HELP                                                        \
 	"  -p, --partition N    use partition N of a disk image (1-based)\n"  \
 	"  -o, --offset BYTES   the NTFS volume starts at this byte offset\n" \
 	"  -r, --record-size N  record size of a captured $MFT (512..4096)\n" \
+	"  -m, --mode MODE      scan mode: auto (default), streaming, prefetch,\n" \
+	"                       pipelined, pipelined-parallel, parallel, async\n" \
+	"                       (iocp-parallel): all build the same index\n"  \
+	"  -b, --backend NAME   I/O backend: uring, threads, sync, fault\n"   \
+	"                       (default: the best available)\n"             \
+	"  -t, --threads N      parse threads (default: one per core)\n"      \
+	"      --depth N|auto   reads in flight (default 8; auto adapts it)\n" \
+	"      --chunk BYTES    bytes per read (default 1M, 4M on a spinning\n" \
+	"                       disk; K and M suffixes)\n"                    \
+	"      --max-volumes N  sources scanned at once (default 4)\n"       \
 	"  -q, --quiet          no warnings about damaged records\n"          \
-	"  -v, --verbose        say what was detected and measured\n"         \
+	"  -v, --verbose        say what was detected, chosen and measured\n" \
 	"  -h, --help           this help\n"
 
 void cli_error(const char *source, const struct mft_error *e,

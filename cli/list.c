@@ -625,6 +625,9 @@ int cmd_list(int argc, char **argv)
 	}
 	if (parse_columns(&ls, columns))
 		return UFFS_EXIT_USAGE;
+	/* Without --deleted, records the volume marks unused are not needed:
+	 * long runs of them are not read at all. */
+	common.scan.skip_unused = !ls.deleted;
 	ls.path = malloc(PATH_CAP);
 	ls.cache.buf = malloc(PATH_CAP);
 	if (!ls.path || !ls.cache.buf || out_init(&ls.o, stdout)) {

@@ -59,9 +59,106 @@ static bool parse_u64(const char *s, uint64_t *v)
 	return true;
 }
 
+/* "64K", "1M", "4194304". */
+static bool parse_size(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return false;
+	if (*end == 'K' || *end == 'k')
+		x <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		x <<= 20, end++;
+	if (*end)
+		return false;
+	*v = x;
+	return true;
+}
+
+static int scan_option(struct cli_common *c, int opt, const char *arg)
+{
+	uint64_t v;
+	struct uffs_scan_opts *s = &c->scan;
+	switch (opt) {
+	case 'm': {
+		int m = uffs_mode_parse(arg);
+		if (m < 0) {
+			fprintf(stderr, "uffs: unknown mode '%s' (auto, streaming, prefetch, pipelined, pipelined-parallel, parallel, async)\n", arg);
+			return -1;
+		}
+		s->mode = (enum uffs_mode)m;
+		return 1;
+	}
+	case 'b':
+		s->backend = uaio_backend_by_name(arg);
+		if (!s->backend) {
+			fprintf(stderr, "uffs: unknown backend '%s' (this build has:", arg);
+			for (const struct uaio_backend_ops *const *b = uaio_backends(); *b; b++)
+				fprintf(stderr, " %s", (*b)->name);
+			fprintf(stderr, ")\n");
+			return -1;
+		}
+		return 1;
+	case 't':
+		if (!parse_u64(arg, &v) || v == 0 || v > 64)
+			goto bad;
+		s->threads = (unsigned)v;
+		return 1;
+	case OPT_DEPTH:
+		if (strcmp(arg, "auto") == 0) {
+			s->depth_auto = true;
+			return 1;
+		}
+		if (!parse_u64(arg, &v) || v == 0 || v > UFFS_DEPTH_MAX)
+			goto bad;
+		s->depth = (unsigned)v;
+		return 1;
+	case OPT_CHUNK:
+		if (!parse_size(arg, &v) || v < 4096 || v > (256u << 20))
+			goto bad;
+		s->chunk_bytes = (uint32_t)v;
+		return 1;
+	case OPT_MAX_VOLUMES:
+		if (!parse_u64(arg, &v) || v == 0 || v > 64)
+			goto bad;
+		c->max_volumes = (unsigned)v;
+		return 1;
+	case OPT_FAULT_SEED:
+		if (!parse_u64(arg, &v))
+			goto bad;
+		s->fault.seed = v;
+		return 1;
+	case OPT_FAULT_SHORT:
+	case OPT_FAULT_ERROR:
+	case OPT_FAULT_DELAY:
+		if (!parse_u64(arg, &v) || v > 100)
+			goto bad;
+		if (opt == OPT_FAULT_SHORT)
+			s->fault.fault_short_pct = (unsigned)v;
+		else if (opt == OPT_FAULT_ERROR)
+			s->fault.fault_error_pct = (unsigned)v;
+		else
+			s->fault.fault_delay_pct = (unsigned)v;
+		return 1;
+	default:
+		return 0;
+	}
+bad:
+	fprintf(stderr, "uffs: invalid value '%s' for --%s\n", arg,
+		opt == 't' ? "threads" : opt == OPT_DEPTH ? "depth"
+		: opt == OPT_CHUNK ? "chunk (4K..256M)"
+		: opt == OPT_MAX_VOLUMES ? "max-volumes" : "fault option");
+	return -1;
+}
+
 int cli_common_option(struct cli_common *c, int opt, const char *arg)
 {
 	uint64_t v;
+	int rc = scan_option(c, opt, arg);
+	if (rc)
+		return rc;
 	switch (opt) {
 	case 'p':
 		if (!parse_u64(arg, &v) || v == 0 || v > 4096)
@@ -83,6 +180,7 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 		return 1;
 	case 'v':
 		c->verbose = true;
+		c->scan.verbose = true;
 		return 1;
 	default:
 		return 0;
@@ -118,7 +216,7 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 			l->vol.record_size, l->vol.n_ext);
 	if (!scan)
 		return 0;
-	rc = uffs_scan(&l->vol, NULL, &l->idx, &l->stats, &sink, &err);
+	rc = uffs_scan(&l->vol, &c->scan, &l->idx, &l->stats, &sink, &err);
 	if (rc == MFT_OK)
 		rc = uffs_tree_build(&l->tree, &l->idx, &err);
 	if (rc) {
