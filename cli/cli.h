@@ -103,5 +103,7 @@ void cli_error(const char *source, const struct mft_error *e,
 
 int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -28,7 +28,10 @@ void cli_error(const char *source, const struct mft_error *e,
 {
 	fprintf(stderr, "uffs: %s: ", source);
 	print_location(stderr, e, vol);
-	fprintf(stderr, "%s\n", e->what ? e->what : mft_strerror(e->code));
+	fprintf(stderr, "%s", e->what ? e->what : mft_strerror(e->code));
+	if (e->detail[0])
+		fprintf(stderr, " (%s)", e->detail);
+	fprintf(stderr, "\n");
 }
 
 struct warn_ctx {

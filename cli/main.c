@@ -17,6 +17,8 @@ static const char usage[] =
 	"commands:\n"
 	"  list   print every file, directory, hard link and named stream\n"
 	"  info   print the volume facts (geometry, $MFT extents, record counts)\n"
+	"  digest print a canonical hash of each source's index\n"
+	"  bench  time every scan mode on a source\n"
 	"\n"
 	"  uffs COMMAND --help   options of one command\n"
 	"  uffs --version        version\n"
@@ -45,6 +47,10 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "digest"))
+		return cmd_digest(argc - 1, argv + 1);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(argc - 1, argv + 1);
 	fprintf(stderr, "uffs: unknown command '%s' (try 'uffs --help')\n", cmd);
 	return UFFS_EXIT_USAGE;
 }

@@ -22,6 +22,7 @@ int mft_fail(struct mft_error *err, int code, uint64_t frs, uint64_t offset,
 		err->frs = frs;
 		err->offset = offset;
 		err->what = what;
+		err->detail[0] = '\0';
 	}
 	return code;
 }

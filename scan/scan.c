@@ -322,16 +322,12 @@ static int read_error(struct engine *e, unsigned si, uint32_t piece,
 				   : "short read (truncated image?)";
 	mft_fail(&err, res < 0 ? MFT_E_IO : MFT_E_TRUNCATED, frs,
 		 (p->buf_off + done) % rs, what);
-	if (e->o->verbose)
-		fprintf(stderr,
-			"uffs: chunk of records %llu..%llu, source bytes %llu..%llu: "
-			"read at byte %llu returned %lld after %u bytes\n",
-			(unsigned long long)c->first,
-			(unsigned long long)(c->first + c->count - 1),
-			(unsigned long long)p->src_off,
-			(unsigned long long)(p->src_off + p->len),
-			(unsigned long long)(p->src_off + done), (long long)res,
-			done);
+	snprintf(err.detail, sizeof err.detail,
+		 "records %llu..%llu, source bytes %llu..%llu, %u of %u bytes read",
+		 (unsigned long long)c->first,
+		 (unsigned long long)(c->first + c->count - 1),
+		 (unsigned long long)p->src_off,
+		 (unsigned long long)(p->src_off + p->len), done, p->len);
 	fail(e, &err);
 	return err.code;
 }

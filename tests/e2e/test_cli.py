@@ -295,6 +295,12 @@ def test_bad_input(tap, uffs, image, work):
     rc, out, err = uffs("list", "--quiet", baad)
     tap.ok(rc == EXIT_WARNINGS and not err, "--quiet hides warnings, keeps exit 3", err)
 
+    rc, out, err = uffs("list", "--backend", "fault", "--fault-error", "10",
+                        "--fault-seed", "3", "--chunk", "4K", image)
+    tap.ok(rc == EXIT_ERROR and len(err.splitlines()) == 1 and
+           re.search(r"record \d+ .*I/O error \(records \d+\.\.\d+, source bytes \d+\.\.\d+, \d+ of \d+ bytes read\)", err),
+           "a read error fails fast naming the chunk, its byte range and the bytes read", err)
+
     ro = damaged_copy(image, work, "readonly.img")
     os.chmod(ro, 0o444)
     rc, _, _ = uffs("list", ro)

@@ -1,0 +1,24 @@
+/* Process-level helpers for measurements, one implementation per platform. */
+#ifndef UFFS_PROC_H
+#define UFFS_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "file.h"
+
+/* Peak resident memory of this process so far, in bytes (0 if unknown). */
+uint64_t uffs_peak_rss_bytes(void);
+
+/* Runs fn in a child process (so its peak memory is its own) and collects
+ * what it writes to `out` into buf (NUL-terminated). Returns fn's status, or
+ * -1 if the child could not be run or died. */
+int uffs_run_isolated(int (*fn)(void *arg, FILE *out), void *arg, char *buf,
+		      size_t cap);
+
+/* Asks the OS to drop the file's cached pages, so the next read comes from
+ * the device. 0 or an OS error code. */
+int uffs_file_drop_cache(const struct uffs_file *f);
+
+#endif

@@ -1,0 +1,55 @@
+/* POSIX process helpers: fork for isolated measurements, getrusage for
+ * peak memory, posix_fadvise to drop cached pages. */
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+uint64_t uffs_peak_rss_bytes(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (uint64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
+}
+
+int uffs_run_isolated(int (*fn)(void *arg, FILE *out), void *arg, char *buf,
+		      size_t cap)
+{
+	int fds[2];
+	if (cap == 0 || pipe(fds) != 0)
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		FILE *out = fdopen(fds[1], "w");
+		int rc = out ? fn(arg, out) : 1;
+		if (out)
+			fclose(out);
+		_exit(rc & 0x7F);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	ssize_t got;
+	while ((got = read(fds[0], buf + n, cap - 1 - n)) > 0 && n + 1 < cap)
+		n += (size_t)got;
+	buf[n] = '\0';
+	close(fds[0]);
+	int status;
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+int uffs_file_drop_cache(const struct uffs_file *f)
+{
+	return posix_fadvise((int)f->handle, 0, 0, POSIX_FADV_DONTNEED);
+}
