@@ -188,7 +188,7 @@ int cmd_bench(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	struct job job = {.common = {.src = UFFS_SOURCE_OPTS_DEFAULT}};
+	struct job job = {.common = CLI_COMMON_INIT};
 	bool cold = false, json = false, all = true;
 	int only = -1;
 	unsigned repeat = REPEAT_DEFAULT;

@@ -2,6 +2,7 @@
 #ifndef UFFS_CLI_H
 #define UFFS_CLI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "../mft/index.h"
@@ -19,6 +20,7 @@ enum uffs_exit {
 };
 
 struct cli_common {
+	pthread_mutex_t lock; /* warnings from volumes scanned at once */
 	struct uffs_source_opts src;
 	struct uffs_scan_opts scan;
 	unsigned max_volumes;
@@ -26,6 +28,9 @@ struct cli_common {
 	bool verbose;
 	unsigned long warnings;
 };
+
+#define CLI_COMMON_INIT                                                        \
+	{.lock = PTHREAD_MUTEX_INITIALIZER, .src = UFFS_SOURCE_OPTS_DEFAULT}
 
 /* One source opened, mapped and (optionally) scanned. */
 struct loaded {

@@ -30,7 +30,7 @@ int cmd_digest(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	struct cli_common common = {.src = UFFS_SOURCE_OPTS_DEFAULT};
+	struct cli_common common = CLI_COMMON_INIT;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h" CLI_COMMON_SHORTOPTS, longopts,

@@ -93,7 +93,7 @@ int cmd_info(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	struct cli_common common = {.src = UFFS_SOURCE_OPTS_DEFAULT};
+	struct cli_common common = CLI_COMMON_INIT;
 	bool scan = false;
 	int opt;
 	optind = 1;

@@ -588,7 +588,7 @@ int cmd_list(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	struct cli_common common = {.src = UFFS_SOURCE_OPTS_DEFAULT};
+	struct cli_common common = CLI_COMMON_INIT;
 	struct lister ls = {.fmt = FMT_TEXT};
 	const char *columns = DEFAULT_COLUMNS;
 	int opt;

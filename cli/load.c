@@ -43,12 +43,14 @@ struct warn_ctx {
 static void print_warning(void *ctx, const struct mft_error *e)
 {
 	struct warn_ctx *w = ctx;
+	pthread_mutex_lock(&w->c->lock);
 	w->c->warnings++;
-	if (w->c->quiet)
-		return;
-	fprintf(stderr, "uffs: warning: %s: ", w->source);
-	print_location(stderr, e, w->vol);
-	fprintf(stderr, "%s\n", e->what ? e->what : mft_strerror(e->code));
+	if (!w->c->quiet) {
+		fprintf(stderr, "uffs: warning: %s: ", w->source);
+		print_location(stderr, e, w->vol);
+		fprintf(stderr, "%s\n", e->what ? e->what : mft_strerror(e->code));
+	}
+	pthread_mutex_unlock(&w->c->lock);
 }
 
 static bool parse_u64(const char *s, uint64_t *v)
@@ -232,26 +234,91 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 	return 0;
 }
 
+#define MAX_VOLUMES_DEFAULT 4
+
+/* One source loading on its own thread. */
+struct source_job {
+	const char *path;
+	struct cli_common *c;
+	bool scan;
+	struct loaded *l;
+	int rc;
+	pthread_t tid;
+	bool started;
+};
+
+static void *load_job(void *arg)
+{
+	struct source_job *j = arg;
+	j->rc = cli_load(j->l, j->path, j->c, j->scan);
+	return NULL;
+}
+
+static void start_job(struct source_job *j)
+{
+	j->l = malloc(sizeof *j->l);
+	j->rc = UFFS_EXIT_ERROR;
+	if (!j->l) {
+		fputs("uffs: out of memory\n", stderr);
+		return;
+	}
+	j->started = pthread_create(&j->tid, NULL, load_job, j) == 0;
+	if (!j->started)
+		load_job(j); /* no thread to be had: load here */
+}
+
+static int finish_job(struct source_job *j, int nth,
+		      void (*use)(const struct loaded *l, int nth, void *ctx),
+		      void *ctx)
+{
+	if (j->started)
+		pthread_join(j->tid, NULL);
+	if (j->l && j->rc == 0) {
+		use(j->l, nth, ctx);
+		cli_unload(j->l);
+	}
+	free(j->l);
+	return j->rc;
+}
+
+/* Several sources load at once, at most max_volumes, each with its own
+ * pipeline; results are used in argument order. One source loads on the
+ * calling thread. */
 int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
 			void (*use)(const struct loaded *l, int nth, void *ctx),
 			void *ctx)
 {
 	int status = UFFS_EXIT_OK;
-	for (int i = 0; i < n; i++) {
-		struct loaded *l = malloc(sizeof *l);
-		if (!l) {
-			fputs("uffs: out of memory\n", stderr);
-			return UFFS_EXIT_ERROR;
-		}
-		int rc = cli_load(l, paths[i], c, scan);
-		if (rc == 0) {
-			use(l, i, ctx);
-			cli_unload(l);
-		} else {
-			status = rc;
-		}
-		free(l);
+	unsigned window = c->max_volumes ? c->max_volumes : MAX_VOLUMES_DEFAULT;
+	struct source_job *jobs = calloc((size_t)n, sizeof *jobs);
+	if (!jobs) {
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
 	}
+	for (int i = 0; i < n; i++)
+		jobs[i] = (struct source_job){paths[i], c, scan, NULL, 0, 0, false};
+	if (n == 1 || window == 1) {
+		for (int i = 0; i < n; i++) {
+			jobs[i].l = malloc(sizeof *jobs[i].l);
+			jobs[i].rc = jobs[i].l ? cli_load(jobs[i].l, paths[i], c, scan)
+					       : UFFS_EXIT_ERROR;
+			int rc = finish_job(&jobs[i], i, use, ctx);
+			if (rc)
+				status = rc;
+		}
+	} else {
+		int started = 0;
+		for (; started < n && (unsigned)started < window; started++)
+			start_job(&jobs[started]);
+		for (int i = 0; i < n; i++) {
+			int rc = finish_job(&jobs[i], i, use, ctx);
+			if (rc)
+				status = rc;
+			if (started < n)
+				start_job(&jobs[started++]);
+		}
+	}
+	free(jobs);
 	if (status == UFFS_EXIT_OK && c->warnings)
 		status = UFFS_EXIT_WARNINGS;
 	return status;

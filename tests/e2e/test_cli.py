@@ -181,6 +181,26 @@ def test_sources(tap, uffs, image, work):
     tap.ok("captured $MFT" in out, "info: captured $MFT detected")
 
 
+def test_several_sources(tap, uffs, images, work):
+    """Several sources are scanned at once; the output keeps argument order
+    and a broken source does not stop the others."""
+    each = "".join(uffs("list", i)[1] for i in images)
+    for extra in ([], ["--max-volumes", "2"], ["--max-volumes", "1"]):
+        rc, out, err = uffs("list", *extra, *images)
+        tap.ok(rc == 0 and out == each,
+               f"list {' '.join(extra)} of {len(images)} sources equals their lists in order", err)
+    junk = os.path.join(work, "not-ntfs")
+    with open(junk, "wb") as f:
+        f.write(b"\0" * 65536)
+    rc, out, err = uffs("list", images[0], junk, images[1])
+    want = uffs("list", images[0])[1] + uffs("list", images[1])[1]
+    tap.ok(rc == EXIT_ERROR and out == want and "not-ntfs" in err,
+           "a broken source among several: the others are listed, exit 1", err)
+    rc, out, _ = uffs("digest", *images)
+    tap.ok(rc == 0 and [line.split()[1] for line in out.splitlines()] == images,
+           "digest of several sources, in order")
+
+
 def test_block_device(tap, uffs, image, work):
     """A Linux block device: a read-only loop device over the image, when
     this machine lets us make one (root, loop driver)."""
@@ -321,6 +341,8 @@ def main():
         test_names(tap, uffs, hard)
         test_sources(tap, uffs, small, work)
         test_block_device(tap, uffs, small, work)
+        test_several_sources(tap, uffs, [small, hard, decompress(os.path.join(
+            TOP, "images", "cluster512.img.xz"))], work)
         test_bad_input(tap, uffs, small, work)
     return tap.done()
 
