@@ -73,7 +73,7 @@ static void print_info(const struct loaded *l, bool scanned)
 		printf("base records in use: %" PRIu64 " (%" PRIu64
 		       " files, %" PRIu64 " directories)\n",
 		       in_use, files, dirs);
-		printf("names:              %" PRIu32 "\n", idx->n_links);
+		printf("names:              %" PRIu32 "\n", idx->links.n);
 		printf("damaged records:    %" PRIu64 "\n", idx->n_damaged);
 	}
 }

@@ -71,33 +71,41 @@ enum row_kind { ROW_NAME, ROW_ORPHAN_DIR, ROW_UNNAMED };
 struct row {
 	uint64_t frs;
 	uint32_t link;
-	uint32_t stream; /* UINT32_MAX: the bare name, no stream attribute */
+	uint32_t stream; /* STREAM_NONE, STREAM_DATA or a stream row */
 	enum row_kind kind;
 	bool first_of_link;
 };
 
+/* Row stream values besides table rows: none (the bare name) and the
+ * record's unnamed $DATA. */
+#define STREAM_NONE UINT32_MAX
+#define STREAM_DATA (UINT32_MAX - 1)
+
+/* The stream that stands for the file itself: its unnamed $DATA, or a
+ * directory's $I30 index, printed without a suffix. */
 static bool stream_is_main(const struct uffs_index *idx, uint32_t s)
 {
-	if (idx->s_kind[s] == MFT_STREAM_DATA)
-		return idx->s_name_len[s] == 0;
-	return idx->s_name_len[s] == 4 &&
-	       memcmp(idx->pool + idx->s_name[s], "$I30", 4) == 0;
+	if (s == STREAM_DATA)
+		return true;
+	if (idx->streams.kind[s] == MFT_STREAM_DATA)
+		return idx->streams.name_len[s] == 0;
+	return idx->streams.name_len[s] == 4 &&
+	       memcmp(idx->pool + idx->streams.name[s], "$I30", 4) == 0;
 }
 
 static uint32_t count_visible_links(const struct uffs_index *idx, uint64_t r)
 {
 	uint32_t n = 0;
-	UFFS_FOR_EACH_LINK(idx, r, k, i)
-	n += !(idx->l_flags[i] & UFFS_LINK_HIDDEN);
+	UFFS_FOR_EACH_LINK(idx, r, i)
+	n += !(idx->links.flags[i] & UFFS_LINK_HIDDEN);
 	return n;
 }
 
 static uint32_t count_named_streams(const struct uffs_index *idx, uint64_t r)
 {
 	uint32_t n = 0;
-	UFFS_FOR_EACH_STREAM(idx, r, k, i)
-	n += !(idx->s_flags[i] & UFFS_STREAM_DROPPED) &&
-	     !stream_is_main(idx, i) && idx->s_kind[i] == MFT_STREAM_DATA;
+	UFFS_FOR_EACH_STREAM(idx, r, i)
+	n += !stream_is_main(idx, i) && idx->streams.kind[i] == MFT_STREAM_DATA;
 	return n;
 }
 
@@ -106,15 +114,19 @@ static void row_sizes(const struct uffs_index *idx, const struct row *rw,
 		      uint64_t *size, uint64_t *alloc)
 {
 	*size = *alloc = 0;
-	if (rw->stream != UINT32_MAX) {
-		*size = idx->s_size[rw->stream];
-		*alloc = idx->s_alloc[rw->stream];
+	if (rw->stream == STREAM_DATA) {
+		*size = idx->data_size[rw->frs];
+		*alloc = idx->data_alloc[rw->frs];
+	} else if (rw->stream != STREAM_NONE) {
+		*size = idx->streams.size[rw->stream];
+		*alloc = idx->streams.alloc[rw->stream];
 	}
 }
 
 static bool has_stream_suffix(const struct uffs_index *idx, uint32_t s)
 {
-	return s != UINT32_MAX && !stream_is_main(idx, s) && idx->s_name_len[s];
+	return s != STREAM_NONE && !stream_is_main(idx, s) &&
+	       idx->streams.name_len[s];
 }
 
 static void put_path(struct lister *ls, const struct row *rw,
@@ -125,7 +137,7 @@ static void put_name_path(struct lister *ls, const struct row *rw,
 			  enum out_escape esc)
 {
 	struct row bare = *rw;
-	bare.stream = UINT32_MAX;
+	bare.stream = STREAM_NONE;
 	put_path(ls, &bare, esc, true);
 }
 
@@ -146,8 +158,8 @@ static void put_path(struct lister *ls, const struct row *rw,
 	out_name(&ls->o, ls->path, ls->path_len, esc);
 	if (has_stream_suffix(idx, rw->stream)) {
 		out_char(&ls->o, ':');
-		out_name(&ls->o, idx->pool + idx->s_name[rw->stream],
-			 idx->s_name_len[rw->stream], esc);
+		out_name(&ls->o, idx->pool + idx->streams.name[rw->stream],
+			 idx->streams.name_len[rw->stream], esc);
 	}
 }
 
@@ -204,8 +216,8 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 		break;
 	case COL_NAME:
 		if (rw->kind == ROW_NAME)
-			out_name(o, idx->pool + idx->l_name[rw->link],
-				 idx->l_name_len[rw->link], esc);
+			out_name(o, idx->pool + idx->links.name[rw->link],
+				 idx->links.name_len[rw->link], esc);
 		else if (rw->kind == ROW_ORPHAN_DIR)
 			out_str(o, UFFS_ORPHAN_DIR);
 		else {
@@ -215,8 +227,8 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 		break;
 	case COL_STREAM:
 		if (has_stream_suffix(idx, rw->stream))
-			out_name(o, idx->pool + idx->s_name[rw->stream],
-				 idx->s_name_len[rw->stream], esc);
+			out_name(o, idx->pool + idx->streams.name[rw->stream],
+				 idx->streams.name_len[rw->stream], esc);
 		break;
 	case COL_FRS:
 		out_u64(o, rw->frs);
@@ -225,7 +237,7 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 		out_u64(o, idx->seq[rw->frs]);
 		break;
 	case COL_PARENT:
-		out_u64(o, rw->kind == ROW_NAME ? MFT_REF_FRS(idx->l_parent[rw->link])
+		out_u64(o, rw->kind == ROW_NAME ? MFT_REF_FRS(idx->links.parent[rw->link])
 						: MFT_FRS_ROOT);
 		break;
 	case COL_TYPE:
@@ -261,7 +273,7 @@ static void put_text_value(struct lister *ls, const struct row *rw,
 		out_u64(o, count_named_streams(idx, rw->frs));
 		break;
 	case COL_REPARSE:
-		out_hex32(o, idx->reparse_tag[rw->frs]);
+		out_hex32(o, uffs_index_reparse_tag(idx, rw->frs));
 		break;
 	case COL_COUNT:
 		break;
@@ -365,14 +377,14 @@ static void emit_bodyfile(struct lister *ls, const struct row *rw)
 		out_str(o, deleted ? " ($FILE_NAME) (deleted)|" : " ($FILE_NAME)|");
 		out_u64(o, r);
 		out_str(o, "-48-");
-		out_u64(o, idx->l_attr_id[rw->link]);
+		out_u64(o, idx->links.attr_id[rw->link]);
 		out_char(o, '|');
 		put_mode(o, idx, r);
 		out_char(o, '|');
-		out_u64(o, idx->owner_id[r]);
+		out_u64(o, uffs_index_owner_id(idx, r));
 		out_str(o, "|0|");
-		out_u64(o, idx->l_value_len[rw->link]);
-		put_unix_times(o, &idx->l_times[4 * (size_t)rw->link]);
+		out_u64(o, idx->links.value_len[rw->link]);
+		put_unix_times(o, &idx->links.times[4 * (size_t)rw->link]);
 		out_char(o, '\n');
 	}
 	out_str(o, "0|");
@@ -381,17 +393,21 @@ static void emit_bodyfile(struct lister *ls, const struct row *rw)
 		out_str(o, " (deleted)");
 	out_char(o, '|');
 	out_u64(o, r);
-	if (rw->stream != UINT32_MAX) {
+	if (rw->stream == STREAM_DATA) {
+		out_str(o, "-128-");
+		out_u64(o, idx->data_id[r]);
+	} else if (rw->stream != STREAM_NONE) {
 		out_char(o, '-');
-		out_u64(o, idx->s_kind[rw->stream] == MFT_STREAM_DATA ? AT_DATA
-								       : AT_INDEX_ROOT);
+		out_u64(o, idx->streams.kind[rw->stream] == MFT_STREAM_DATA
+				   ? AT_DATA
+				   : AT_INDEX_ROOT);
 		out_char(o, '-');
-		out_u64(o, idx->s_attr_id[rw->stream]);
+		out_u64(o, idx->streams.attr_id[rw->stream]);
 	}
 	out_char(o, '|');
 	put_mode(o, idx, r);
 	out_char(o, '|');
-	out_u64(o, idx->owner_id[r]);
+	out_u64(o, uffs_index_owner_id(idx, r));
 	out_str(o, "|0|");
 	uint64_t size, alloc;
 	row_sizes(idx, rw, &size, &alloc);
@@ -428,17 +444,21 @@ static void emit_streams(struct lister *ls, struct row *rw)
 {
 	const struct uffs_index *idx = &ls->l->idx;
 	bool printed = false;
-	UFFS_FOR_EACH_STREAM(idx, rw->frs, k, s)
+	if (idx->rflags[rw->frs] & UFFS_REC_HAS_DATA) {
+		rw->stream = STREAM_DATA;
+		emit_row(ls, rw);
+		rw->first_of_link = false;
+		printed = true;
+	}
+	UFFS_FOR_EACH_STREAM(idx, rw->frs, s)
 	{
-		if (idx->s_flags[s] & UFFS_STREAM_DROPPED)
-			continue;
 		rw->stream = s;
 		emit_row(ls, rw);
 		rw->first_of_link = false;
 		printed = true;
 	}
 	if (!printed) {
-		rw->stream = UINT32_MAX;
+		rw->stream = STREAM_NONE;
 		emit_row(ls, rw);
 	}
 }
@@ -447,12 +467,12 @@ static void emit_streams(struct lister *ls, struct row *rw)
  * $INDEX_ROOT attribute, or the bare name when the file has neither. */
 static void emit_link(struct lister *ls, uint64_t r, uint32_t link)
 {
-	size_t n = uffs_link_path_cached(&ls->l->tree, &ls->cache, link,
+	size_t n = uffs_link_path_cached(&ls->l->tree, &ls->cache, r, link,
 					 ls->path, PATH_CAP);
 	if (n == 0)
 		return;
 	ls->path_len = n;
-	struct row rw = {r, link, UINT32_MAX, ROW_NAME, true};
+	struct row rw = {r, link, STREAM_NONE, ROW_NAME, true};
 	emit_streams(ls, &rw);
 }
 
@@ -466,14 +486,14 @@ static bool has_visible_link(const struct uffs_index *idx, uint64_t r)
  * listed as /$OrphanFiles/OrphanFile-N. */
 static void emit_unnamed(struct lister *ls, uint64_t r)
 {
-	struct row rw = {r, 0, UINT32_MAX, ROW_UNNAMED, false};
+	struct row rw = {r, 0, STREAM_NONE, ROW_UNNAMED, false};
 	emit_streams(ls, &rw);
 }
 
 static void list_index(struct lister *ls)
 {
 	const struct uffs_index *idx = &ls->l->idx;
-	struct row orphans = {idx->n_records, 0, UINT32_MAX, ROW_ORPHAN_DIR, false};
+	struct row orphans = {idx->n_records, 0, STREAM_NONE, ROW_ORPHAN_DIR, false};
 	emit_row(ls, &orphans);
 	for (uint64_t r = 0; r < idx->n_records; r++) {
 		uint16_t f = idx->rflags[r];
@@ -486,8 +506,8 @@ static void list_index(struct lister *ls)
 			emit_unnamed(ls, r);
 			continue;
 		}
-		UFFS_FOR_EACH_LINK(idx, r, k, i)
-		if (!(idx->l_flags[i] & UFFS_LINK_HIDDEN))
+		UFFS_FOR_EACH_LINK(idx, r, i)
+		if (!(idx->links.flags[i] & UFFS_LINK_HIDDEN))
 			emit_link(ls, r, i);
 	}
 }
@@ -626,8 +646,10 @@ int cmd_list(int argc, char **argv)
 	if (parse_columns(&ls, columns))
 		return UFFS_EXIT_USAGE;
 	/* Without --deleted, records the volume marks unused are not needed:
-	 * long runs of them are not read at all. */
+	 * long runs of them are not read at all. Only the body file shows
+	 * the $FILE_NAME times. */
 	common.scan.skip_unused = !ls.deleted;
+	common.scan.keep_fn_times = ls.fmt == FMT_BODYFILE;
 	ls.path = malloc(PATH_CAP);
 	ls.cache.buf = malloc(PATH_CAP);
 	if (!ls.path || !ls.cache.buf || out_init(&ls.o, stdout)) {

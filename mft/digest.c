@@ -39,33 +39,32 @@ static void hash_record(struct hasher *h, const struct uffs_index *idx,
 	put(h, idx->rflags[r], 2);
 	put(h, idx->seq[r], 2);
 	put(h, idx->fattrs[r], 4);
-	put(h, idx->owner_id[r], 4);
-	put(h, idx->reparse_tag[r], 4);
 	for (int t = 0; t < 4; t++)
 		put(h, idx->times[4 * r + (uint64_t)t], 8);
+	put(h, idx->data_size[r], 8);
+	put(h, idx->data_alloc[r], 8);
+	put(h, idx->data_id[r], 2);
 	put(h, idx->link_first[r + 1] - idx->link_first[r], 4);
-	UFFS_FOR_EACH_LINK(idx, r, k, i)
+	UFFS_FOR_EACH_LINK(idx, r, i)
 	{
-		put(h, idx->l_parent[i], 8);
-		put(h, idx->l_ns[i], 1);
-		put(h, idx->l_flags[i], 1);
-		put(h, idx->l_exp_seq[i], 2);
-		put(h, idx->l_attr_id[i], 2);
-		put(h, idx->l_value_len[i], 2);
-		for (int t = 0; t < 4; t++)
-			put(h, idx->l_times[4 * (uint64_t)i + (uint64_t)t], 8);
-		put_bytes(h, idx->pool + idx->l_name[i], idx->l_name_len[i]);
+		put(h, idx->links.parent[i], 8);
+		put(h, idx->links.ns[i], 1);
+		put(h, idx->links.flags[i], 1);
+		put(h, idx->links.attr_id[i], 2);
+		put(h, idx->links.value_len[i], 2);
+		for (int t = 0; idx->links.times && t < 4; t++)
+			put(h, idx->links.times[4 * (uint64_t)i + (uint64_t)t], 8);
+		put_bytes(h, idx->pool + idx->links.name[i], idx->links.name_len[i]);
 	}
 	put(h, idx->stream_first[r + 1] - idx->stream_first[r], 4);
-	UFFS_FOR_EACH_STREAM(idx, r, k, i)
+	UFFS_FOR_EACH_STREAM(idx, r, i)
 	{
-		put(h, idx->s_kind[i], 1);
-		put(h, idx->s_flags[i], 1);
-		put(h, idx->s_attr_id[i], 2);
-		put(h, idx->s_exp_seq[i], 2);
-		put(h, idx->s_size[i], 8);
-		put(h, idx->s_alloc[i], 8);
-		put_bytes(h, idx->pool + idx->s_name[i], idx->s_name_len[i]);
+		put(h, idx->streams.kind[i], 1);
+		put(h, idx->streams.flags[i], 1);
+		put(h, idx->streams.attr_id[i], 2);
+		put(h, idx->streams.size[i], 8);
+		put(h, idx->streams.alloc[i], 8);
+		put_bytes(h, idx->pool + idx->streams.name[i], idx->streams.name_len[i]);
 	}
 }
 
@@ -79,8 +78,14 @@ struct uffs_digest uffs_index_digest(const struct uffs_index *idx)
 	put(&h, idx->n_records, 8);
 	put(&h, idx->record_size, 4);
 	put(&h, idx->n_damaged, 8);
+	put(&h, idx->links.times != NULL, 1);
 	for (uint64_t r = 0; r < idx->n_records; r++)
 		hash_record(&h, idx, r);
+	for (uint32_t i = 0; i < idx->extras.n; i++) {
+		put(&h, idx->extras.frs[i], 4);
+		put(&h, idx->extras.owner_id[i], 4);
+		put(&h, idx->extras.reparse_tag[i], 4);
+	}
 	flush(&h);
 	XXH128_hash_t x = XXH3_128bits_digest(h.st);
 	XXH3_freeState(h.st);

@@ -5,76 +5,117 @@
 #include "index.h"
 #include "ntfs_format.h"
 
-/* Largest table we index: offsets are 32-bit. */
+/* Largest table we index: row numbers are 32-bit. */
 #define TABLE_MAX (UINT32_MAX - 1u)
 #define POOL_MAX ((size_t)UINT32_MAX)
+
+/* ---- growable columns ------------------------------------------------------ */
 
 struct column {
 	void **ptr;
 	size_t elem;
 };
 
+static uint32_t next_cap(uint32_t cap, uint32_t need)
+{
+	uint64_t next = cap ? (uint64_t)cap * 2 : 256;
+	while (next < need)
+		next *= 2;
+	return next > TABLE_MAX ? TABLE_MAX : (uint32_t)next;
+}
+
 static int grow_columns(const struct column *cols, size_t n, uint32_t *cap,
 			uint32_t need, struct mft_error *err)
 {
 	if (need <= *cap)
 		return MFT_OK;
-	uint64_t next = *cap ? (uint64_t)*cap * 2 : 1024;
-	while (next < need)
-		next *= 2;
-	if (next > TABLE_MAX)
-		next = TABLE_MAX;
+	uint32_t next = next_cap(*cap, need);
 	if (need > next)
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 				"index table full");
 	for (size_t c = 0; c < n; c++) {
+		if (!cols[c].ptr)
+			continue;
 		void *p = realloc(*cols[c].ptr, (size_t)next * cols[c].elem);
 		if (!p)
 			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 					"out of memory");
 		*cols[c].ptr = p;
 	}
-	*cap = (uint32_t)next;
+	*cap = next;
 	return MFT_OK;
 }
 
-#define COL(field) {(void **)&idx->field, sizeof *idx->field}
+#define COL(t, field) {(void **)&(t)->field, sizeof *(t)->field}
+#define OPT_COL(cond, t, field, n)                                             \
+	{(cond) ? (void **)&(t)->field : NULL, (n) * sizeof *(t)->field}
 
-static int grow_links(struct uffs_index *idx, uint32_t need,
-		      struct mft_error *err)
+static int grow_links(struct uffs_links *t, uint32_t need, bool times,
+		      bool side, struct mft_error *err)
 {
 	const struct column cols[] = {
-		COL(l_owner),	 COL(l_parent), COL(l_name),
-		COL(l_name_len), COL(l_ns),	COL(l_flags),
-		COL(l_exp_seq),	 COL(l_attr_id), COL(l_value_len),
+		COL(t, parent),	    COL(t, name),    COL(t, name_len),
+		COL(t, ns),	    COL(t, flags),   COL(t, attr_id),
+		COL(t, value_len),  OPT_COL(times, t, times, 4),
+		OPT_COL(side, t, owner, 1), OPT_COL(side, t, exp_seq, 1),
 	};
-	uint32_t cap = idx->cap_links;
-	int rc = grow_columns(cols, sizeof cols / sizeof *cols, &cap, need, err);
-	if (rc == MFT_OK && cap != idx->cap_links) {
-		uint64_t *t = realloc(idx->l_times, (size_t)cap * 4 * sizeof *t);
-		if (!t)
-			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-					"out of memory");
-		idx->l_times = t;
-	}
-	idx->cap_links = cap;
-	return rc;
+	return grow_columns(cols, sizeof cols / sizeof *cols, &t->cap, need,
+			    err);
 }
 
-static int grow_streams(struct uffs_index *idx, uint32_t need,
+static int grow_streams(struct uffs_streams *t, uint32_t need, bool side,
 			struct mft_error *err)
 {
 	const struct column cols[] = {
-		COL(s_owner), COL(s_name),    COL(s_name_len),
-		COL(s_kind),  COL(s_flags),   COL(s_attr_id),
-		COL(s_exp_seq), COL(s_size),  COL(s_alloc),
+		COL(t, name),	 COL(t, name_len), COL(t, kind),
+		COL(t, flags),	 COL(t, attr_id),  COL(t, size),
+		COL(t, alloc),	 OPT_COL(side, t, owner, 1),
+		OPT_COL(side, t, exp_seq, 1),
 	};
-	return grow_columns(cols, sizeof cols / sizeof *cols,
-			    &idx->cap_streams, need, err);
+	return grow_columns(cols, sizeof cols / sizeof *cols, &t->cap, need,
+			    err);
 }
 
+static int grow_extras(struct uffs_extras *t, uint32_t need,
+		       struct mft_error *err)
+{
+	const struct column cols[] = {COL(t, frs), COL(t, owner_id),
+				      COL(t, reparse_tag)};
+	return grow_columns(cols, sizeof cols / sizeof *cols, &t->cap, need,
+			    err);
+}
+
+static void free_links(struct uffs_links *t)
+{
+	void *p[] = {t->parent,	   t->name,  t->name_len, t->ns,    t->flags,
+		     t->attr_id,   t->value_len, t->times, t->owner, t->exp_seq};
+	for (size_t i = 0; i < sizeof p / sizeof *p; i++)
+		free(p[i]);
+	*t = (struct uffs_links){0};
+}
+
+static void free_streams(struct uffs_streams *t)
+{
+	void *p[] = {t->name,  t->name_len, t->kind,  t->flags, t->attr_id,
+		     t->size,  t->alloc,    t->owner, t->exp_seq};
+	for (size_t i = 0; i < sizeof p / sizeof *p; i++)
+		free(p[i]);
+	*t = (struct uffs_streams){0};
+}
+
+static void free_extras(struct uffs_extras *t)
+{
+	free(t->frs);
+	free(t->owner_id);
+	free(t->reparse_tag);
+	*t = (struct uffs_extras){0};
+}
+
+/* ---- life cycle ------------------------------------------------------------- */
+
 int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
-		    uint32_t record_size, struct mft_error *err)
+		    uint32_t record_size, bool keep_fn_times,
+		    struct mft_error *err)
 {
 	*idx = (struct uffs_index){0};
 	if (n_records > TABLE_MAX)
@@ -83,150 +124,95 @@ int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 	size_t n = (size_t)n_records;
 	idx->n_records = n_records;
 	idx->record_size = record_size;
+	idx->keep_fn_times = keep_fn_times;
+	idx->last_base = -1;
 	idx->rflags = calloc(n + 1, sizeof *idx->rflags);
 	idx->seq = calloc(n + 1, sizeof *idx->seq);
 	idx->fattrs = calloc(n + 1, sizeof *idx->fattrs);
-	idx->owner_id = calloc(n + 1, sizeof *idx->owner_id);
-	idx->reparse_tag = calloc(n + 1, sizeof *idx->reparse_tag);
 	idx->times = calloc(4 * n + 1, sizeof *idx->times);
-	if (!idx->rflags || !idx->seq || !idx->fattrs || !idx->owner_id ||
-	    !idx->reparse_tag || !idx->times) {
+	idx->data_size = calloc(n + 1, sizeof *idx->data_size);
+	idx->data_alloc = calloc(n + 1, sizeof *idx->data_alloc);
+	idx->data_id = calloc(n + 1, sizeof *idx->data_id);
+	idx->link_first = calloc(n + 2, sizeof *idx->link_first);
+	idx->stream_first = calloc(n + 2, sizeof *idx->stream_first);
+	if (!idx->rflags || !idx->seq || !idx->fattrs || !idx->times ||
+	    !idx->data_size || !idx->data_alloc || !idx->data_id ||
+	    !idx->link_first || !idx->stream_first) {
 		uffs_index_free(idx);
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 				"out of memory for the index");
 	}
-	/* Most records have one name and one stream: reserving that much
-	 * up front saves the copies of growing by doubling. Untouched pages
-	 * cost nothing. */
-	uint32_t guess = (uint32_t)(n_records < 1024 ? 1024 : n_records);
-	int rc = grow_links(idx, guess, err);
-	if (rc == MFT_OK)
-		rc = grow_streams(idx, guess, err);
+	/* Most records have one name: reserving that much up front saves
+	 * the copies of growing by doubling. Untouched pages cost nothing. */
+	uint32_t guess = (uint32_t)(n_records < 256 ? 256 : n_records);
+	int rc = grow_links(&idx->links, guess, keep_fn_times, false, err);
 	if (rc)
 		uffs_index_free(idx);
 	return rc;
 }
 
-int uffs_index_batch_init(struct uffs_index *batch,
-			  const struct uffs_index *idx)
+static void free_tables(struct uffs_index *idx)
 {
-	*batch = (struct uffs_index){0};
-	batch->n_records = idx->n_records;
-	batch->record_size = idx->record_size;
-	batch->rflags = idx->rflags;
-	batch->seq = idx->seq;
-	batch->fattrs = idx->fattrs;
-	batch->owner_id = idx->owner_id;
-	batch->reparse_tag = idx->reparse_tag;
-	batch->times = idx->times;
-	batch->is_batch = true;
-	return MFT_OK;
+	free_links(&idx->links);
+	free_streams(&idx->streams);
+	free_links(&idx->side_links);
+	free_streams(&idx->side_streams);
+	free_extras(&idx->extras);
+	free(idx->pool);
+	idx->pool = NULL;
+	idx->pool_len = idx->pool_cap = 0;
 }
 
-void uffs_index_batch_reset(struct uffs_index *batch)
+void uffs_index_free(struct uffs_index *idx)
 {
-	batch->n_links = 0;
-	batch->n_streams = 0;
+	if (!idx->is_batch) {
+		void *p[] = {idx->rflags,    idx->seq,	      idx->fattrs,
+			     idx->times,     idx->data_size,  idx->data_alloc,
+			     idx->data_id,   idx->link_first, idx->stream_first};
+		for (size_t i = 0; i < sizeof p / sizeof *p; i++)
+			free(p[i]);
+	}
+	free_tables(idx);
+	*idx = (struct uffs_index){0};
+}
+
+void uffs_index_batch_init(struct uffs_index *batch,
+			   const struct uffs_index *idx)
+{
+	*batch = *idx;
+	batch->links = (struct uffs_links){0};
+	batch->streams = (struct uffs_streams){0};
+	batch->side_links = (struct uffs_links){0};
+	batch->side_streams = (struct uffs_streams){0};
+	batch->extras = (struct uffs_extras){0};
+	batch->pool = NULL;
+	batch->pool_len = batch->pool_cap = 0;
+	batch->n_damaged = 0;
+	batch->is_batch = true;
+}
+
+void uffs_index_batch_reset(struct uffs_index *batch, uint64_t first,
+			    uint64_t n)
+{
+	batch->links.n = batch->streams.n = 0;
+	batch->side_links.n = batch->side_streams.n = 0;
+	batch->extras.n = 0;
 	batch->pool_len = 0;
 	batch->n_damaged = 0;
+	batch->range_first = first;
+	batch->range_n = n;
+	batch->last_base = (int64_t)first - 1;
 }
 
 void uffs_index_batch_free(struct uffs_index *batch)
 {
-	batch->rflags = NULL;
-	batch->seq = NULL;
-	batch->fattrs = NULL;
-	batch->owner_id = NULL;
-	batch->reparse_tag = NULL;
-	batch->times = NULL;
-	uffs_index_free(batch);
+	free_tables(batch);
+	*batch = (struct uffs_index){0};
 }
 
-#define APPEND(field, n)                                                       \
-	do {                                                                   \
-		if (n)                                                         \
-			memcpy(idx->field + base, b->field,                    \
-			       (size_t)(n) * sizeof *b->field);                \
-	} while (0)
+/* ---- adding one record ------------------------------------------------------- */
 
-int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
-		      struct mft_error *err)
-{
-	if (idx->pool_len + b->pool_len > POOL_MAX)
-		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-				"name pool full");
-	int rc = grow_links(idx, idx->n_links + b->n_links, err);
-	if (rc == MFT_OK)
-		rc = grow_streams(idx, idx->n_streams + b->n_streams, err);
-	if (rc == MFT_OK && idx->pool_len + b->pool_len > idx->pool_cap) {
-		size_t cap = idx->pool_cap ? idx->pool_cap : 1 << 16;
-		while (cap < idx->pool_len + b->pool_len)
-			cap *= 2;
-		char *p = realloc(idx->pool, cap);
-		if (!p)
-			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-					"out of memory for names");
-		idx->pool = p;
-		idx->pool_cap = cap;
-	}
-	if (rc)
-		return rc;
-	uint32_t shift = (uint32_t)idx->pool_len;
-	uint32_t base = idx->n_links;
-	APPEND(l_owner, b->n_links);
-	APPEND(l_parent, b->n_links);
-	APPEND(l_name_len, b->n_links);
-	APPEND(l_ns, b->n_links);
-	APPEND(l_flags, b->n_links);
-	APPEND(l_exp_seq, b->n_links);
-	APPEND(l_attr_id, b->n_links);
-	APPEND(l_value_len, b->n_links);
-	if (b->n_links)
-		memcpy(idx->l_times + 4 * (size_t)base, b->l_times,
-		       4 * (size_t)b->n_links * sizeof *b->l_times);
-	for (uint32_t i = 0; i < b->n_links; i++)
-		idx->l_name[base + i] = b->l_name[i] + shift;
-	idx->n_links += b->n_links;
-	base = idx->n_streams;
-	APPEND(s_owner, b->n_streams);
-	APPEND(s_name_len, b->n_streams);
-	APPEND(s_kind, b->n_streams);
-	APPEND(s_flags, b->n_streams);
-	APPEND(s_attr_id, b->n_streams);
-	APPEND(s_exp_seq, b->n_streams);
-	APPEND(s_size, b->n_streams);
-	APPEND(s_alloc, b->n_streams);
-	for (uint32_t i = 0; i < b->n_streams; i++)
-		idx->s_name[base + i] = b->s_name[i] + shift;
-	idx->n_streams += b->n_streams;
-	if (b->pool_len)
-		memcpy(idx->pool + idx->pool_len, b->pool, b->pool_len);
-	idx->pool_len += b->pool_len;
-	idx->n_damaged += b->n_damaged;
-	return MFT_OK;
-}
-
-#undef APPEND
-
-void uffs_index_free(struct uffs_index *idx)
-{
-	void *ptrs[] = {
-		idx->rflags,	idx->seq,	   idx->fattrs,	 idx->owner_id,
-		idx->reparse_tag, idx->times,	   idx->link_first,
-		idx->stream_first, idx->l_owner,   idx->l_parent, idx->l_name,
-		idx->l_name_len, idx->l_ns,	   idx->l_flags,
-		idx->l_exp_seq, idx->l_attr_id,	   idx->l_value_len,
-		idx->l_times,	idx->link_order,   idx->s_owner,	 idx->s_name,
-		idx->s_name_len, idx->s_kind,	   idx->s_flags,
-		idx->s_attr_id, idx->s_exp_seq,	   idx->s_size,	 idx->s_alloc,
-		idx->stream_order, idx->pool,
-	};
-	for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
-		free(ptrs[i]);
-	*idx = (struct uffs_index){0};
-}
-
-/* Appends a UTF-16 name to the pool as WTF-8; returns its offset. */
+/* Appends a UTF-16 name to the pool as WTF-8. */
 static int pool_add(struct uffs_index *idx, const uint8_t *u16, uint8_t units,
 		    uint32_t *off, uint16_t *len, struct mft_error *err)
 {
@@ -251,26 +237,38 @@ static int pool_add(struct uffs_index *idx, const uint8_t *u16, uint8_t units,
 	return MFT_OK;
 }
 
-/* Callers reserve table room first (uffs_index_add_record, once per
- * record). */
-static int add_link(struct uffs_index *idx, uint32_t owner, uint8_t flags,
-		    uint16_t exp_seq, const struct mft_name_view *n,
-		    struct mft_error *err)
+/* Where the rows of one record go, and what they say of their origin. */
+struct row_dest {
+	bool side;
+	uint32_t owner;
+	uint8_t origin; /* UFFS_LINK_* / UFFS_STREAM_* origin bits, same values */
+	uint16_t exp_seq;
+};
+
+static int add_link(struct uffs_index *idx, const struct row_dest *d,
+		    const struct mft_name_view *n, struct mft_error *err)
 {
-	uint32_t i = idx->n_links;
-	int rc = pool_add(idx, n->name, n->len, &idx->l_name[i],
-		      &idx->l_name_len[i], err);
+	struct uffs_links *t = d->side ? &idx->side_links : &idx->links;
+	bool times = idx->keep_fn_times;
+	int rc = grow_links(t, t->n + 1, times, d->side, err);
 	if (rc)
 		return rc;
-	idx->l_owner[i] = owner;
-	idx->l_parent[i] = n->parent_ref;
-	idx->l_ns[i] = n->ns;
-	idx->l_flags[i] = flags;
-	idx->l_exp_seq[i] = exp_seq;
-	idx->l_attr_id[i] = n->attr_id;
-	idx->l_value_len[i] = n->value_len;
-	memcpy(&idx->l_times[4 * (size_t)i], n->times, sizeof n->times);
-	idx->n_links++;
+	uint32_t i = t->n;
+	rc = pool_add(idx, n->name, n->len, &t->name[i], &t->name_len[i], err);
+	if (rc)
+		return rc;
+	t->parent[i] = n->parent_ref;
+	t->ns[i] = n->ns;
+	t->flags[i] = d->origin;
+	t->attr_id[i] = n->attr_id;
+	t->value_len[i] = n->value_len;
+	if (times)
+		memcpy(&t->times[4 * (size_t)i], n->times, sizeof n->times);
+	if (d->side) {
+		t->owner[i] = d->owner;
+		t->exp_seq[i] = d->exp_seq;
+	}
+	t->n++;
 	return MFT_OK;
 }
 
@@ -286,28 +284,85 @@ static uint8_t stream_flags(const struct mft_stream_view *s)
 	return f;
 }
 
-static int add_stream(struct uffs_index *idx, uint32_t owner, uint8_t flags,
-		      uint16_t exp_seq, const struct mft_stream_view *s,
-		      struct mft_error *err)
+static uint16_t data_flags(uint8_t stream_flags_)
 {
-	uint32_t i = idx->n_streams;
-	int rc;
-	idx->s_name[i] = 0;
-	idx->s_name_len[i] = 0;
+	uint16_t f = UFFS_REC_HAS_DATA;
+	if (stream_flags_ & UFFS_STREAM_SPARSE)
+		f |= UFFS_REC_DATA_SPARSE;
+	if (stream_flags_ & UFFS_STREAM_COMPRESSED)
+		f |= UFFS_REC_DATA_COMPRESSED;
+	if (stream_flags_ & UFFS_STREAM_ENCRYPTED)
+		f |= UFFS_REC_DATA_ENCRYPTED;
+	return f;
+}
+
+static void set_record_data(struct uffs_index *idx, uint64_t r, uint64_t size,
+			    uint64_t alloc, uint16_t id, uint8_t sflags)
+{
+	idx->rflags[r] |= data_flags(sflags);
+	idx->data_size[r] = size;
+	idx->data_alloc[r] = alloc;
+	idx->data_id[r] = id;
+}
+
+static int add_stream(struct uffs_index *idx, const struct row_dest *d,
+		      const struct mft_stream_view *s, struct mft_error *err)
+{
+	/* A base record's unnamed $DATA goes into its own slot. */
+	if (!d->side && s->kind == MFT_STREAM_DATA && !s->name_len &&
+	    !(idx->rflags[d->owner] & UFFS_REC_HAS_DATA)) {
+		set_record_data(idx, d->owner, s->size, s->alloc, s->attr_id,
+				stream_flags(s));
+		return MFT_OK;
+	}
+	struct uffs_streams *t = d->side ? &idx->side_streams : &idx->streams;
+	int rc = grow_streams(t, t->n + 1, d->side, err);
+	if (rc)
+		return rc;
+	uint32_t i = t->n;
+	t->name[i] = 0;
+	t->name_len[i] = 0;
 	if (s->name_len) {
-		rc = pool_add(idx, s->name, s->name_len, &idx->s_name[i],
-			      &idx->s_name_len[i], err);
+		rc = pool_add(idx, s->name, s->name_len, &t->name[i],
+			      &t->name_len[i], err);
 		if (rc)
 			return rc;
 	}
-	idx->s_owner[i] = owner;
-	idx->s_kind[i] = s->kind;
-	idx->s_flags[i] = flags | stream_flags(s);
-	idx->s_exp_seq[i] = exp_seq;
-	idx->s_attr_id[i] = s->attr_id;
-	idx->s_size[i] = s->size;
-	idx->s_alloc[i] = s->alloc;
-	idx->n_streams++;
+	t->kind[i] = s->kind;
+	t->flags[i] = d->origin | stream_flags(s);
+	t->attr_id[i] = s->attr_id;
+	t->size[i] = s->size;
+	t->alloc[i] = s->alloc;
+	if (d->side) {
+		t->owner[i] = d->owner;
+		t->exp_seq[i] = d->exp_seq;
+	}
+	t->n++;
+	return MFT_OK;
+}
+
+/* Extras stay in FRS order: a late record is inserted in place (rare). */
+static int add_extras(struct uffs_index *idx, const struct mft_record_view *v,
+		      struct mft_error *err)
+{
+	if (!v->owner_id && !v->reparse_tag)
+		return MFT_OK;
+	struct uffs_extras *t = &idx->extras;
+	int rc = grow_extras(t, t->n + 1, err);
+	if (rc)
+		return rc;
+	uint32_t at = t->n;
+	while (at > 0 && t->frs[at - 1] > v->frs)
+		at--;
+	size_t move = t->n - at;
+	memmove(t->frs + at + 1, t->frs + at, move * sizeof *t->frs);
+	memmove(t->owner_id + at + 1, t->owner_id + at, move * sizeof *t->owner_id);
+	memmove(t->reparse_tag + at + 1, t->reparse_tag + at,
+		move * sizeof *t->reparse_tag);
+	t->frs[at] = (uint32_t)v->frs;
+	t->owner_id[at] = v->owner_id;
+	t->reparse_tag[at] = v->reparse_tag;
+	t->n++;
 	return MFT_OK;
 }
 
@@ -333,9 +388,23 @@ static void set_base_columns(struct uffs_index *idx,
 	idx->rflags[r] = f;
 	idx->seq[r] = v->seq;
 	idx->fattrs[r] = v->si_attrs;
-	idx->owner_id[r] = v->owner_id;
-	idx->reparse_tag[r] = v->reparse_tag;
 	memcpy(&idx->times[4 * r], v->si_times, sizeof v->si_times);
+}
+
+static int add_rows(struct uffs_index *idx, const struct row_dest *d,
+		    const struct mft_record_view *v, struct mft_error *err)
+{
+	for (unsigned i = 0; i < v->n_names; i++) {
+		int rc = add_link(idx, d, &v->names[i], err);
+		if (rc)
+			return rc;
+	}
+	for (unsigned i = 0; i < v->n_streams; i++) {
+		int rc = add_stream(idx, d, &v->streams[i], err);
+		if (rc)
+			return rc;
+	}
+	return MFT_OK;
 }
 
 int uffs_index_add_record(struct uffs_index *idx,
@@ -345,42 +414,37 @@ int uffs_index_add_record(struct uffs_index *idx,
 	if (v->frs >= idx->n_records)
 		return mft_fail(err, MFT_E_USAGE, v->frs, 0,
 				"record number outside the index");
-	uint64_t owner = v->frs;
-	uint8_t origin = 0;
-	uint16_t exp_seq = v->seq;
 	if (v->base_ref) {
-		owner = MFT_REF_FRS(v->base_ref);
-		exp_seq = MFT_REF_SEQ(v->base_ref);
+		uint64_t owner = MFT_REF_FRS(v->base_ref);
 		idx->rflags[v->frs] |= UFFS_REC_EXTENSION;
 		idx->seq[v->frs] = v->seq;
 		/* An extension naming a record outside the $MFT, or itself,
 		 * contributes nothing. */
 		if (owner >= idx->n_records || owner == v->frs)
 			return MFT_OK;
-		origin = UFFS_LINK_FROM_EXT;
+		struct row_dest d = {true, (uint32_t)owner, UFFS_LINK_FROM_EXT,
+				     MFT_REF_SEQ(v->base_ref)};
 		if (v->flags & MFT_REC_FLAG_IN_USE)
-			origin |= UFFS_LINK_EXT_IN_USE;
-	} else {
-		set_base_columns(idx, v);
+			d.origin |= UFFS_LINK_EXT_IN_USE;
+		return add_rows(idx, &d, v, err);
 	}
-	int rc = grow_links(idx, idx->n_links + v->n_names, err);
-	if (rc == MFT_OK)
-		rc = grow_streams(idx, idx->n_streams + v->n_streams, err);
+	set_base_columns(idx, v);
+	int rc = add_extras(idx, v, err);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < v->n_names; i++) {
-		rc = add_link(idx, (uint32_t)owner, origin, exp_seq,
-				  &v->names[i], err);
-		if (rc)
-			return rc;
+	struct row_dest d = {false, (uint32_t)v->frs, 0, v->seq};
+	if ((int64_t)v->frs > idx->last_base) {
+		idx->last_base = (int64_t)v->frs;
+		idx->link_first[v->frs] = idx->links.n;
+		idx->stream_first[v->frs] = idx->streams.n;
+		idx->rflags[v->frs] |= UFFS_REC_ROWS;
+	} else {
+		/* Out of order (only when records are added by hand): its
+		 * rows are merged into place by finish. */
+		d.side = true;
+		d.origin = UFFS_LINK_SELF;
 	}
-	for (unsigned i = 0; i < v->n_streams; i++) {
-		rc = add_stream(idx, (uint32_t)owner, origin, exp_seq,
-				    &v->streams[i], err);
-		if (rc)
-			return rc;
-	}
-	return MFT_OK;
+	return add_rows(idx, &d, v, err);
 }
 
 void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs)
@@ -391,73 +455,395 @@ void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs)
 	}
 }
 
+/* ---- appending a batch ---------------------------------------------------------- */
+
+static int reserve_pool(struct uffs_index *idx, size_t extra,
+			struct mft_error *err)
+{
+	if (idx->pool_len + extra > POOL_MAX)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				"name pool full");
+	if (idx->pool_len + extra <= idx->pool_cap)
+		return MFT_OK;
+	size_t cap = idx->pool_cap ? idx->pool_cap : 1 << 16;
+	while (cap < idx->pool_len + extra)
+		cap *= 2;
+	char *p = realloc(idx->pool, cap);
+	if (!p)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				"out of memory for names");
+	idx->pool = p;
+	idx->pool_cap = cap;
+	return MFT_OK;
+}
+
+#define COPY_ROWS(dst, src, field, at, count, per)                             \
+	do {                                                                   \
+		if ((count) && (src)->field)                                   \
+			memcpy((dst)->field + (size_t)(at) * (per),            \
+			       (src)->field,                                   \
+			       (size_t)(count) * (per) * sizeof *(src)->field); \
+	} while (0)
+
+static int append_links(struct uffs_links *dst, const struct uffs_links *src,
+			bool times, bool side, uint32_t shift,
+			struct mft_error *err)
+{
+	int rc = grow_links(dst, dst->n + src->n, times, side, err);
+	if (rc)
+		return rc;
+	uint32_t at = dst->n;
+	COPY_ROWS(dst, src, parent, at, src->n, 1);
+	COPY_ROWS(dst, src, name_len, at, src->n, 1);
+	COPY_ROWS(dst, src, ns, at, src->n, 1);
+	COPY_ROWS(dst, src, flags, at, src->n, 1);
+	COPY_ROWS(dst, src, attr_id, at, src->n, 1);
+	COPY_ROWS(dst, src, value_len, at, src->n, 1);
+	if (times)
+		COPY_ROWS(dst, src, times, at, src->n, 4);
+	if (side) {
+		COPY_ROWS(dst, src, owner, at, src->n, 1);
+		COPY_ROWS(dst, src, exp_seq, at, src->n, 1);
+	}
+	for (uint32_t i = 0; i < src->n; i++)
+		dst->name[at + i] = src->name[i] + shift;
+	dst->n += src->n;
+	return MFT_OK;
+}
+
+static int append_streams(struct uffs_streams *dst,
+			  const struct uffs_streams *src, bool side,
+			  uint32_t shift, struct mft_error *err)
+{
+	int rc = grow_streams(dst, dst->n + src->n, side, err);
+	if (rc)
+		return rc;
+	uint32_t at = dst->n;
+	COPY_ROWS(dst, src, name_len, at, src->n, 1);
+	COPY_ROWS(dst, src, kind, at, src->n, 1);
+	COPY_ROWS(dst, src, flags, at, src->n, 1);
+	COPY_ROWS(dst, src, attr_id, at, src->n, 1);
+	COPY_ROWS(dst, src, size, at, src->n, 1);
+	COPY_ROWS(dst, src, alloc, at, src->n, 1);
+	if (side) {
+		COPY_ROWS(dst, src, owner, at, src->n, 1);
+		COPY_ROWS(dst, src, exp_seq, at, src->n, 1);
+	}
+	for (uint32_t i = 0; i < src->n; i++)
+		dst->name[at + i] = src->name[i] + shift;
+	dst->n += src->n;
+	return MFT_OK;
+}
+
+int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
+		      struct mft_error *err)
+{
+	uint32_t shift = (uint32_t)idx->pool_len;
+	uint32_t link_base = idx->links.n, stream_base = idx->streams.n;
+	bool times = idx->keep_fn_times;
+	int rc = reserve_pool(idx, b->pool_len, err);
+	if (rc == MFT_OK)
+		rc = append_links(&idx->links, &b->links, times, false, shift, err);
+	if (rc == MFT_OK)
+		rc = append_links(&idx->side_links, &b->side_links, times, true,
+				  shift, err);
+	if (rc == MFT_OK)
+		rc = append_streams(&idx->streams, &b->streams, false, shift, err);
+	if (rc == MFT_OK)
+		rc = append_streams(&idx->side_streams, &b->side_streams, true,
+				    shift, err);
+	if (rc == MFT_OK && b->extras.n) {
+		struct uffs_extras *x = &idx->extras;
+		rc = grow_extras(x, x->n + b->extras.n, err);
+		if (rc == MFT_OK) {
+			COPY_ROWS(x, &b->extras, frs, x->n, b->extras.n, 1);
+			COPY_ROWS(x, &b->extras, owner_id, x->n, b->extras.n, 1);
+			COPY_ROWS(x, &b->extras, reparse_tag, x->n, b->extras.n, 1);
+			x->n += b->extras.n;
+		}
+	}
+	if (rc)
+		return rc;
+	if (b->pool_len)
+		memcpy(idx->pool + idx->pool_len, b->pool, b->pool_len);
+	idx->pool_len += b->pool_len;
+	/* The batch numbered its records' rows from 0. */
+	for (uint64_t r = b->range_first; r < b->range_first + b->range_n; r++)
+		if (idx->rflags[r] & UFFS_REC_ROWS) {
+			idx->link_first[r] += link_base;
+			idx->stream_first[r] += stream_base;
+		}
+	if (b->range_n && (int64_t)(b->range_first + b->range_n - 1) > idx->last_base)
+		idx->last_base = (int64_t)(b->range_first + b->range_n - 1);
+	idx->n_damaged += b->n_damaged;
+	return MFT_OK;
+}
+
+#undef COPY_ROWS
+
+/* ---- finishing ---------------------------------------------------------------- */
+
+/* Records without rows of their own get empty ranges. */
+static void fill_row_ranges(struct uffs_index *idx)
+{
+	uint32_t nl = idx->links.n, ns = idx->streams.n;
+	idx->link_first[idx->n_records] = nl;
+	idx->stream_first[idx->n_records] = ns;
+	for (uint64_t r = idx->n_records; r-- > 0;) {
+		if (idx->rflags[r] & UFFS_REC_ROWS) {
+			nl = idx->link_first[r];
+			ns = idx->stream_first[r];
+		} else {
+			idx->link_first[r] = nl;
+			idx->stream_first[r] = ns;
+		}
+	}
+}
+
 /* An extension record's attributes belong to its base only while the base
  * still is the file the extension was written for: same sequence number,
  * same allocation state. Otherwise they are left over from an earlier file. */
-static bool ext_contribution_valid(const struct uffs_index *idx,
-				   uint32_t owner, uint16_t exp_seq,
-				   bool ext_in_use)
+static bool side_row_valid(const struct uffs_index *idx, uint8_t flags,
+			   uint32_t owner, uint16_t exp_seq)
 {
+	if (flags & UFFS_LINK_SELF)
+		return true;
 	uint16_t f = idx->rflags[owner];
+	bool ext_in_use = flags & UFFS_LINK_EXT_IN_USE;
 	return (f & UFFS_REC_PRESENT) && idx->seq[owner] == exp_seq &&
 	       ((f & UFFS_REC_IN_USE) != 0) == ext_in_use;
 }
 
-/* Counting sort of table rows by owner, stable: rows keep scan order. */
-static int group_by_owner(uint64_t n_records, const uint32_t *owner,
-			  uint32_t n, uint32_t **first_out,
-			  uint32_t **order_out, struct mft_error *err)
+/* Side rows kept, in (owner, arrival) order. */
+struct kept {
+	uint32_t *row;
+	uint32_t n;
+};
+
+/* Stable sort of row numbers by owner without global state: insertion
+ * sort for the usual handful of rows, merge sort otherwise. */
+static void sort_rows(uint32_t *rows, uint32_t n, const uint32_t *owner,
+		      uint32_t *tmp)
 {
-	uint32_t *first = calloc((size_t)n_records + 2, sizeof *first);
-	uint32_t *order = malloc(((size_t)n + 1) * sizeof *order);
-	if (!first || !order) {
-		free(first);
-		free(order);
-		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	if (n < 2)
+		return;
+	if (n <= 32) {
+		for (uint32_t i = 1; i < n; i++) {
+			uint32_t x = rows[i], j = i;
+			while (j > 0 && owner[rows[j - 1]] > owner[x]) {
+				rows[j] = rows[j - 1];
+				j--;
+			}
+			rows[j] = x;
+		}
+		return;
 	}
-	for (uint32_t i = 0; i < n; i++)
-		first[owner[i] + 1]++;
-	for (uint64_t r = 0; r < n_records; r++)
-		first[r + 1] += first[r];
-	for (uint32_t i = 0; i < n; i++)
-		order[first[owner[i]]++] = i;
-	/* first[r] now holds the end of r's range: shift back. */
-	memmove(first + 1, first, (size_t)n_records * sizeof *first);
-	first[0] = 0;
-	*first_out = first;
-	*order_out = order;
+	uint32_t h = n / 2;
+	sort_rows(rows, h, owner, tmp);
+	sort_rows(rows + h, n - h, owner, tmp);
+	uint32_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = owner[rows[j]] < owner[rows[i]] ? rows[j++] : rows[i++];
+	while (i < h)
+		tmp[k++] = rows[i++];
+	while (j < n)
+		tmp[k++] = rows[j++];
+	memcpy(rows, tmp, n * sizeof *rows);
+}
+
+#define MOVE_ROWS(t, field, to, from, count, per)                              \
+	do {                                                                   \
+		if ((t)->field)                                                \
+			memmove((t)->field + (size_t)(to) * (per),             \
+				(t)->field + (size_t)(from) * (per),           \
+				(size_t)(count) * (per) * sizeof *(t)->field); \
+	} while (0)
+#define PUT_ROW(t, s, field, to, from, per)                                    \
+	do {                                                                   \
+		if ((t)->field)                                                \
+			memcpy((t)->field + (size_t)(to) * (per),              \
+			       (s)->field + (size_t)(from) * (per),            \
+			       (per) * sizeof *(t)->field);                    \
+	} while (0)
+
+static void move_links(struct uffs_links *t, uint32_t to, uint32_t from,
+		       uint32_t n)
+{
+	MOVE_ROWS(t, parent, to, from, n, 1);
+	MOVE_ROWS(t, name, to, from, n, 1);
+	MOVE_ROWS(t, name_len, to, from, n, 1);
+	MOVE_ROWS(t, ns, to, from, n, 1);
+	MOVE_ROWS(t, flags, to, from, n, 1);
+	MOVE_ROWS(t, attr_id, to, from, n, 1);
+	MOVE_ROWS(t, value_len, to, from, n, 1);
+	MOVE_ROWS(t, times, to, from, n, 4);
+}
+
+static void put_link(struct uffs_links *t, uint32_t to,
+		     const struct uffs_links *s, uint32_t from)
+{
+	PUT_ROW(t, s, parent, to, from, 1);
+	PUT_ROW(t, s, name, to, from, 1);
+	PUT_ROW(t, s, name_len, to, from, 1);
+	PUT_ROW(t, s, ns, to, from, 1);
+	PUT_ROW(t, s, flags, to, from, 1);
+	PUT_ROW(t, s, attr_id, to, from, 1);
+	PUT_ROW(t, s, value_len, to, from, 1);
+	PUT_ROW(t, s, times, to, from, 4);
+}
+
+static void move_streams(struct uffs_streams *t, uint32_t to, uint32_t from,
+			 uint32_t n)
+{
+	MOVE_ROWS(t, name, to, from, n, 1);
+	MOVE_ROWS(t, name_len, to, from, n, 1);
+	MOVE_ROWS(t, kind, to, from, n, 1);
+	MOVE_ROWS(t, flags, to, from, n, 1);
+	MOVE_ROWS(t, attr_id, to, from, n, 1);
+	MOVE_ROWS(t, size, to, from, n, 1);
+	MOVE_ROWS(t, alloc, to, from, n, 1);
+}
+
+static void put_stream(struct uffs_streams *t, uint32_t to,
+		       const struct uffs_streams *s, uint32_t from)
+{
+	PUT_ROW(t, s, name, to, from, 1);
+	PUT_ROW(t, s, name_len, to, from, 1);
+	PUT_ROW(t, s, kind, to, from, 1);
+	PUT_ROW(t, s, flags, to, from, 1);
+	PUT_ROW(t, s, attr_id, to, from, 1);
+	PUT_ROW(t, s, size, to, from, 1);
+	PUT_ROW(t, s, alloc, to, from, 1);
+}
+
+#undef MOVE_ROWS
+#undef PUT_ROW
+
+/* Merges kept side rows (sorted by owner) into the main table, each after
+ * its owner's rows: from the back, one memmove per stretch of records
+ * between two owners, so the table is moved at most once. */
+#define MERGE_SIDE(idx, main, side, kept, first, move_fn, put_fn)              \
+	do {                                                                   \
+		uint32_t old_end = (main)->n;                                  \
+		uint32_t dst = (main)->n + (kept).n;                           \
+		for (uint32_t k = (kept).n; k > 0;) {                          \
+			uint32_t owner = (side)->owner[(kept).row[k - 1]];     \
+			uint32_t start = (first)[owner + 1];                   \
+			uint32_t len = old_end - start;                        \
+			dst -= len;                                            \
+			move_fn((main), dst, start, len);                      \
+			old_end = start;                                       \
+			while (k > 0 && (side)->owner[(kept).row[k - 1]] == owner) { \
+				put_fn((main), --dst, (side), (kept).row[k - 1]); \
+				k--;                                           \
+			}                                                      \
+		}                                                              \
+		/* New starts: old start plus the side rows of lower owners. */ \
+		uint32_t k2 = 0;                                               \
+		for (uint64_t r = 0; r <= (idx)->n_records; r++) {             \
+			while (k2 < (kept).n && (side)->owner[(kept).row[k2]] < r) \
+				k2++;                                          \
+			(first)[r] += k2;                                      \
+		}                                                              \
+		(main)->n += (kept).n;                                         \
+	} while (0)
+
+static int keep_valid_links(struct uffs_index *idx, struct kept *kept,
+			    struct mft_error *err)
+{
+	struct uffs_links *s = &idx->side_links;
+	kept->row = malloc(((size_t)s->n + 1) * 2 * sizeof *kept->row);
+	if (!kept->row)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	kept->n = 0;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (side_row_valid(idx, s->flags[i], s->owner[i], s->exp_seq[i]))
+			kept->row[kept->n++] = i;
+	sort_rows(kept->row, kept->n, s->owner, kept->row + s->n);
 	return MFT_OK;
 }
 
+static int keep_valid_streams(struct uffs_index *idx, struct kept *kept,
+			      struct mft_error *err)
+{
+	struct uffs_streams *s = &idx->side_streams;
+	kept->row = malloc(((size_t)s->n + 1) * 2 * sizeof *kept->row);
+	if (!kept->row)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	kept->n = 0;
+	for (uint32_t i = 0; i < s->n; i++) {
+		uint32_t o = s->owner[i];
+		if (!side_row_valid(idx, s->flags[i], o, s->exp_seq[i]))
+			continue;
+		/* An unnamed $DATA from an extension record is the file's
+		 * data when its base record has none. */
+		if (s->kind[i] == MFT_STREAM_DATA && !s->name_len[i] &&
+		    !(idx->rflags[o] & UFFS_REC_HAS_DATA)) {
+			set_record_data(idx, o, s->size[i], s->alloc[i],
+					s->attr_id[i], s->flags[i]);
+			continue;
+		}
+		kept->row[kept->n++] = i;
+	}
+	sort_rows(kept->row, kept->n, s->owner, kept->row + s->n);
+	return MFT_OK;
+}
+
+static int merge_side_rows(struct uffs_index *idx, struct mft_error *err)
+{
+	struct kept kl = {0}, ks = {0};
+	int rc = keep_valid_links(idx, &kl, err);
+	if (rc == MFT_OK)
+		rc = keep_valid_streams(idx, &ks, err);
+	if (rc == MFT_OK && kl.n)
+		rc = grow_links(&idx->links, idx->links.n + kl.n,
+				idx->keep_fn_times, false, err);
+	if (rc == MFT_OK && ks.n)
+		rc = grow_streams(&idx->streams, idx->streams.n + ks.n, false,
+				  err);
+	if (rc == MFT_OK) {
+		if (kl.n)
+			MERGE_SIDE(idx, &idx->links, &idx->side_links, kl,
+				   idx->link_first, move_links, put_link);
+		if (ks.n)
+			MERGE_SIDE(idx, &idx->streams, &idx->side_streams, ks,
+				   idx->stream_first, move_streams, put_stream);
+	}
+	free(kl.row);
+	free(ks.row);
+	free_links(&idx->side_links);
+	free_streams(&idx->side_streams);
+	return rc;
+}
+
+#undef MERGE_SIDE
+
 static bool same_name(const struct uffs_index *idx, uint32_t a, uint32_t b)
 {
-	return idx->l_name_len[a] == idx->l_name_len[b] &&
-	       MFT_REF_FRS(idx->l_parent[a]) == MFT_REF_FRS(idx->l_parent[b]) &&
-	       memcmp(idx->pool + idx->l_name[a], idx->pool + idx->l_name[b],
-		      idx->l_name_len[a]) == 0;
+	const struct uffs_links *l = &idx->links;
+	return l->name_len[a] == l->name_len[b] &&
+	       MFT_REF_FRS(l->parent[a]) == MFT_REF_FRS(l->parent[b]) &&
+	       memcmp(idx->pool + l->name[a], idx->pool + l->name[b],
+		      l->name_len[a]) == 0;
 }
 
 /* A DOS-only name is hidden when the file has a long name; a second
  * $FILE_NAME with the same parent and name is the same link. */
 static void hide_redundant_links(struct uffs_index *idx, uint64_t r)
 {
+	struct uffs_links *l = &idx->links;
 	bool has_long = false;
-	UFFS_FOR_EACH_LINK(idx, r, k, i)
-	if (!(idx->l_flags[i] & UFFS_LINK_HIDDEN) && idx->l_ns[i] != FN_NS_DOS)
-		has_long = true;
-	UFFS_FOR_EACH_LINK(idx, r, k, i)
+	UFFS_FOR_EACH_LINK(idx, r, i)
+	has_long |= l->ns[i] != FN_NS_DOS;
+	UFFS_FOR_EACH_LINK(idx, r, i)
 	{
-		if (idx->l_flags[i] & UFFS_LINK_HIDDEN)
-			continue;
-		if (has_long && idx->l_ns[i] == FN_NS_DOS) {
-			idx->l_flags[i] |= UFFS_LINK_HIDDEN;
+		if (has_long && l->ns[i] == FN_NS_DOS) {
+			l->flags[i] |= UFFS_LINK_HIDDEN;
 			continue;
 		}
-		for (uint32_t k2 = idx->link_first[r]; k2 < k; k2++) {
-			uint32_t j = idx->link_order[k2];
-			if (!(idx->l_flags[j] & UFFS_LINK_HIDDEN) &&
-			    same_name(idx, i, j)) {
-				idx->l_flags[i] |= UFFS_LINK_HIDDEN;
+		for (uint32_t j = idx->link_first[r]; j < i; j++) {
+			if (!(l->flags[j] & UFFS_LINK_HIDDEN) && same_name(idx, i, j)) {
+				l->flags[i] |= UFFS_LINK_HIDDEN;
 				break;
 			}
 		}
@@ -466,24 +852,8 @@ static void hide_redundant_links(struct uffs_index *idx, uint64_t r)
 
 int uffs_index_finish(struct uffs_index *idx, struct mft_error *err)
 {
-	for (uint32_t i = 0; i < idx->n_links; i++)
-		if ((idx->l_flags[i] & UFFS_LINK_FROM_EXT) &&
-		    !ext_contribution_valid(idx, idx->l_owner[i],
-					    idx->l_exp_seq[i],
-					    idx->l_flags[i] & UFFS_LINK_EXT_IN_USE))
-			idx->l_flags[i] |= UFFS_LINK_HIDDEN;
-	for (uint32_t i = 0; i < idx->n_streams; i++)
-		if ((idx->s_flags[i] & UFFS_STREAM_FROM_EXT) &&
-		    !ext_contribution_valid(idx, idx->s_owner[i],
-					    idx->s_exp_seq[i],
-					    idx->s_flags[i] & UFFS_STREAM_EXT_IN_USE))
-			idx->s_flags[i] |= UFFS_STREAM_DROPPED;
-	int rc = group_by_owner(idx->n_records, idx->l_owner, idx->n_links,
-				&idx->link_first, &idx->link_order, err);
-	if (rc == MFT_OK)
-		rc = group_by_owner(idx->n_records, idx->s_owner,
-				    idx->n_streams, &idx->stream_first,
-				    &idx->stream_order, err);
+	fill_row_ranges(idx);
+	int rc = merge_side_rows(idx, err);
 	if (rc)
 		return rc;
 	for (uint64_t r = 0; r < idx->n_records; r++)
@@ -493,15 +863,43 @@ int uffs_index_finish(struct uffs_index *idx, struct mft_error *err)
 	return MFT_OK;
 }
 
+/* ---- queries ---------------------------------------------------------------------- */
+
 bool uffs_index_primary_link(const struct uffs_index *idx, uint64_t frs,
 			     uint32_t *link)
 {
 	if (frs >= idx->n_records)
 		return false;
-	UFFS_FOR_EACH_LINK(idx, frs, k, i)
-	if (!(idx->l_flags[i] & UFFS_LINK_HIDDEN)) {
+	UFFS_FOR_EACH_LINK(idx, frs, i)
+	if (!(idx->links.flags[i] & UFFS_LINK_HIDDEN)) {
 		*link = i;
 		return true;
 	}
 	return false;
+}
+
+static bool find_extra(const struct uffs_index *idx, uint64_t frs, uint32_t *at)
+{
+	uint32_t lo = 0, hi = idx->extras.n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (idx->extras.frs[mid] < frs)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return lo < idx->extras.n && idx->extras.frs[lo] == frs;
+}
+
+uint32_t uffs_index_owner_id(const struct uffs_index *idx, uint64_t frs)
+{
+	uint32_t at;
+	return find_extra(idx, frs, &at) ? idx->extras.owner_id[at] : 0;
+}
+
+uint32_t uffs_index_reparse_tag(const struct uffs_index *idx, uint64_t frs)
+{
+	uint32_t at;
+	return find_extra(idx, frs, &at) ? idx->extras.reparse_tag[at] : 0;
 }

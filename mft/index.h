@@ -1,11 +1,17 @@
 /*
  * uffs_index: every file of one volume, as struct-of-arrays columns.
  *
- * Records are indexed densely by file record number (FRS). Names (links) and
- * streams live in their own column tables and point into one contiguous name
- * pool (WTF-8, see mft_utf16_to_wtf8). Extension records are folded into their
- * base record by the merger (uffs_index_add_record); uffs_index_finish then
- * validates those contributions and groups links and streams by owner.
+ * Records are indexed densely by file record number (FRS). Each record's
+ * names (links) and streams are rows of two tables, grouped by record:
+ * rows of record r are [link_first[r], link_first[r + 1]). Names point into
+ * one contiguous pool (WTF-8, see mft_utf16_to_wtf8). The unnamed $DATA
+ * attribute, which nearly every file has, lives in the record's own columns;
+ * the stream table holds named $DATA and $INDEX_ROOT attributes.
+ *
+ * Building: base records are added in increasing FRS order and their rows
+ * appended in place. Rows that cannot be (from extension records, or a base
+ * record added out of order) go to side tables and are validated and merged
+ * into place by uffs_index_finish.
  */
 #ifndef UFFS_INDEX_H
 #define UFFS_INDEX_H
@@ -17,21 +23,27 @@
 #include "mft.h"
 
 /* Per-record flags. */
-#define UFFS_REC_PRESENT 0x01   /* a base record was parsed into this slot */
-#define UFFS_REC_IN_USE 0x02    /* header in-use flag */
-#define UFFS_REC_DIR 0x04       /* header directory flag */
-#define UFFS_REC_HAS_SI 0x08
-#define UFFS_REC_REPARSE 0x10
-#define UFFS_REC_EXTENSION 0x20 /* slot holds an extension record */
-#define UFFS_REC_DAMAGED 0x40   /* record failed to parse */
-#define UFFS_REC_ATTR_LIST 0x80
-#define UFFS_REC_USED 0x100    /* at least one attribute was parsed */
-#define UFFS_REC_PARTIAL 0x200 /* a damaged attribute stopped the walk */
+#define UFFS_REC_PRESENT 0x0001   /* a base record was parsed into this slot */
+#define UFFS_REC_IN_USE 0x0002    /* header in-use flag */
+#define UFFS_REC_DIR 0x0004       /* header directory flag */
+#define UFFS_REC_HAS_SI 0x0008
+#define UFFS_REC_REPARSE 0x0010
+#define UFFS_REC_EXTENSION 0x0020 /* slot holds an extension record */
+#define UFFS_REC_DAMAGED 0x0040   /* record failed to parse */
+#define UFFS_REC_ATTR_LIST 0x0080
+#define UFFS_REC_USED 0x0100      /* at least one attribute was parsed */
+#define UFFS_REC_PARTIAL 0x0200   /* a damaged attribute stopped the walk */
+#define UFFS_REC_HAS_DATA 0x0400  /* unnamed $DATA: data_* columns */
+#define UFFS_REC_DATA_SPARSE 0x0800
+#define UFFS_REC_DATA_COMPRESSED 0x1000
+#define UFFS_REC_DATA_ENCRYPTED 0x2000
+#define UFFS_REC_ROWS 0x4000      /* link_first/stream_first set by its add */
 
 /* Per-link flags. */
 #define UFFS_LINK_FROM_EXT 0x01   /* came from an extension record */
 #define UFFS_LINK_EXT_IN_USE 0x02 /* that extension record was in use */
 #define UFFS_LINK_HIDDEN 0x04     /* DOS twin or duplicate: not listed */
+#define UFFS_LINK_SELF 0x08       /* side row of a base record added late */
 
 /* Per-stream flags. */
 #define UFFS_STREAM_FROM_EXT 0x01
@@ -39,60 +51,83 @@
 #define UFFS_STREAM_SPARSE 0x04
 #define UFFS_STREAM_COMPRESSED 0x08
 #define UFFS_STREAM_ENCRYPTED 0x10
-#define UFFS_STREAM_DROPPED 0x20 /* stale extension piece: ignored */
+#define UFFS_STREAM_SELF 0x20
+
+struct uffs_links {
+	uint32_t n, cap;
+	uint64_t *parent; /* file reference */
+	uint32_t *name;   /* offset into the pool */
+	uint16_t *name_len;
+	uint8_t *ns;
+	uint8_t *flags;
+	uint16_t *attr_id;
+	uint16_t *value_len;
+	uint64_t *times; /* 4 per link ($FILE_NAME times), NULL unless kept */
+	/* side rows only: */
+	uint32_t *owner;
+	uint16_t *exp_seq; /* base sequence the extension names */
+};
+
+struct uffs_streams {
+	uint32_t n, cap;
+	uint32_t *name;
+	uint16_t *name_len;
+	uint8_t *kind; /* enum mft_stream_kind */
+	uint8_t *flags;
+	uint16_t *attr_id;
+	uint64_t *size;
+	uint64_t *alloc;
+	/* side rows only: */
+	uint32_t *owner;
+	uint16_t *exp_seq;
+};
+
+/* Values most records do not have (owner id, reparse tag), one row per
+ * record that has one, in FRS order. */
+struct uffs_extras {
+	uint32_t n, cap;
+	uint32_t *frs;
+	uint32_t *owner_id;
+	uint32_t *reparse_tag;
+};
 
 struct uffs_index {
 	uint64_t n_records;
 	uint32_t record_size;
+	bool keep_fn_times;
 
 	/* per record, n_records each */
 	uint16_t *rflags;
 	uint16_t *seq;
 	uint32_t *fattrs; /* $STANDARD_INFORMATION file attributes */
-	uint32_t *owner_id;
-	uint32_t *reparse_tag;
-	uint64_t *times; /* 4 per record: created, modified, changed, accessed */
-	uint32_t *link_first;   /* n_records + 1, after finish: into link_order */
-	uint32_t *stream_first; /* n_records + 1, after finish: into stream_order */
+	uint64_t *times;  /* 4 per record: created, modified, changed, accessed */
+	uint64_t *data_size;  /* unnamed $DATA */
+	uint64_t *data_alloc;
+	uint16_t *data_id;
+	uint32_t *link_first;   /* n_records + 1 */
+	uint32_t *stream_first; /* n_records + 1 */
 
-	/* links: one per $FILE_NAME attribute */
-	uint32_t n_links, cap_links;
-	uint32_t *l_owner;
-	uint64_t *l_parent; /* file reference */
-	uint32_t *l_name;   /* offset into pool */
-	uint16_t *l_name_len;
-	uint8_t *l_ns;
-	uint8_t *l_flags;
-	uint16_t *l_exp_seq; /* base sequence named by the extension */
-	uint16_t *l_attr_id;
-	uint16_t *l_value_len;
-	uint64_t *l_times; /* 4 per link: the $FILE_NAME times */
-	uint32_t *link_order;
+	struct uffs_links links;
+	struct uffs_streams streams;
+	struct uffs_links side_links;
+	struct uffs_streams side_streams;
+	struct uffs_extras extras;
 
-	/* streams: unnamed/named $DATA and $INDEX_ROOT attributes */
-	uint32_t n_streams, cap_streams;
-	uint32_t *s_owner;
-	uint32_t *s_name;
-	uint16_t *s_name_len;
-	uint8_t *s_kind;
-	uint8_t *s_flags;
-	uint16_t *s_attr_id;
-	uint16_t *s_exp_seq;
-	uint64_t *s_size;
-	uint64_t *s_alloc;
-	uint32_t *stream_order;
-
-	/* name pool */
 	char *pool;
 	size_t pool_len, pool_cap;
 
+	int64_t last_base; /* highest base record added in place */
+	uint64_t range_first, range_n; /* a batch's records */
 	uint64_t n_damaged;
 	bool finished;
-	bool is_batch; /* per-record columns borrowed from another index */
+	bool is_batch;
 };
 
+/* keep_fn_times: keep each name's four $FILE_NAME times (32 bytes a name;
+ * only the body file shows them). */
 int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
-		    uint32_t record_size, struct mft_error *err);
+		    uint32_t record_size, bool keep_fn_times,
+		    struct mft_error *err);
 void uffs_index_free(struct uffs_index *idx);
 
 /* The merger: folds one parsed record into the index, keyed by its FRS (an
@@ -100,22 +135,24 @@ void uffs_index_free(struct uffs_index *idx);
 int uffs_index_add_record(struct uffs_index *idx,
 			  const struct mft_record_view *v,
 			  struct mft_error *err);
+/* Notes a record that could not be parsed. */
+void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs);
+
 /* Batches, for parsing on several threads: a batch shares the index's
- * per-record columns (each worker writes only the slots of the records it
- * parses) and owns its own link, stream and name tables, which
- * uffs_index_append then adds to the index. Appending batches in record
- * order builds exactly the index a single thread would. */
-int uffs_index_batch_init(struct uffs_index *batch,
-			  const struct uffs_index *idx);
-void uffs_index_batch_reset(struct uffs_index *batch);
+ * per-record columns (each worker writes only the slots of the records of
+ * its chunk) and owns its tables, which uffs_index_append adds to the index
+ * in record order. The result is exactly the index a single thread builds. */
+void uffs_index_batch_init(struct uffs_index *batch,
+			   const struct uffs_index *idx);
+void uffs_index_batch_reset(struct uffs_index *batch, uint64_t first,
+			    uint64_t n);
 void uffs_index_batch_free(struct uffs_index *batch);
 int uffs_index_append(struct uffs_index *idx, const struct uffs_index *batch,
 		      struct mft_error *err);
 
-/* Notes a record that could not be parsed. */
-void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs);
-/* Validates extension contributions, hides DOS twins and duplicate links,
- * and groups links and streams by owner. */
+/* Validates side rows (an extension's rows belong to its base only while
+ * the base has the sequence number and allocation state it names), merges
+ * them into place, hides DOS twins and duplicate names. */
 int uffs_index_finish(struct uffs_index *idx, struct mft_error *err);
 
 static inline bool uffs_rec_is(const struct uffs_index *idx, uint64_t frs,
@@ -124,19 +161,20 @@ static inline bool uffs_rec_is(const struct uffs_index *idx, uint64_t frs,
 	return frs < idx->n_records && (idx->rflags[frs] & flag);
 }
 
-/* Links of record r: link_order[link_first[r] .. link_first[r+1]). */
-#define UFFS_FOR_EACH_LINK(idx, r, k, i)                                       \
-	for (uint32_t k = (idx)->link_first[r], i;                             \
-	     k < (idx)->link_first[(r) + 1] && ((i = (idx)->link_order[k]), 1); \
-	     k++)
-#define UFFS_FOR_EACH_STREAM(idx, r, k, i)                                     \
-	for (uint32_t k = (idx)->stream_first[r], i;                           \
-	     k < (idx)->stream_first[(r) + 1] &&                               \
-	     ((i = (idx)->stream_order[k]), 1);                                \
-	     k++)
+/* Rows of record r. */
+#define UFFS_FOR_EACH_LINK(idx, r, i)                                          \
+	for (uint32_t i = (idx)->link_first[r]; i < (idx)->link_first[(r) + 1]; \
+	     i++)
+#define UFFS_FOR_EACH_STREAM(idx, r, i)                                        \
+	for (uint32_t i = (idx)->stream_first[r];                              \
+	     i < (idx)->stream_first[(r) + 1]; i++)
 
 /* The record's main link: the first visible one (for a directory's path). */
 bool uffs_index_primary_link(const struct uffs_index *idx, uint64_t frs,
 			     uint32_t *link);
+
+/* Owner id and reparse tag (0 when the record has none). */
+uint32_t uffs_index_owner_id(const struct uffs_index *idx, uint64_t frs);
+uint32_t uffs_index_reparse_tag(const struct uffs_index *idx, uint64_t frs);
 
 #endif

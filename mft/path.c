@@ -13,11 +13,11 @@ enum dir_state {
 	DIR_UNDER_ORPHAN,
 };
 
-bool uffs_parent_ok(const struct uffs_index *idx, uint32_t link)
+bool uffs_parent_ok(const struct uffs_index *idx, uint64_t owner,
+		    uint32_t link)
 {
-	uint64_t ref = idx->l_parent[link];
+	uint64_t ref = idx->links.parent[link];
 	uint64_t p = MFT_REF_FRS(ref);
-	uint32_t owner = idx->l_owner[link];
 	if (p >= idx->n_records || (p == owner && p != MFT_FRS_ROOT))
 		return false;
 	uint16_t f = idx->rflags[p];
@@ -42,7 +42,7 @@ static uint32_t dir_link(const struct uffs_index *idx, uint64_t r)
 
 static uint64_t parent_of(const struct uffs_index *idx, uint64_t r)
 {
-	return MFT_REF_FRS(idx->l_parent[dir_link(idx, r)]);
+	return MFT_REF_FRS(idx->links.parent[dir_link(idx, r)]);
 }
 
 /* Classifies directory r and every unclassified directory above it: walk up
@@ -69,14 +69,14 @@ static void classify(struct uffs_tree *t, uint64_t r, uint32_t *stack)
 		if (s != DIR_UNKNOWN)
 			break;
 		uint32_t link = dir_link(idx, cur);
-		if (link == UINT32_MAX || !uffs_parent_ok(idx, link)) {
+		if (link == UINT32_MAX || !uffs_parent_ok(idx, cur, link)) {
 			t->state[cur] = DIR_ORPHAN_TOP;
 			t->depth[cur] = 0;
 			break;
 		}
 		t->state[cur] = DIR_VISITING;
 		stack[n++] = (uint32_t)cur;
-		cur = MFT_REF_FRS(idx->l_parent[link]);
+		cur = MFT_REF_FRS(idx->links.parent[link]);
 	}
 	while (n--) {
 		uint64_t x = stack[n];
@@ -127,11 +127,13 @@ void uffs_tree_free(struct uffs_tree *t)
 	t->depth = NULL;
 }
 
-/* Whether link i is where its path stops going up: under $OrphanFiles. */
-static bool heads_orphan_chain(const struct uffs_tree *t, uint32_t i)
+/* Whether link i of record owner is where its path stops going up: under
+ * $OrphanFiles. */
+static bool heads_orphan_chain(const struct uffs_tree *t, uint64_t owner,
+			       uint32_t i)
 {
-	uint32_t owner = t->idx->l_owner[i];
-	return !uffs_parent_ok(t->idx, i) || t->state[owner] == DIR_ORPHAN_TOP;
+	return !uffs_parent_ok(t->idx, owner, i) ||
+	       t->state[owner] == DIR_ORPHAN_TOP;
 }
 
 static bool push_front(char *buf, size_t *pos, const char *s, size_t n)
@@ -144,27 +146,30 @@ static bool push_front(char *buf, size_t *pos, const char *s, size_t n)
 }
 
 size_t uffs_link_path_cached(const struct uffs_tree *t,
-			     struct uffs_path_cache *c, uint32_t link,
-			     char *buf, size_t cap)
+			     struct uffs_path_cache *c, uint64_t owner,
+			     uint32_t link, char *buf, size_t cap)
 {
 	const struct uffs_index *idx = t->idx;
-	if (heads_orphan_chain(t, link))
-		return uffs_link_path(t, link, c->sep, buf, cap);
-	uint64_t p = MFT_REF_FRS(idx->l_parent[link]);
+	if (heads_orphan_chain(t, owner, link))
+		return uffs_link_path(t, owner, link, c->sep, buf, cap);
+	uint64_t p = MFT_REF_FRS(idx->links.parent[link]);
 	if (p != c->parent) {
 		c->parent = UINT64_MAX;
 		c->len = 0;
 		if (p != MFT_FRS_ROOT) {
 			uint32_t dl = dir_link(idx, p);
 			if (dl == UINT32_MAX)
-				return uffs_link_path(t, link, c->sep, buf, cap);
-			c->len = uffs_link_path(t, dl, c->sep, c->buf, c->cap);
+				return uffs_link_path(t, owner, link, c->sep,
+						      buf, cap);
+			c->len = uffs_link_path(t, p, dl, c->sep, c->buf,
+						c->cap);
 			if (c->len == 0)
-				return uffs_link_path(t, link, c->sep, buf, cap);
+				return uffs_link_path(t, owner, link, c->sep,
+						      buf, cap);
 		}
 		c->parent = p;
 	}
-	size_t n = idx->l_name_len[link];
+	size_t n = idx->links.name_len[link];
 	size_t total = c->len + (c->len ? 1 : 0) + n;
 	if (total + 1 > cap)
 		return 0;
@@ -172,7 +177,7 @@ size_t uffs_link_path_cached(const struct uffs_tree *t,
 	size_t pos = c->len;
 	if (c->len)
 		buf[pos++] = c->sep;
-	memcpy(buf + pos, idx->pool + idx->l_name[link], n);
+	memcpy(buf + pos, idx->pool + idx->links.name[link], n);
 	buf[total] = '\0';
 	return total;
 }
@@ -181,28 +186,31 @@ size_t uffs_link_path_cached(const struct uffs_tree *t,
  * front: no recursion, one walk. Directory classification guarantees the
  * walk ends within UFFS_PATH_DEPTH_MAX steps; the counter is a second
  * guard. */
-size_t uffs_link_path(const struct uffs_tree *t, uint32_t link, char sep,
-		      char *buf, size_t cap)
+size_t uffs_link_path(const struct uffs_tree *t, uint64_t owner, uint32_t link,
+		      char sep, char *buf, size_t cap)
 {
 	const struct uffs_index *idx = t->idx;
 	size_t pos = cap;
 	uint32_t cur = link;
+	uint64_t cur_owner = owner;
 	bool orphan = false;
 	if (cap == 0)
 		return 0;
 	buf[--pos] = '\0';
 	for (unsigned depth = 0;; depth++) {
-		if (!push_front(buf, &pos, idx->pool + idx->l_name[cur],
-				idx->l_name_len[cur]))
+		if (!push_front(buf, &pos, idx->pool + idx->links.name[cur],
+				idx->links.name_len[cur]))
 			return 0;
-		if (heads_orphan_chain(t, cur) || depth > UFFS_PATH_DEPTH_MAX) {
+		if (heads_orphan_chain(t, cur_owner, cur) ||
+		    depth > UFFS_PATH_DEPTH_MAX) {
 			orphan = true;
 			break;
 		}
-		uint64_t p = MFT_REF_FRS(idx->l_parent[cur]);
+		uint64_t p = MFT_REF_FRS(idx->links.parent[cur]);
 		if (p == MFT_FRS_ROOT)
 			break;
 		cur = dir_link(idx, p);
+		cur_owner = p;
 		if (cur == UINT32_MAX) {
 			orphan = true;
 			break;

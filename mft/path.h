@@ -34,15 +34,17 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 		    struct mft_error *err);
 void uffs_tree_free(struct uffs_tree *t);
 
-/* Whether link i's parent reference names a usable parent directory. */
-bool uffs_parent_ok(const struct uffs_index *idx, uint32_t link);
+/* Whether link i of record owner has a parent reference naming a usable
+ * parent directory. */
+bool uffs_parent_ok(const struct uffs_index *idx, uint64_t owner,
+		    uint32_t link);
 
-/* Writes the path of link i (no leading '/', components joined by `sep`)
+/* Writes the path of link i, a name of record owner (no leading '/', components joined by `sep`)
  * into buf, NUL-terminated. Returns its length, or 0 when it does not fit in
  * cap (the caller may retry with a larger buffer; cap >= 64 KiB always
  * suffices for valid NTFS paths). */
-size_t uffs_link_path(const struct uffs_tree *t, uint32_t link, char sep,
-		      char *buf, size_t cap);
+size_t uffs_link_path(const struct uffs_tree *t, uint64_t owner, uint32_t link,
+		      char sep, char *buf, size_t cap);
 
 /* Same result as uffs_link_path, faster when consecutive calls share a
  * parent directory (records of one directory are mostly adjacent): the
@@ -58,7 +60,7 @@ struct uffs_path_cache {
 };
 
 size_t uffs_link_path_cached(const struct uffs_tree *t,
-			     struct uffs_path_cache *c, uint32_t link,
-			     char *buf, size_t cap);
+			     struct uffs_path_cache *c, uint64_t owner,
+			     uint32_t link, char *buf, size_t cap);
 
 #endif

@@ -180,6 +180,7 @@ static int parse_chunk(struct engine *e, struct slot *s,
 	 * $MFTMirr copy: index that copy. */
 	if (c->first == 0 && v->mirror_rec0)
 		memcpy(s->buf, v->mirror_rec0, v->record_size);
+	uffs_index_batch_reset(&s->batch, c->first, c->count);
 	for (uint32_t i = 0; i < c->count; i++) {
 		int rc = uffs_scan_record(v, &s->batch,
 					  s->buf + (size_t)i * v->record_size,
@@ -207,7 +208,6 @@ static void merge_ready_locked(struct engine *e)
 			uffs_warn(e->warn, &s->warnings.e[i]);
 		e->merge_s += now_seconds() - t0;
 		s->warnings.n = 0;
-		uffs_index_batch_reset(&s->batch);
 		s->state = SLOT_FREE;
 		e->chunk_slot[e->next_merge] = NO_SLOT;
 		e->next_merge++;
@@ -763,7 +763,8 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 	*stats = (struct uffs_scan_stats){0};
 	unsigned workers = 0, slots = 1;
 	decide(v, o, stats, &workers, &slots);
-	int rc = uffs_index_init(idx, v->n_records, v->record_size, err);
+	int rc = uffs_index_init(idx, v->n_records, v->record_size,
+				 o->keep_fn_times, err);
 	if (rc)
 		return rc;
 	struct engine *e = calloc(1, sizeof *e);

@@ -47,6 +47,7 @@ struct uffs_scan_opts {
 	bool depth_auto;      /* adapt depth to measured throughput */
 	uint32_t chunk_bytes; /* 0 = by device type */
 	bool skip_unused;     /* leave out records $MFT:$BITMAP marks unused */
+	bool keep_fn_times;   /* keep every name's $FILE_NAME times */
 	bool verbose;         /* explain choices on stderr */
 };
 

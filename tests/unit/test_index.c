@@ -134,7 +134,7 @@ static void add_file(struct uffs_index *idx, uint64_t frs, uint16_t seq,
 static void init(struct uffs_index *idx, uint64_t n)
 {
 	struct mft_error err = {0};
-	assert_int_equal(uffs_index_init(idx, n, 1024, &err), MFT_OK);
+	assert_int_equal(uffs_index_init(idx, n, 1024, true, &err), MFT_OK);
 }
 
 static void finish(struct uffs_index *idx, struct uffs_tree *t)
@@ -156,15 +156,15 @@ static void done(struct uffs_index *idx, struct uffs_tree *t)
 static bool link_is(const struct uffs_index *idx, uint32_t i, const char *name)
 {
 	size_t n = strlen(name);
-	return idx->l_name_len[i] == n &&
-	       memcmp(idx->pool + idx->l_name[i], name, n) == 0;
+	return idx->links.name_len[i] == n &&
+	       memcmp(idx->pool + idx->links.name[i], name, n) == 0;
 }
 
 /* The link of record `owner` called `name`; fails the test if none. */
 static uint32_t find_link(const struct uffs_index *idx, uint64_t owner,
 			  const char *name)
 {
-	UFFS_FOR_EACH_LINK(idx, owner, k, i)
+	UFFS_FOR_EACH_LINK(idx, owner, i)
 	if (link_is(idx, i, name))
 		return i;
 	fail_msg("record %llu has no link \"%s\"", (unsigned long long)owner,
@@ -172,18 +172,50 @@ static uint32_t find_link(const struct uffs_index *idx, uint64_t owner,
 	return UINT32_MAX;
 }
 
+/* Whether record `owner` has a link called `name`. */
+static bool has_link(const struct uffs_index *idx, uint64_t owner,
+		     const char *name)
+{
+	UFFS_FOR_EACH_LINK(idx, owner, i)
+	if (link_is(idx, i, name))
+		return true;
+	return false;
+}
+
+/* The record a link belongs to (links are grouped by record). */
+static uint64_t owner_of(const struct uffs_index *idx, uint32_t link)
+{
+	for (uint64_t r = 0; r < idx->n_records; r++)
+		if (link >= idx->link_first[r] && link < idx->link_first[r + 1])
+			return r;
+	fail_msg("link %u belongs to no record", link);
+	return 0;
+}
+
 static unsigned count_links(const struct uffs_index *idx, uint64_t owner)
 {
 	return idx->link_first[owner + 1] - idx->link_first[owner];
 }
 
+static bool has_stream(const struct uffs_index *idx, uint64_t owner,
+		       const char *name)
+{
+	size_t n = strlen(name);
+	UFFS_FOR_EACH_STREAM(idx, owner, i)
+	if (idx->streams.name_len[i] == n &&
+	    memcmp(idx->pool + idx->streams.name[i], name, n) == 0)
+		return true;
+	return false;
+}
+
+/* A named stream row (the unnamed $DATA lives in the record's columns). */
 static uint32_t find_stream(const struct uffs_index *idx, uint64_t owner,
 			    const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
-	UFFS_FOR_EACH_STREAM(idx, owner, k, i)
-	if (idx->s_name_len[i] == n &&
-	    (n == 0 || memcmp(idx->pool + idx->s_name[i], name, n) == 0))
+	UFFS_FOR_EACH_STREAM(idx, owner, i)
+	if (idx->streams.name_len[i] == n &&
+	    (n == 0 || memcmp(idx->pool + idx->streams.name[i], name, n) == 0))
 		return i;
 	fail_msg("record %llu has no stream \"%s\"", (unsigned long long)owner,
 		 name ? name : "");
@@ -194,7 +226,8 @@ static char pathbuf[1 << 17];
 
 static const char *path(const struct uffs_tree *t, uint32_t link)
 {
-	size_t len = uffs_link_path(t, link, '/', pathbuf, sizeof pathbuf);
+	size_t len = uffs_link_path(t, owner_of(t->idx, link), link, '/',
+				    pathbuf, sizeof pathbuf);
 	assert_true(len > 0);
 	assert_int_equal(strlen(pathbuf), len);
 	return pathbuf;
@@ -208,7 +241,7 @@ static const char *path_of(const struct uffs_tree *t, uint64_t owner,
 
 static bool hidden(const struct uffs_index *idx, uint32_t link)
 {
-	return (idx->l_flags[link] & UFFS_LINK_HIDDEN) != 0;
+	return (idx->links.flags[link] & UFFS_LINK_HIDDEN) != 0;
 }
 
 /* ---- tests ------------------------------------------------------------------- */
@@ -229,12 +262,12 @@ static void test_simple_path(void **state)
 	assert_string_equal(path_of(&t, 64, "a"), "a");
 	assert_string_equal(path_of(&t, 66, "top.txt"), "top.txt");
 	uint32_t b = find_link(&idx, 65, "b");
-	assert_true(uffs_parent_ok(&idx, b));
+	assert_true(uffs_parent_ok(&idx, 65, b));
 	assert_false(hidden(&idx, b));
-	assert_int_equal(idx.l_parent[b], REF(64, 1));
+	assert_int_equal(idx.links.parent[b], REF(64, 1));
 	/* Another separator. */
 	char buf[64];
-	assert_int_equal(uffs_link_path(&t, b, '\\', buf, sizeof buf), 3);
+	assert_int_equal(uffs_link_path(&t, 65, b, '\\', buf, sizeof buf), 3);
 	assert_string_equal(buf, "a\\b");
 
 	/* Record columns. */
@@ -266,16 +299,16 @@ static void test_path_buffer_capacity(void **state)
 	uint32_t b = find_link(&idx, 65, "b");
 	char buf[8];
 	/* Too small: 0, whatever the cut. */
-	assert_int_equal(uffs_link_path(&t, b, '/', buf, 0), 0);
-	assert_int_equal(uffs_link_path(&t, b, '/', buf, 1), 0);
-	assert_int_equal(uffs_link_path(&t, b, '/', buf, 3), 0);
+	assert_int_equal(uffs_link_path(&t, 65, b, '/', buf, 0), 0);
+	assert_int_equal(uffs_link_path(&t, 65, b, '/', buf, 1), 0);
+	assert_int_equal(uffs_link_path(&t, 65, b, '/', buf, 3), 0);
 	/* One byte spare works. */
-	assert_int_equal(uffs_link_path(&t, b, '/', buf, 5), 3);
+	assert_int_equal(uffs_link_path(&t, 65, b, '/', buf, 5), 3);
 	assert_string_equal(buf, "a/b");
 	/* Exactly enough: "Returns its length, or 0 when it does not fit
 	 * in cap" and "a/b" + NUL fits in 4 bytes. */
 	memset(buf, 'Z', sizeof buf);
-	assert_int_equal(uffs_link_path(&t, b, '/', buf, 4), 3);
+	assert_int_equal(uffs_link_path(&t, 65, b, '/', buf, 4), 3);
 	assert_string_equal(buf, "a/b");
 	done(&idx, &t);
 }
@@ -303,8 +336,10 @@ static void test_hard_links(void **state)
 	assert_false(hidden(&idx, h2));
 	assert_string_equal(path(&t, h1), "a/h1");
 	assert_string_equal(path(&t, h2), "c/h2");
-	/* The file's data is one stream, not one per link. */
-	assert_int_equal(idx.stream_first[71] - idx.stream_first[70], 1);
+	/* The file's data is one, in its record, not one per link. */
+	assert_int_equal(idx.stream_first[71] - idx.stream_first[70], 0);
+	assert_true(uffs_rec_is(&idx, 70, UFFS_REC_HAS_DATA));
+	assert_int_equal(idx.data_size[70], 5);
 	done(&idx, &t);
 }
 
@@ -323,7 +358,7 @@ static void test_duplicate_link_hidden(void **state)
 	rb_add(&idx);
 	finish(&idx, &t);
 	unsigned visible = 0;
-	UFFS_FOR_EACH_LINK(&idx, 70, k, i)
+	UFFS_FOR_EACH_LINK(&idx, 70, i)
 	visible += !hidden(&idx, i);
 	assert_int_equal(visible, 1);
 	done(&idx, &t);
@@ -421,19 +456,17 @@ static void test_extension_merges(void **state)
 
 	assert_int_equal(count_links(&idx, 80), 1);
 	uint32_t l = find_link(&idx, 80, "big.bin");
-	assert_int_equal(idx.l_owner[l], 80);
+	assert_int_equal(owner_of(&idx, l), 80);
 	assert_false(hidden(&idx, l));
-	assert_true(idx.l_flags[l] & UFFS_LINK_FROM_EXT);
+	assert_true(idx.links.flags[l] & UFFS_LINK_FROM_EXT);
 	assert_string_equal(path(&t, l), "a/big.bin");
 
 	uint32_t s = find_stream(&idx, 80, "ads");
-	assert_int_equal(idx.s_owner[s], 80);
-	assert_int_equal(idx.s_size[s], 1234);
-	assert_true(idx.s_flags[s] & UFFS_STREAM_FROM_EXT);
-	assert_false(idx.s_flags[s] & UFFS_STREAM_DROPPED);
-	uint32_t u = find_stream(&idx, 80, NULL);
-	assert_int_equal(idx.s_size[u], 5000);
-	assert_false(idx.s_flags[u] & UFFS_STREAM_FROM_EXT);
+	assert_int_equal(idx.streams.size[s], 1234);
+	assert_true(idx.streams.flags[s] & UFFS_STREAM_FROM_EXT);
+	/* The base's unnamed $DATA is in its record's columns. */
+	assert_true(uffs_rec_is(&idx, 80, UFFS_REC_HAS_DATA));
+	assert_int_equal(idx.data_size[80], 5000);
 
 	/* The extension's own slot owns nothing and is no file. */
 	assert_int_equal(count_links(&idx, 81), 0);
@@ -464,16 +497,15 @@ static void test_extension_stale_seq(void **state)
 	rb_add(&idx);
 	finish(&idx, &t);
 
-	uint32_t stale = find_link(&idx, 82, "stale.txt");
-	assert_true(hidden(&idx, stale));
+	/* The stale extension's rows are dropped. */
+	assert_false(has_link(&idx, 82, "stale.txt"));
 	assert_false(hidden(&idx, find_link(&idx, 82, "cur.txt")));
 	uint32_t p;
 	assert_true(uffs_index_primary_link(&idx, 82, &p));
 	assert_true(link_is(&idx, p, "cur.txt"));
-	uint32_t s = find_stream(&idx, 82, "old");
-	assert_true(idx.s_flags[s] & UFFS_STREAM_DROPPED);
-	assert_false(idx.s_flags[find_stream(&idx, 82, NULL)] &
-		     UFFS_STREAM_DROPPED);
+	assert_false(has_stream(&idx, 82, "old"));
+	assert_true(uffs_rec_is(&idx, 82, UFFS_REC_HAS_DATA));
+	assert_int_equal(idx.data_size[82], 100);
 	done(&idx, &t);
 }
 
@@ -494,9 +526,9 @@ static void test_extension_alloc_state_mismatch(void **state)
 	rb_stream("s", 1, 0);
 	rb_add(&idx);
 	finish(&idx, &t);
-	assert_true(hidden(&idx, find_link(&idx, 86, "live.txt")));
-	assert_true(idx.s_flags[find_stream(&idx, 86, "s")] &
-		    UFFS_STREAM_DROPPED);
+	assert_false(has_link(&idx, 86, "live.txt"));
+	assert_true(has_link(&idx, 86, "freed.txt"));
+	assert_false(has_stream(&idx, 86, "s"));
 	done(&idx, &t);
 }
 
@@ -522,9 +554,9 @@ static void test_extension_before_base(void **state)
 	uint32_t l = find_link(&idx, 84, "early.txt");
 	assert_false(hidden(&idx, l));
 	assert_string_equal(path(&t, l), "a/early.txt");
-	assert_false(idx.s_flags[find_stream(&idx, 84, "x")] &
-		     UFFS_STREAM_DROPPED);
-	assert_int_equal(idx.stream_first[85] - idx.stream_first[84], 2);
+	assert_true(has_stream(&idx, 84, "x"));
+	assert_int_equal(idx.stream_first[85] - idx.stream_first[84], 1);
+	assert_int_equal(idx.data_size[84], 3);
 	done(&idx, &t);
 }
 
@@ -545,7 +577,7 @@ static void test_extension_bad_base(void **state)
 	rb_name("self", NS_WIN32, REF(ROOT, ROOT_SEQ));
 	rb_add(&idx);
 	finish(&idx, &t);
-	assert_int_equal(idx.n_links, 1); /* the root's "." */
+	assert_int_equal(idx.links.n, 1); /* the root's "." */
 	assert_int_equal(count_links(&idx, 91), 0);
 	done(&idx, &t);
 }
@@ -578,20 +610,20 @@ static void test_stream_flags(void **state)
 	rb_stream("p", 10, 0);
 	rb_add(&idx);
 	finish(&idx, &t);
-	uint8_t f = idx.s_flags[find_stream(&idx, 70, NULL)];
-	assert_int_equal(f & (UFFS_STREAM_SPARSE | UFFS_STREAM_COMPRESSED |
-			      UFFS_STREAM_ENCRYPTED),
-			 UFFS_STREAM_SPARSE);
-	f = idx.s_flags[find_stream(&idx, 70, "c")];
+	uint16_t rf = idx.rflags[70];
+	assert_int_equal(rf & (UFFS_REC_DATA_SPARSE | UFFS_REC_DATA_COMPRESSED |
+			       UFFS_REC_DATA_ENCRYPTED),
+			 UFFS_REC_DATA_SPARSE);
+	uint8_t f = idx.streams.flags[find_stream(&idx, 70, "c")];
 	assert_int_equal(f & (UFFS_STREAM_SPARSE | UFFS_STREAM_COMPRESSED |
 			      UFFS_STREAM_ENCRYPTED),
 			 UFFS_STREAM_COMPRESSED);
-	f = idx.s_flags[find_stream(&idx, 70, "e")];
+	f = idx.streams.flags[find_stream(&idx, 70, "e")];
 	assert_int_equal(f & (UFFS_STREAM_SPARSE | UFFS_STREAM_COMPRESSED |
 			      UFFS_STREAM_ENCRYPTED),
 			 UFFS_STREAM_ENCRYPTED);
-	assert_int_equal(idx.s_flags[find_stream(&idx, 70, "p")], 0);
-	assert_int_equal(idx.s_alloc[find_stream(&idx, 70, "c")], 1 << 20);
+	assert_int_equal(idx.streams.flags[find_stream(&idx, 70, "p")], 0);
+	assert_int_equal(idx.streams.alloc[find_stream(&idx, 70, "c")], 1 << 20);
 	done(&idx, &t);
 }
 
@@ -607,7 +639,7 @@ static void test_parent_seq_mismatch(void **state)
 	add_file(&idx, 66, 1, IN_USE, "ok", REF(64, 1));
 	finish(&idx, &t);
 	uint32_t b = find_link(&idx, 65, "b");
-	assert_false(uffs_parent_ok(&idx, b));
+	assert_false(uffs_parent_ok(&idx, owner_of(&idx, b), b));
 	assert_string_equal(path(&t, b), "$OrphanFiles/b");
 	assert_string_equal(path_of(&t, 66, "ok"), "a/ok");
 	done(&idx, &t);
@@ -626,7 +658,7 @@ static void test_parent_not_directory(void **state)
 	add_file(&idx, 93, 1, IN_USE, "r", REF(200, 1));
 	add_file(&idx, 94, 1, IN_USE, "s", REF(0x123456789ull, 1));
 	finish(&idx, &t);
-	assert_false(uffs_parent_ok(&idx, find_link(&idx, 92, "q")));
+	assert_false(uffs_parent_ok(&idx, 92, find_link(&idx, 92, "q")));
 	assert_string_equal(path_of(&t, 92, "q"), "$OrphanFiles/q");
 	assert_string_equal(path_of(&t, 93, "r"), "$OrphanFiles/r");
 	assert_string_equal(path_of(&t, 94, "s"), "$OrphanFiles/s");
@@ -789,9 +821,9 @@ static void test_deleted(void **state)
 
 	assert_string_equal(path_of(&t, 110, "deldir"), "deldir");
 	uint32_t g = find_link(&idx, 111, "gone.txt");
-	assert_true(uffs_parent_ok(&idx, g));
+	assert_true(uffs_parent_ok(&idx, 111, g));
 	assert_string_equal(path(&t, g), "deldir/gone.txt");
-	assert_false(uffs_parent_ok(&idx, find_link(&idx, 112, "older.txt")));
+	assert_false(uffs_parent_ok(&idx, 112, find_link(&idx, 112, "older.txt")));
 	assert_string_equal(path_of(&t, 112, "older.txt"),
 			    "$OrphanFiles/older.txt");
 	assert_string_equal(path_of(&t, 113, "same.txt"),
