@@ -1,9 +1,12 @@
 /* Path resolution with cycle and depth protection. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ntfs_format.h"
 #include "path.h"
+
+_Static_assert(UFFS_PATH_DEPTH_MAX < UINT16_MAX, "depths are 16-bit");
 
 enum dir_state {
 	DIR_UNKNOWN = 0,
@@ -48,7 +51,21 @@ static uint64_t parent_of(const struct uffs_index *idx, uint64_t r)
 /* Classifies directory r and every unclassified directory above it: walk up
  * pushing records until something known, then settle the stack top-down.
  * Linear in the chain length; a loop is broken where it closes. */
-static void classify(struct uffs_tree *t, uint64_t r, uint32_t *stack)
+static bool push(struct uffs_tree *t, size_t n, uint64_t r)
+{
+	if (n == t->stack_cap) {
+		size_t cap = t->stack_cap ? t->stack_cap * 2 : 256;
+		uint32_t *s = realloc(t->stack, cap * sizeof *s);
+		if (!s)
+			return false;
+		t->stack = s;
+		t->stack_cap = cap;
+	}
+	t->stack[n] = (uint32_t)r;
+	return true;
+}
+
+static bool classify(struct uffs_tree *t, uint64_t r)
 {
 	const struct uffs_index *idx = t->idx;
 	size_t n = 0;
@@ -75,24 +92,26 @@ static void classify(struct uffs_tree *t, uint64_t r, uint32_t *stack)
 			break;
 		}
 		t->state[cur] = DIR_VISITING;
-		stack[n++] = (uint32_t)cur;
+		if (!push(t, n++, cur))
+			return false;
 		cur = MFT_REF_FRS(idx->links.parent[link]);
 	}
 	while (n--) {
-		uint64_t x = stack[n];
+		uint64_t x = t->stack[n];
 		if (t->state[x] != DIR_VISITING)
 			continue;
 		uint64_t p = parent_of(idx, x);
-		uint32_t d = t->depth[p] + 1;
+		uint32_t d = (uint32_t)t->depth[p] + 1;
 		if (d > UFFS_PATH_DEPTH_MAX) {
 			t->state[x] = DIR_ORPHAN_TOP;
 			t->depth[x] = 0;
 		} else {
 			t->state[x] = t->state[p] == DIR_ROOTED ? DIR_ROOTED
 							       : DIR_UNDER_ORPHAN;
-			t->depth[x] = d;
+			t->depth[x] = (uint16_t)d;
 		}
 	}
+	return true;
 }
 
 int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
@@ -105,15 +124,16 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 		uffs_tree_free(t);
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
 	}
-	uint32_t *stack = malloc(((size_t)idx->n_records + 1) * sizeof *stack);
-	if (!stack) {
-		uffs_tree_free(t);
-		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
-	}
 	for (uint64_t r = 0; r < idx->n_records; r++)
-		if ((idx->rflags[r] & UFFS_REC_DIR) && t->state[r] == DIR_UNKNOWN)
-			classify(t, r, stack);
-	free(stack);
+		if ((idx->rflags[r] & UFFS_REC_DIR) && t->state[r] == DIR_UNKNOWN &&
+		    !classify(t, r)) {
+			uffs_tree_free(t);
+			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+					"out of memory");
+		}
+	free(t->stack);
+	t->stack = NULL;
+	t->stack_cap = 0;
 	for (uint64_t r = 0; r < idx->n_records; r++)
 		t->n_orphan_tops += t->state[r] == DIR_ORPHAN_TOP;
 	return MFT_OK;
@@ -123,6 +143,8 @@ void uffs_tree_free(struct uffs_tree *t)
 {
 	free(t->state);
 	free(t->depth);
+	free(t->stack);
+	t->stack = NULL;
 	t->state = NULL;
 	t->depth = NULL;
 }

@@ -25,7 +25,9 @@
 struct uffs_tree {
 	const struct uffs_index *idx;
 	uint8_t *state;  /* per record, see path.c */
-	uint32_t *depth; /* per record, scratch for the classification */
+	uint16_t *depth; /* per record: directory depth below its chain's top */
+	uint32_t *stack; /* scratch for the classification, grown on demand */
+	size_t stack_cap;
 	uint64_t n_orphan_tops;
 	uint64_t n_cycles;
 };
