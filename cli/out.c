@@ -198,14 +198,43 @@ static bool plain_byte(unsigned char c)
 	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7F && c != 0xED;
 }
 
+/* Length of the leading run of plain bytes, eight at a time: a word holds a
+ * special byte when it has a byte below 0x20 or equal to one of four values
+ * (the "has zero byte" test on x ^ pattern). These tests never miss a
+ * special byte; a false alarm only drops to the byte loop. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t has_zero_byte(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+static size_t plain_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, p + i, 8);
+		uint64_t special = (x - 0x20 * ONES) & ~x & HIGHS;
+		special |= has_zero_byte(x ^ ('"' * ONES));
+		special |= has_zero_byte(x ^ ('\\' * ONES));
+		special |= has_zero_byte(x ^ (0x7F * ONES));
+		special |= has_zero_byte(x ^ (0xED * ONES));
+		if (special)
+			break;
+	}
+	while (i < n && plain_byte(p[i]))
+		i++;
+	return i;
+}
+
 void out_name(struct out *o, const char *s, size_t n, enum out_escape esc)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
-		size_t run = i;
-		while (run < n && plain_byte(p[run]))
-			run++;
+		size_t run = i + plain_run(p + i, n - i);
 		if (run > i) {
 			out_bytes(o, s + i, run - i);
 			i = run;

@@ -250,8 +250,8 @@ static int add_link(struct uffs_index *idx, const struct row_dest *d,
 {
 	struct uffs_links *t = d->side ? &idx->side_links : &idx->links;
 	bool times = idx->keep_fn_times;
-	int rc = grow_links(t, t->n + 1, times, d->side, err);
-	if (rc)
+	int rc;
+	if (t->n >= t->cap && (rc = grow_links(t, t->n + 1, times, d->side, err)))
 		return rc;
 	uint32_t i = t->n;
 	rc = pool_add(idx, n->name, n->len, &t->name[i], &t->name_len[i], err);
@@ -316,8 +316,8 @@ static int add_stream(struct uffs_index *idx, const struct row_dest *d,
 		return MFT_OK;
 	}
 	struct uffs_streams *t = d->side ? &idx->side_streams : &idx->streams;
-	int rc = grow_streams(t, t->n + 1, d->side, err);
-	if (rc)
+	int rc;
+	if (t->n >= t->cap && (rc = grow_streams(t, t->n + 1, d->side, err)))
 		return rc;
 	uint32_t i = t->n;
 	t->name[i] = 0;
