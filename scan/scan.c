@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../source/proc.h"
 #include "plan.h"
 #include "scan.h"
 
@@ -690,7 +691,8 @@ static int engine_init(struct engine *e, unsigned slots, bool whole_mft,
 	size_t chunk = (size_t)e->plan.chunk_records * e->v->record_size;
 	size_t total = whole_mft ? (size_t)e->plan.records_planned * e->v->record_size
 				 : slots * chunk;
-	if (posix_memalign((void **)&e->mem, 4096, total ? total : 4096))
+	e->mem = uffs_alloc_large(total ? total : 4096);
+	if (!e->mem)
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 				"out of memory for read buffers");
 	if (whole_mft) {
@@ -784,11 +786,12 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 	if (rc == MFT_OK) {
 		if (o->verbose)
 			fprintf(stderr,
-				"uffs: scan: mode %s, %u parse thread%s, depth %u, chunk %u KiB, %zu chunks%s%s\n",
+				"uffs: scan: mode %s, %u parse thread%s, depth %u, chunk %u KiB, %zu chunks%s%s%s\n",
 				uffs_mode_name(stats->mode), workers ? workers : 1,
 				workers == 1 || !workers ? "" : "s", stats->depth,
 				stats->chunk_bytes / 1024, e->plan.n_chunks,
-				stats->why[0] ? " (" : "", stats->why[0] ? stats->why : "");
+				stats->why[0] ? " (" : "", stats->why,
+				stats->why[0] ? ")" : "");
 		start_workers(e, workers);
 		if (whole) {
 			stats->backend = "direct";

@@ -1,6 +1,8 @@
 /* POSIX process helpers: fork for isolated measurements, getrusage for
  * peak memory, posix_fadvise to drop cached pages. */
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +49,21 @@ int uffs_run_isolated(int (*fn)(void *arg, FILE *out), void *arg, char *buf,
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+#define HUGE_PAGE (2u << 20)
+
+void *uffs_alloc_large(size_t size)
+{
+	void *p = NULL;
+	size_t align = size >= 2 * HUGE_PAGE ? HUGE_PAGE : 4096;
+	if (posix_memalign(&p, align, size) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (align == HUGE_PAGE)
+		madvise(p, size, MADV_HUGEPAGE); /* a hint: failure is fine */
+#endif
+	return p;
 }
 
 int uffs_file_drop_cache(const struct uffs_file *f)
