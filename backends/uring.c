@@ -1,6 +1,8 @@
 /* uring: io_uring through liburing. Reads go straight to the kernel's
  * submission ring; completions are reaped in batches. When the caller
- * registers its buffer pool, reads into it use the fixed-buffer opcode. */
+ * registers its buffer pool, reads into it use the fixed-buffer opcode; the
+ * first file read is registered too (a fixed file saves the kernel a file
+ * table lookup per read), others are read by descriptor. */
 #include <errno.h>
 #include <liburing.h>
 #include <stdio.h>
@@ -14,6 +16,8 @@ struct uring_impl {
 	struct io_uring ring;
 	uint8_t *fixed; /* registered region, or NULL */
 	size_t fixed_len;
+	intptr_t fixed_fd; /* the registered file (index 0), or -1 */
+	bool fd_tried;
 };
 
 static int uring_probe(char *why, size_t why_len)
@@ -43,6 +47,7 @@ static int uring_init(struct uaio_ctx *ctx)
 		free(u);
 		return uaio_from_errno(-rc);
 	}
+	u->fixed_fd = -1;
 	ctx->impl = u;
 	return UAIO_OK;
 }
@@ -77,6 +82,8 @@ static void uring_destroy(struct uaio_ctx *ctx)
 	}
 	if (u->fixed)
 		io_uring_unregister_buffers(&u->ring);
+	if (u->fixed_fd >= 0)
+		io_uring_unregister_files(&u->ring);
 	io_uring_queue_exit(&u->ring);
 	free(u);
 }
@@ -92,6 +99,12 @@ static int uring_submit(struct uaio_ctx *ctx, const struct uaio_op *ops,
 			break;
 		const struct uaio_op *op = &ops[i];
 		uint8_t *b = op->buf;
+		if (!u->fd_tried) {
+			int fd = (int)op->handle;
+			u->fd_tried = true;
+			if (io_uring_register_files(&u->ring, &fd, 1) == 0)
+				u->fixed_fd = op->handle;
+		}
 		if (u->fixed && b >= u->fixed &&
 		    op->len <= u->fixed_len - (size_t)(b - u->fixed))
 			io_uring_prep_read_fixed(sqe, (int)op->handle, b,
@@ -99,6 +112,10 @@ static int uring_submit(struct uaio_ctx *ctx, const struct uaio_op *ops,
 		else
 			io_uring_prep_read(sqe, (int)op->handle, b,
 					   (unsigned)op->len, op->offset);
+		if (op->handle == u->fixed_fd) {
+			sqe->fd = 0; /* index in the registered table */
+			sqe->flags |= IOSQE_FIXED_FILE;
+		}
 		io_uring_sqe_set_data64(sqe, op->user_data);
 	}
 	if (i == 0)

@@ -66,6 +66,7 @@ enum cli_long_option {
 	OPT_FAULT_SHORT,
 	OPT_FAULT_ERROR,
 	OPT_FAULT_DELAY,
+	OPT_DIRECT,
 };
 
 #define CLI_COMMON_LONGOPTS                                                    \
@@ -80,6 +81,7 @@ enum cli_long_option {
 		{"depth", required_argument, 0, OPT_DEPTH},                    \
 		{"chunk", required_argument, 0, OPT_CHUNK},                    \
 		{"max-volumes", required_argument, 0, OPT_MAX_VOLUMES},        \
+		{"direct", no_argument, 0, OPT_DIRECT},                        \
 		{"fault-seed", required_argument, 0, OPT_FAULT_SEED},          \
 		{"fault-short", required_argument, 0, OPT_FAULT_SHORT},        \
 		{"fault-error", required_argument, 0, OPT_FAULT_ERROR},        \
@@ -99,6 +101,8 @@ enum cli_long_option {
 	"      --chunk BYTES    bytes per read (default 1M, 4M on a spinning\n" \
 	"                       disk; K and M suffixes)\n"                    \
 	"      --max-volumes N  sources scanned at once (default 4)\n"       \
+	"      --direct         read around the page cache (O_DIRECT) where\n" \
+	"                       offsets are aligned: cold reads without a copy\n" \
 	"  -q, --quiet          no warnings about damaged records\n"          \
 	"  -v, --verbose        say what was detected, chosen and measured\n" \
 	"  -h, --help           this help\n"

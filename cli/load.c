@@ -125,6 +125,9 @@ static int scan_option(struct cli_common *c, int opt, const char *arg)
 			goto bad;
 		s->chunk_bytes = (uint32_t)v;
 		return 1;
+	case OPT_DIRECT:
+		c->src.direct = true;
+		return 1;
 	case OPT_MAX_VOLUMES:
 		if (!parse_u64(arg, &v) || v == 0 || v > 64)
 			goto bad;

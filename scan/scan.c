@@ -340,9 +340,16 @@ static int submit_piece(struct engine *e, struct uaio_ctx *ctx, unsigned si,
 	const struct uffs_chunk *c = &e->plan.chunks[s->chunk];
 	const struct uffs_piece *p = &e->plan.pieces[c->first_piece + piece];
 	uint32_t done = s->piece_done[piece];
-	struct uaio_op op = {e->v->src->file.handle, s->buf + p->buf_off + done,
+	const struct uffs_file *f = &e->v->src->file;
+	struct uaio_op op = {f->handle, s->buf + p->buf_off + done,
 			     p->len - done, p->src_off + done,
 			     user_data(si, piece)};
+	/* Around the page cache when asked and everything is aligned; a
+	 * short read's remainder may not be, and goes through the cache. */
+	uint32_t a = f->direct_align;
+	if (f->direct_handle >= 0 && a && op.offset % a == 0 && op.len % a == 0 &&
+	    (uintptr_t)op.buf % a == 0)
+		op.handle = f->direct_handle;
 	/* A full queue (or a transient refusal) leaves the piece to the
 	 * backlog, retried after the next completions. */
 	return uaio_submit(ctx, &op, 1) == 1 ? 0 : UAIO_E_BUSY;

@@ -15,6 +15,8 @@ struct uffs_file {
 	uint64_t size;
 	bool is_device;
 	bool rotational; /* a spinning disk (image files count as SSD) */
+	intptr_t direct_handle; /* opened for unbuffered reads, or -1 */
+	uint32_t direct_align;  /* offsets, lengths, buffers: multiples of */
 };
 
 /* Opens `path` read-only. Returns 0 or -errno-style positive OS code in
@@ -26,6 +28,10 @@ int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
 			uint64_t off, int *os_error);
 void uffs_file_close(struct uffs_file *f);
+/* Opens a second handle that reads around the page cache (O_DIRECT on
+ * Linux). Returns 0, or -1 when the file system does not allow it; the
+ * buffered handle is unaffected either way. */
+int uffs_file_open_direct(struct uffs_file *f, const char *path);
 /* Text for an OS error code from the two functions above. */
 const char *uffs_file_strerror(int os_error);
 

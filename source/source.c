@@ -299,6 +299,8 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 		rc = read_raw(src, probe, probe_len, 0, err);
 	if (rc == MFT_OK)
 		rc = classify(src, probe, probe_len, opts, err);
+	if (rc == MFT_OK && opts->direct)
+		uffs_file_open_direct(&src->file, path);
 	if (rc != MFT_OK)
 		uffs_file_close(&src->file);
 	return rc;

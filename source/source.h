@@ -21,9 +21,10 @@ struct uffs_source_opts {
 	int partition;       /* 1-based partition number, 0 = choose */
 	int64_t offset;      /* volume offset in bytes, -1 = detect */
 	uint32_t record_size; /* force for $MFT files, 0 = infer */
+	bool direct;          /* also open for reads around the page cache */
 };
 
-#define UFFS_SOURCE_OPTS_DEFAULT {0, -1, 0}
+#define UFFS_SOURCE_OPTS_DEFAULT {0, -1, 0, false}
 
 struct uffs_source {
 	const char *path;

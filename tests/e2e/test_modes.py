@@ -46,6 +46,8 @@ def combos(binary):
             MODES, backends(binary), THREADS, DEPTHS):
         yield [ "--mode", mode, "--backend", backend, "--threads", threads,
                 "--depth", depth]
+    for mode in MODES:
+        yield ["--mode", mode, "--direct"]
     for mode, fault, threads in itertools.product(MODES, FAULTS, THREADS):
         if mode == "parallel":
             continue  # reads directly, no backend
