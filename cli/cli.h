@@ -98,7 +98,7 @@ enum cli_long_option {
 	"                       (default: the best available)\n"             \
 	"  -t, --threads N      parse threads (default: one per core)\n"      \
 	"      --depth N|auto   reads in flight (default 8; auto adapts it)\n" \
-	"      --chunk BYTES    bytes per read (default 1M, 4M on a spinning\n" \
+	"      --chunk BYTES    bytes per read (default 512K, 4M on a spinning\n" \
 	"                       disk; K and M suffixes)\n"                    \
 	"      --max-volumes N  sources scanned at once (default 4)\n"       \
 	"      --direct         read around the page cache (O_DIRECT) where\n" \

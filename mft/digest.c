@@ -56,7 +56,10 @@ static void hash_record(struct hasher *h, const struct uffs_index *idx,
 			put(h, idx->links.times[4 * (uint64_t)i + (uint64_t)t], 8);
 		put_bytes(h, idx->pool + idx->links.name[i], idx->links.name_len[i]);
 	}
-	put(h, idx->stream_first[r + 1] - idx->stream_first[r], 4);
+	uint32_t n_streams = 0;
+	UFFS_FOR_EACH_STREAM(idx, r, i)
+	n_streams++;
+	put(h, n_streams, 4);
 	UFFS_FOR_EACH_STREAM(idx, r, i)
 	{
 		put(h, idx->streams.kind[i], 1);

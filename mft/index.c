@@ -69,7 +69,7 @@ static int grow_streams(struct uffs_streams *t, uint32_t need, bool side,
 	const struct column cols[] = {
 		COL(t, name),	 COL(t, name_len), COL(t, kind),
 		COL(t, flags),	 COL(t, attr_id),  COL(t, size),
-		COL(t, alloc),	 OPT_COL(side, t, owner, 1),
+		COL(t, alloc),	 COL(t, owner),
 		OPT_COL(side, t, exp_seq, 1),
 	};
 	return grow_columns(cols, sizeof cols / sizeof *cols, &t->cap, need,
@@ -134,10 +134,9 @@ int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 	idx->data_alloc = calloc(n + 1, sizeof *idx->data_alloc);
 	idx->data_id = calloc(n + 1, sizeof *idx->data_id);
 	idx->link_first = calloc(n + 2, sizeof *idx->link_first);
-	idx->stream_first = calloc(n + 2, sizeof *idx->stream_first);
 	if (!idx->rflags || !idx->seq || !idx->fattrs || !idx->times ||
 	    !idx->data_size || !idx->data_alloc || !idx->data_id ||
-	    !idx->link_first || !idx->stream_first) {
+	    !idx->link_first) {
 		uffs_index_free(idx);
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 				"out of memory for the index");
@@ -168,7 +167,7 @@ void uffs_index_free(struct uffs_index *idx)
 	if (!idx->is_batch) {
 		void *p[] = {idx->rflags,    idx->seq,	      idx->fattrs,
 			     idx->times,     idx->data_size,  idx->data_alloc,
-			     idx->data_id,   idx->link_first, idx->stream_first};
+			     idx->data_id,   idx->link_first};
 		for (size_t i = 0; i < sizeof p / sizeof *p; i++)
 			free(p[i]);
 	}
@@ -333,10 +332,11 @@ static int add_stream(struct uffs_index *idx, const struct row_dest *d,
 	t->attr_id[i] = s->attr_id;
 	t->size[i] = s->size;
 	t->alloc[i] = s->alloc;
-	if (d->side) {
-		t->owner[i] = d->owner;
+	t->owner[i] = d->owner;
+	if (d->side)
 		t->exp_seq[i] = d->exp_seq;
-	}
+	else
+		idx->rflags[d->owner] |= UFFS_REC_STREAMS;
 	t->n++;
 	return MFT_OK;
 }
@@ -436,7 +436,6 @@ int uffs_index_add_record(struct uffs_index *idx,
 	if ((int64_t)v->frs > idx->last_base) {
 		idx->last_base = (int64_t)v->frs;
 		idx->link_first[v->frs] = idx->links.n;
-		idx->stream_first[v->frs] = idx->streams.n;
 		idx->rflags[v->frs] |= UFFS_REC_ROWS;
 	} else {
 		/* Out of order (only when records are added by hand): its
@@ -525,10 +524,9 @@ static int append_streams(struct uffs_streams *dst,
 	COPY_ROWS(dst, src, attr_id, at, src->n, 1);
 	COPY_ROWS(dst, src, size, at, src->n, 1);
 	COPY_ROWS(dst, src, alloc, at, src->n, 1);
-	if (side) {
-		COPY_ROWS(dst, src, owner, at, src->n, 1);
+	COPY_ROWS(dst, src, owner, at, src->n, 1);
+	if (side)
 		COPY_ROWS(dst, src, exp_seq, at, src->n, 1);
-	}
 	for (uint32_t i = 0; i < src->n; i++)
 		dst->name[at + i] = src->name[i] + shift;
 	dst->n += src->n;
@@ -539,7 +537,7 @@ int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
 		      struct mft_error *err)
 {
 	uint32_t shift = (uint32_t)idx->pool_len;
-	uint32_t link_base = idx->links.n, stream_base = idx->streams.n;
+	uint32_t link_base = idx->links.n;
 	bool times = idx->keep_fn_times;
 	int rc = reserve_pool(idx, b->pool_len, err);
 	if (rc == MFT_OK)
@@ -569,10 +567,8 @@ int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
 	idx->pool_len += b->pool_len;
 	/* The batch numbered its records' rows from 0. */
 	for (uint64_t r = b->range_first; r < b->range_first + b->range_n; r++)
-		if (idx->rflags[r] & UFFS_REC_ROWS) {
+		if (idx->rflags[r] & UFFS_REC_ROWS)
 			idx->link_first[r] += link_base;
-			idx->stream_first[r] += stream_base;
-		}
 	if (b->range_n && (int64_t)(b->range_first + b->range_n - 1) > idx->last_base)
 		idx->last_base = (int64_t)(b->range_first + b->range_n - 1);
 	idx->n_damaged += b->n_damaged;
@@ -586,18 +582,36 @@ int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
 /* Records without rows of their own get empty ranges. */
 static void fill_row_ranges(struct uffs_index *idx)
 {
-	uint32_t nl = idx->links.n, ns = idx->streams.n;
+	uint32_t nl = idx->links.n;
 	idx->link_first[idx->n_records] = nl;
-	idx->stream_first[idx->n_records] = ns;
 	for (uint64_t r = idx->n_records; r-- > 0;) {
-		if (idx->rflags[r] & UFFS_REC_ROWS) {
+		if (idx->rflags[r] & UFFS_REC_ROWS)
 			nl = idx->link_first[r];
-			ns = idx->stream_first[r];
-		} else {
+		else
 			idx->link_first[r] = nl;
-			idx->stream_first[r] = ns;
-		}
 	}
+}
+
+/* First row whose owner is greater than o, in rows [0, end). */
+static uint32_t streams_after(const struct uffs_streams *t, uint32_t end,
+			      uint32_t o)
+{
+	uint32_t lo = 0, hi = end;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (t->owner[mid] <= o)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint32_t uffs_index_streams_begin(const struct uffs_index *idx, uint64_t r)
+{
+	if (!(idx->rflags[r] & UFFS_REC_STREAMS))
+		return idx->streams.n;
+	return r ? streams_after(&idx->streams, idx->streams.n, (uint32_t)r - 1) : 0;
 }
 
 /* An extension record's attributes belong to its base only while the base
@@ -702,6 +716,7 @@ static void move_streams(struct uffs_streams *t, uint32_t to, uint32_t from,
 	MOVE_ROWS(t, attr_id, to, from, n, 1);
 	MOVE_ROWS(t, size, to, from, n, 1);
 	MOVE_ROWS(t, alloc, to, from, n, 1);
+	MOVE_ROWS(t, owner, to, from, n, 1);
 }
 
 static void put_stream(struct uffs_streams *t, uint32_t to,
@@ -714,6 +729,7 @@ static void put_stream(struct uffs_streams *t, uint32_t to,
 	PUT_ROW(t, s, attr_id, to, from, 1);
 	PUT_ROW(t, s, size, to, from, 1);
 	PUT_ROW(t, s, alloc, to, from, 1);
+	PUT_ROW(t, s, owner, to, from, 1);
 }
 
 #undef MOVE_ROWS
@@ -722,13 +738,13 @@ static void put_stream(struct uffs_streams *t, uint32_t to,
 /* Merges kept side rows (sorted by owner) into the main table, each after
  * its owner's rows: from the back, one memmove per stretch of records
  * between two owners, so the table is moved at most once. */
-#define MERGE_SIDE(idx, main, side, kept, first, move_fn, put_fn)              \
+#define MERGE_SIDE(idx, main, side, kept, START_AFTER, move_fn, put_fn)        \
 	do {                                                                   \
 		uint32_t old_end = (main)->n;                                  \
 		uint32_t dst = (main)->n + (kept).n;                           \
 		for (uint32_t k = (kept).n; k > 0;) {                          \
 			uint32_t owner = (side)->owner[(kept).row[k - 1]];     \
-			uint32_t start = (first)[owner + 1];                   \
+			uint32_t start = START_AFTER(owner, old_end);          \
 			uint32_t len = old_end - start;                        \
 			dst -= len;                                            \
 			move_fn((main), dst, start, len);                      \
@@ -738,15 +754,19 @@ static void put_stream(struct uffs_streams *t, uint32_t to,
 				k--;                                           \
 			}                                                      \
 		}                                                              \
-		/* New starts: old start plus the side rows of lower owners. */ \
-		uint32_t k2 = 0;                                               \
-		for (uint64_t r = 0; r <= (idx)->n_records; r++) {             \
-			while (k2 < (kept).n && (side)->owner[(kept).row[k2]] < r) \
-				k2++;                                          \
-			(first)[r] += k2;                                      \
-		}                                                              \
 		(main)->n += (kept).n;                                         \
 	} while (0)
+
+/* Links: new starts are the old ones plus the side rows of lower owners. */
+static void shift_link_starts(struct uffs_index *idx, const struct kept *kl)
+{
+	uint32_t k = 0;
+	for (uint64_t r = 0; r <= idx->n_records; r++) {
+		while (k < kl->n && idx->side_links.owner[kl->row[k]] < r)
+			k++;
+		idx->link_first[r] += k;
+	}
+}
 
 static int keep_valid_links(struct uffs_index *idx, struct kept *kept,
 			    struct mft_error *err)
@@ -801,14 +821,24 @@ static int merge_side_rows(struct uffs_index *idx, struct mft_error *err)
 	if (rc == MFT_OK && ks.n)
 		rc = grow_streams(&idx->streams, idx->streams.n + ks.n, false,
 				  err);
+#define LINKS_AFTER(o, end) (idx->link_first[(o) + 1])
+#define STREAMS_AFTER(o, end) streams_after(&idx->streams, (end), (o))
 	if (rc == MFT_OK) {
-		if (kl.n)
+		if (kl.n) {
 			MERGE_SIDE(idx, &idx->links, &idx->side_links, kl,
-				   idx->link_first, move_links, put_link);
-		if (ks.n)
+				   LINKS_AFTER, move_links, put_link);
+			shift_link_starts(idx, &kl);
+		}
+		if (ks.n) {
 			MERGE_SIDE(idx, &idx->streams, &idx->side_streams, ks,
-				   idx->stream_first, move_streams, put_stream);
+				   STREAMS_AFTER, move_streams, put_stream);
+			for (uint32_t k = 0; k < ks.n; k++)
+				idx->rflags[idx->side_streams.owner[ks.row[k]]] |=
+					UFFS_REC_STREAMS;
+		}
 	}
+#undef LINKS_AFTER
+#undef STREAMS_AFTER
 	free(kl.row);
 	free(ks.row);
 	free_links(&idx->side_links);

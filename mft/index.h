@@ -6,7 +6,8 @@
  * rows of record r are [link_first[r], link_first[r + 1]). Names point into
  * one contiguous pool (WTF-8, see mft_utf16_to_wtf8). The unnamed $DATA
  * attribute, which nearly every file has, lives in the record's own columns;
- * the stream table holds named $DATA and $INDEX_ROOT attributes.
+ * the stream table holds named $DATA and $INDEX_ROOT attributes, few enough
+ * that it is sorted by owner and searched rather than indexed per record.
  *
  * Building: base records are added in increasing FRS order and their rows
  * appended in place. Rows that cannot be (from extension records, or a base
@@ -37,7 +38,8 @@
 #define UFFS_REC_DATA_SPARSE 0x0800
 #define UFFS_REC_DATA_COMPRESSED 0x1000
 #define UFFS_REC_DATA_ENCRYPTED 0x2000
-#define UFFS_REC_ROWS 0x4000      /* link_first/stream_first set by its add */
+#define UFFS_REC_ROWS 0x4000      /* link_first set by its add */
+#define UFFS_REC_STREAMS 0x8000   /* has rows in the stream table */
 
 /* Per-link flags. */
 #define UFFS_LINK_FROM_EXT 0x01   /* came from an extension record */
@@ -77,8 +79,8 @@ struct uffs_streams {
 	uint16_t *attr_id;
 	uint64_t *size;
 	uint64_t *alloc;
+	uint32_t *owner; /* the record the stream belongs to */
 	/* side rows only: */
-	uint32_t *owner;
 	uint16_t *exp_seq;
 };
 
@@ -104,8 +106,7 @@ struct uffs_index {
 	uint64_t *data_size;  /* unnamed $DATA */
 	uint64_t *data_alloc;
 	uint16_t *data_id;
-	uint32_t *link_first;   /* n_records + 1 */
-	uint32_t *stream_first; /* n_records + 1 */
+	uint32_t *link_first; /* n_records + 1 */
 
 	struct uffs_links links;
 	struct uffs_streams streams;
@@ -161,13 +162,19 @@ static inline bool uffs_rec_is(const struct uffs_index *idx, uint64_t frs,
 	return frs < idx->n_records && (idx->rflags[frs] & flag);
 }
 
+/* The first stream row of record r (binary search; meaningful only when
+ * the record has UFFS_REC_STREAMS). */
+uint32_t uffs_index_streams_begin(const struct uffs_index *idx, uint64_t r);
+
 /* Rows of record r. */
 #define UFFS_FOR_EACH_LINK(idx, r, i)                                          \
 	for (uint32_t i = (idx)->link_first[r]; i < (idx)->link_first[(r) + 1]; \
 	     i++)
 #define UFFS_FOR_EACH_STREAM(idx, r, i)                                        \
-	for (uint32_t i = (idx)->stream_first[r];                              \
-	     i < (idx)->stream_first[(r) + 1]; i++)
+	for (uint32_t i = uffs_index_streams_begin(idx, r);                    \
+	     i < (idx)->streams.n && (idx)->streams.owner[i] == (r) &&         \
+	     ((idx)->rflags[r] & UFFS_REC_STREAMS);                            \
+	     i++)
 
 /* The record's main link: the first visible one (for a directory's path). */
 bool uffs_index_primary_link(const struct uffs_index *idx, uint64_t frs,

@@ -12,7 +12,7 @@
 #include "plan.h"
 #include "scan.h"
 
-#define CHUNK_SSD (1u << 20)
+#define CHUNK_SSD (512u << 10)
 #define CHUNK_HDD (4u << 20)
 #define DEPTH_AUTO_START 4u
 #define DEPTH_AUTO_WINDOW 16u
@@ -631,7 +631,7 @@ static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
 		bool rotational = v->src->file.rotational;
 		st->chunk_bytes = rotational ? CHUNK_HDD : CHUNK_SSD;
 		explain(st, rotational ? "4 MiB chunks for a rotational disk"
-				       : "1 MiB chunks for an SSD or image file");
+				       : "512 KiB chunks for an SSD or image file");
 	}
 	if (st->chunk_bytes < v->record_size)
 		st->chunk_bytes = v->record_size;
