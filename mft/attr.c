@@ -25,6 +25,11 @@ static int attr_resident(struct mft_attr_iter *it, struct mft_attr *a,
 				"resident value runs past its attribute");
 	a->value = p + voff;
 	a->value_len = vlen;
+	/* The non-resident fields mean nothing here: zero them cheaply. */
+	a->start_vcn = a->last_vcn = 0;
+	a->runlist = NULL;
+	a->runlist_len = 0;
+	a->alloc_size = a->data_size = a->init_size = a->total_alloc = 0;
 	return 1;
 }
 
@@ -40,6 +45,8 @@ static int attr_nonresident(struct mft_attr_iter *it, struct mft_attr *a,
 		return mft_fail(err, MFT_E_CORRUPT, it->frs,
 				a->offset + ATTR_NR_RUNLIST_OFS,
 				"runlist offset outside its attribute");
+	a->value = NULL;
+	a->value_len = 0;
 	a->start_vcn = le64(p + ATTR_NR_START_VCN);
 	a->last_vcn = le64(p + ATTR_NR_LAST_VCN);
 	a->runlist = p + rl_off;
@@ -84,12 +91,6 @@ int mft_attr_next(struct mft_attr_iter *it, struct mft_attr *a,
 	a->flags = le16(p + ATTR_FLAGS);
 	a->id = le16(p + ATTR_ID);
 	a->name = NULL;
-	a->value = NULL;
-	a->value_len = 0;
-	a->start_vcn = a->last_vcn = 0;
-	a->runlist = NULL;
-	a->runlist_len = 0;
-	a->alloc_size = a->data_size = a->init_size = a->total_alloc = 0;
 	if (a->name_len) {
 		uint32_t name_off = le16(p + ATTR_NAME_OFS);
 		if (!span_fits(length, name_off, 2u * a->name_len))

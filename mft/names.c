@@ -28,10 +28,27 @@ static size_t put_utf8(char *out, uint32_t cp)
 	return 4;
 }
 
+/* Four UTF-16LE units that are all ASCII: their high bytes and bit 7 of
+ * their low bytes are zero. */
+static bool four_ascii(const uint8_t *p)
+{
+	return ((p[1] | p[3] | p[5] | p[7]) | ((p[0] | p[2] | p[4] | p[6]) & 0x80)) == 0;
+}
+
 size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < units; i++) {
+	size_t i = 0;
+	/* Most names are ASCII: four units a step. */
+	for (; i + 4 <= units && four_ascii(u16le + 2 * i); i += 4) {
+		const uint8_t *p = u16le + 2 * i;
+		out[n] = (char)p[0];
+		out[n + 1] = (char)p[2];
+		out[n + 2] = (char)p[4];
+		out[n + 3] = (char)p[6];
+		n += 4;
+	}
+	for (; i < units; i++) {
 		uint32_t u = le16(u16le + 2 * i);
 		if (u < 0x80) {
 			out[n++] = (char)u;

@@ -64,7 +64,7 @@ struct uffs_scan_stats {
 	uint64_t short_reads;
 	double seconds;
 	double io_wait_seconds; /* reader blocked on I/O */
-	double parse_seconds;   /* summed over parse threads */
+	double parse_seconds;   /* CPU time, summed over parse threads */
 	double merge_seconds;
 	char why[256]; /* how auto and the defaults were decided */
 };
