@@ -476,6 +476,15 @@ static int reserve_pool(struct uffs_index *idx, size_t extra,
 	return MFT_OK;
 }
 
+/* The columns every row of a table has, with their width in elements;
+ * side-only columns (exp_seq) are not moved. NULL columns are skipped. */
+#define LINK_COLUMNS(X)                                                        \
+	X(parent, 1) X(name, 1) X(name_len, 1) X(ns, 1) X(flags, 1)            \
+	X(attr_id, 1) X(value_len, 1) X(times, 4)
+#define STREAM_COLUMNS(X)                                                      \
+	X(name, 1) X(name_len, 1) X(kind, 1) X(flags, 1) X(attr_id, 1)         \
+	X(size, 1) X(alloc, 1) X(owner, 1)
+
 #define COPY_ROWS(dst, src, field, at, count, per)                             \
 	do {                                                                   \
 		if ((count) && (src)->field)                                   \
@@ -492,14 +501,9 @@ static int append_links(struct uffs_links *dst, const struct uffs_links *src,
 	if (rc)
 		return rc;
 	uint32_t at = dst->n;
-	COPY_ROWS(dst, src, parent, at, src->n, 1);
-	COPY_ROWS(dst, src, name_len, at, src->n, 1);
-	COPY_ROWS(dst, src, ns, at, src->n, 1);
-	COPY_ROWS(dst, src, flags, at, src->n, 1);
-	COPY_ROWS(dst, src, attr_id, at, src->n, 1);
-	COPY_ROWS(dst, src, value_len, at, src->n, 1);
-	if (times)
-		COPY_ROWS(dst, src, times, at, src->n, 4);
+#define X(field, per) COPY_ROWS(dst, src, field, at, src->n, per);
+	LINK_COLUMNS(X)
+#undef X
 	if (side) {
 		COPY_ROWS(dst, src, owner, at, src->n, 1);
 		COPY_ROWS(dst, src, exp_seq, at, src->n, 1);
@@ -518,13 +522,9 @@ static int append_streams(struct uffs_streams *dst,
 	if (rc)
 		return rc;
 	uint32_t at = dst->n;
-	COPY_ROWS(dst, src, name_len, at, src->n, 1);
-	COPY_ROWS(dst, src, kind, at, src->n, 1);
-	COPY_ROWS(dst, src, flags, at, src->n, 1);
-	COPY_ROWS(dst, src, attr_id, at, src->n, 1);
-	COPY_ROWS(dst, src, size, at, src->n, 1);
-	COPY_ROWS(dst, src, alloc, at, src->n, 1);
-	COPY_ROWS(dst, src, owner, at, src->n, 1);
+#define X(field, per) COPY_ROWS(dst, src, field, at, src->n, per);
+	STREAM_COLUMNS(X)
+#undef X
 	if (side)
 		COPY_ROWS(dst, src, exp_seq, at, src->n, 1);
 	for (uint32_t i = 0; i < src->n; i++)
@@ -683,53 +683,33 @@ static void sort_rows(uint32_t *rows, uint32_t n, const uint32_t *owner,
 static void move_links(struct uffs_links *t, uint32_t to, uint32_t from,
 		       uint32_t n)
 {
-	MOVE_ROWS(t, parent, to, from, n, 1);
-	MOVE_ROWS(t, name, to, from, n, 1);
-	MOVE_ROWS(t, name_len, to, from, n, 1);
-	MOVE_ROWS(t, ns, to, from, n, 1);
-	MOVE_ROWS(t, flags, to, from, n, 1);
-	MOVE_ROWS(t, attr_id, to, from, n, 1);
-	MOVE_ROWS(t, value_len, to, from, n, 1);
-	MOVE_ROWS(t, times, to, from, n, 4);
+#define X(field, per) MOVE_ROWS(t, field, to, from, n, per);
+	LINK_COLUMNS(X)
+#undef X
 }
 
 static void put_link(struct uffs_links *t, uint32_t to,
 		     const struct uffs_links *s, uint32_t from)
 {
-	PUT_ROW(t, s, parent, to, from, 1);
-	PUT_ROW(t, s, name, to, from, 1);
-	PUT_ROW(t, s, name_len, to, from, 1);
-	PUT_ROW(t, s, ns, to, from, 1);
-	PUT_ROW(t, s, flags, to, from, 1);
-	PUT_ROW(t, s, attr_id, to, from, 1);
-	PUT_ROW(t, s, value_len, to, from, 1);
-	PUT_ROW(t, s, times, to, from, 4);
+#define X(field, per) PUT_ROW(t, s, field, to, from, per);
+	LINK_COLUMNS(X)
+#undef X
 }
 
 static void move_streams(struct uffs_streams *t, uint32_t to, uint32_t from,
 			 uint32_t n)
 {
-	MOVE_ROWS(t, name, to, from, n, 1);
-	MOVE_ROWS(t, name_len, to, from, n, 1);
-	MOVE_ROWS(t, kind, to, from, n, 1);
-	MOVE_ROWS(t, flags, to, from, n, 1);
-	MOVE_ROWS(t, attr_id, to, from, n, 1);
-	MOVE_ROWS(t, size, to, from, n, 1);
-	MOVE_ROWS(t, alloc, to, from, n, 1);
-	MOVE_ROWS(t, owner, to, from, n, 1);
+#define X(field, per) MOVE_ROWS(t, field, to, from, n, per);
+	STREAM_COLUMNS(X)
+#undef X
 }
 
 static void put_stream(struct uffs_streams *t, uint32_t to,
 		       const struct uffs_streams *s, uint32_t from)
 {
-	PUT_ROW(t, s, name, to, from, 1);
-	PUT_ROW(t, s, name_len, to, from, 1);
-	PUT_ROW(t, s, kind, to, from, 1);
-	PUT_ROW(t, s, flags, to, from, 1);
-	PUT_ROW(t, s, attr_id, to, from, 1);
-	PUT_ROW(t, s, size, to, from, 1);
-	PUT_ROW(t, s, alloc, to, from, 1);
-	PUT_ROW(t, s, owner, to, from, 1);
+#define X(field, per) PUT_ROW(t, s, field, to, from, per);
+	STREAM_COLUMNS(X)
+#undef X
 }
 
 #undef MOVE_ROWS

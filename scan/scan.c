@@ -118,6 +118,7 @@ struct slot {
 	struct uffs_index batch;
 	struct warn_list warnings;
 	uint32_t *piece_done; /* bytes read so far, per piece */
+	double read_start;    /* when its reads were submitted */
 };
 
 struct engine {
@@ -377,7 +378,9 @@ struct reader {
 	double window_start;
 	uint64_t window_bytes;
 	unsigned window_chunks;
+	double window_latency; /* summed chunk read latency */
 	double best_rate;
+	double best_latency;   /* mean chunk latency in the best window */
 };
 
 static void backlog_push(struct reader *r, uint64_t ud)
@@ -402,6 +405,7 @@ static void start_chunk(struct engine *e, struct reader *r, unsigned si,
 	struct slot *s = &e->slots[si];
 	const struct uffs_chunk *c = &e->plan.chunks[chunk];
 	s->chunk = chunk;
+	s->read_start = e->o->depth_auto ? now_seconds() : 0;
 	pthread_mutex_lock(&e->lock);
 	e->chunk_slot[chunk] = si;
 	pthread_mutex_unlock(&e->lock);
@@ -423,32 +427,43 @@ static void start_chunk(struct engine *e, struct reader *r, unsigned si,
 		r->slots_reading++;
 }
 
-/* --depth auto: every few chunks, compare throughput with the best seen;
- * deepen while it pays, back off when it hurts. */
-static void adapt_depth(struct engine *e, struct reader *r, uint64_t bytes)
+/* --depth auto: every few chunks, compare throughput and read latency with
+ * the best window seen. Deepen while throughput grows; back off when it
+ * falls, or when latency climbs (reads queue up in the device) without
+ * throughput to show for it. */
+static void adapt_depth(struct engine *e, struct reader *r, uint64_t bytes,
+			double latency)
 {
 	if (!e->o->depth_auto)
 		return;
 	r->window_bytes += bytes;
+	r->window_latency += latency;
 	if (++r->window_chunks < DEPTH_AUTO_WINDOW)
 		return;
 	double t = now_seconds();
 	double rate = (double)r->window_bytes / (t - r->window_start + 1e-9);
+	double lat = r->window_latency / r->window_chunks;
 	unsigned before = r->depth_now;
 	if (rate > r->best_rate * 1.05) {
 		r->best_rate = rate;
+		r->best_latency = lat;
 		if (r->depth_now * 2 <= e->n_slots)
 			r->depth_now *= 2;
-	} else if (rate < r->best_rate * 0.8 && r->depth_now > 2) {
+	} else if (r->depth_now > 2 &&
+		   (rate < r->best_rate * 0.8 ||
+		    (lat > r->best_latency * 1.5 && rate < r->best_rate * 1.05))) {
 		r->depth_now /= 2;
 		r->best_rate = rate;
+		r->best_latency = lat;
 	}
 	if (e->o->verbose && before != r->depth_now)
-		fprintf(stderr, "uffs: depth auto: %.0f MB/s at depth %u -> depth %u\n",
-			rate / 1e6, before, r->depth_now);
+		fprintf(stderr,
+			"uffs: depth auto: %.0f MB/s, %.2f ms per read at depth %u -> depth %u\n",
+			rate / 1e6, lat * 1e3, before, r->depth_now);
 	r->window_start = t;
 	r->window_bytes = 0;
 	r->window_chunks = 0;
+	r->window_latency = 0;
 }
 
 static void handle_completion(struct engine *e, struct reader *r,
@@ -473,7 +488,8 @@ static void handle_completion(struct engine *e, struct reader *r,
 	}
 	if (--s->pending == 0) {
 		r->slots_reading--;
-		adapt_depth(e, r, (uint64_t)ch->count * e->v->record_size);
+		adapt_depth(e, r, (uint64_t)ch->count * e->v->record_size,
+			    now_seconds() - s->read_start);
 		chunk_ready(e, si, inline_view);
 	}
 }
