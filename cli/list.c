@@ -517,8 +517,7 @@ static void list_source(const struct loaded *l, int nth, void *ctx)
 	struct lister *ls = ctx;
 	(void)nth;
 	ls->l = l;
-	ls->cache = (struct uffs_path_cache){UINT64_MAX, 0, ls->cache.buf,
-					     PATH_CAP, '/'};
+	uffs_path_cache_reset(&ls->cache);
 	list_index(ls);
 }
 
@@ -651,11 +650,11 @@ int cmd_list(int argc, char **argv)
 	common.scan.skip_unused = !ls.deleted;
 	common.scan.keep_fn_times = ls.fmt == FMT_BODYFILE;
 	ls.path = malloc(PATH_CAP);
-	ls.cache.buf = malloc(PATH_CAP);
-	if (!ls.path || !ls.cache.buf || out_init(&ls.o, stdout)) {
+	if (!ls.path || uffs_path_cache_init(&ls.cache, '/') ||
+	    out_init(&ls.o, stdout)) {
 		fputs("uffs: out of memory\n", stderr);
 		free(ls.path);
-		free(ls.cache.buf);
+		uffs_path_cache_free(&ls.cache);
 		return UFFS_EXIT_ERROR;
 	}
 	emit_header(&ls);
@@ -666,6 +665,6 @@ int cmd_list(int argc, char **argv)
 		status = UFFS_EXIT_ERROR;
 	}
 	free(ls.path);
-	free(ls.cache.buf);
+	uffs_path_cache_free(&ls.cache);
 	return status;
 }

@@ -210,20 +210,31 @@ static uint64_t has_zero_byte(uint64_t x)
 	return (x - ONES) & ~x & HIGHS;
 }
 
-static size_t plain_run(const unsigned char *p, size_t n)
+/* display: the text and body-file style, where quote and backslash are
+ * ordinary characters. */
+static bool word_special(const unsigned char *p, bool display)
 {
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t x;
-		memcpy(&x, p + i, 8);
-		uint64_t special = (x - 0x20 * ONES) & ~x & HIGHS;
+	uint64_t x;
+	memcpy(&x, p, 8);
+	uint64_t special = (x - 0x20 * ONES) & ~x & HIGHS;
+	special |= has_zero_byte(x ^ (0x7F * ONES));
+	special |= has_zero_byte(x ^ (0xED * ONES));
+	if (!display) {
 		special |= has_zero_byte(x ^ ('"' * ONES));
 		special |= has_zero_byte(x ^ ('\\' * ONES));
-		special |= has_zero_byte(x ^ (0x7F * ONES));
-		special |= has_zero_byte(x ^ (0xED * ONES));
-		if (special)
-			break;
 	}
+	return special != 0;
+}
+
+static size_t plain_run(const unsigned char *p, size_t n, bool display)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		if (word_special(p + i, display))
+			break;
+	/* The tail: one last word ending at n, overlapping what was checked. */
+	if (i < n && n >= 8 && i + 8 > n && !word_special(p + n - 8, display))
+		return n;
 	while (i < n && plain_byte(p[i]))
 		i++;
 	return i;
@@ -234,7 +245,7 @@ void out_name(struct out *o, const char *s, size_t n, enum out_escape esc)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
-		size_t run = i + plain_run(p + i, n - i);
+		size_t run = i + plain_run(p + i, n - i, esc == ESC_DISPLAY);
 		if (run > i) {
 			out_bytes(o, s + i, run - i);
 			i = run;

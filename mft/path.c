@@ -167,6 +167,66 @@ static bool push_front(char *buf, size_t *pos, const char *s, size_t n)
 	return true;
 }
 
+#define PATH_CACHE_BUF (128u * 1024)
+
+int uffs_path_cache_init(struct uffs_path_cache *c, char sep)
+{
+	c->slots = calloc(UFFS_PATH_CACHE_SLOTS, sizeof *c->slots);
+	c->buf = malloc(PATH_CACHE_BUF);
+	c->cap = PATH_CACHE_BUF;
+	c->sep = sep;
+	if (!c->slots || !c->buf) {
+		uffs_path_cache_free(c);
+		return MFT_E_NOMEM;
+	}
+	return MFT_OK;
+}
+
+void uffs_path_cache_reset(struct uffs_path_cache *c)
+{
+	for (unsigned i = 0; i < UFFS_PATH_CACHE_SLOTS; i++)
+		c->slots[i].parent_plus1 = 0;
+}
+
+void uffs_path_cache_free(struct uffs_path_cache *c)
+{
+	free(c->slots);
+	free(c->buf);
+	c->slots = NULL;
+	c->buf = NULL;
+}
+
+/* The path of directory p ("" for the root): from its slot, or built into
+ * the slot (or c->buf when too long). NULL when it cannot be built. */
+static const char *parent_path(const struct uffs_tree *t,
+			       struct uffs_path_cache *c, uint64_t p,
+			       size_t *len)
+{
+	if (p == MFT_FRS_ROOT) {
+		*len = 0;
+		return "";
+	}
+	struct uffs_path_cache_slot *s = &c->slots[p % UFFS_PATH_CACHE_SLOTS];
+	if (s->parent_plus1 == p + 1) {
+		*len = s->len;
+		return s->path;
+	}
+	uint32_t dl = dir_link(t->idx, p);
+	if (dl == UINT32_MAX)
+		return NULL;
+	size_t n = uffs_link_path(t, p, dl, c->sep, s->path, sizeof s->path);
+	if (n) {
+		s->parent_plus1 = p + 1;
+		s->len = (uint16_t)n;
+		*len = n;
+		return s->path;
+	}
+	s->parent_plus1 = 0; /* the slot's text was overwritten */
+	n = uffs_link_path(t, p, dl, c->sep, c->buf, c->cap);
+	*len = n;
+	return n ? c->buf : NULL;
+}
+
 size_t uffs_link_path_cached(const struct uffs_tree *t,
 			     struct uffs_path_cache *c, uint64_t owner,
 			     uint32_t link, char *buf, size_t cap)
@@ -174,30 +234,18 @@ size_t uffs_link_path_cached(const struct uffs_tree *t,
 	const struct uffs_index *idx = t->idx;
 	if (heads_orphan_chain(t, owner, link))
 		return uffs_link_path(t, owner, link, c->sep, buf, cap);
-	uint64_t p = MFT_REF_FRS(idx->links.parent[link]);
-	if (p != c->parent) {
-		c->parent = UINT64_MAX;
-		c->len = 0;
-		if (p != MFT_FRS_ROOT) {
-			uint32_t dl = dir_link(idx, p);
-			if (dl == UINT32_MAX)
-				return uffs_link_path(t, owner, link, c->sep,
-						      buf, cap);
-			c->len = uffs_link_path(t, p, dl, c->sep, c->buf,
-						c->cap);
-			if (c->len == 0)
-				return uffs_link_path(t, owner, link, c->sep,
-						      buf, cap);
-		}
-		c->parent = p;
-	}
+	size_t plen;
+	const char *prefix = parent_path(t, c, MFT_REF_FRS(idx->links.parent[link]),
+					 &plen);
+	if (!prefix)
+		return uffs_link_path(t, owner, link, c->sep, buf, cap);
 	size_t n = idx->links.name_len[link];
-	size_t total = c->len + (c->len ? 1 : 0) + n;
+	size_t total = plen + (plen ? 1 : 0) + n;
 	if (total + 1 > cap)
 		return 0;
-	memcpy(buf, c->buf, c->len);
-	size_t pos = c->len;
-	if (c->len)
+	memcpy(buf, prefix, plen);
+	size_t pos = plen;
+	if (plen)
 		buf[pos++] = c->sep;
 	memcpy(buf + pos, idx->pool + idx->links.name[link], n);
 	buf[total] = '\0';

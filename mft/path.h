@@ -48,18 +48,30 @@ bool uffs_parent_ok(const struct uffs_index *idx, uint64_t owner,
 size_t uffs_link_path(const struct uffs_tree *t, uint64_t owner, uint32_t link,
 		      char sep, char *buf, size_t cap);
 
-/* Same result as uffs_link_path, faster when consecutive calls share a
- * parent directory (records of one directory are mostly adjacent): the
- * parent's path is kept in the cache. Zero-initialise the cache, give it a
- * buffer of at least 64 KiB, and reset it (parent = UINT64_MAX) when the tree
- * changes. */
+/* Same result as uffs_link_path, faster: the paths of recently seen parent
+ * directories are kept (direct-mapped by record number, so the few
+ * directories whose files are interleaved in record order all stay), and a
+ * name's path is its parent's plus the name. */
+#define UFFS_PATH_CACHE_SLOTS 256u
+#define UFFS_PATH_CACHE_SLOT_BYTES 500u
+
+struct uffs_path_cache_slot {
+	uint64_t parent_plus1; /* 0 = empty */
+	uint16_t len;
+	char path[UFFS_PATH_CACHE_SLOT_BYTES];
+};
+
 struct uffs_path_cache {
-	uint64_t parent;
-	size_t len;
-	char *buf;
+	struct uffs_path_cache_slot *slots;
+	char *buf; /* for parent paths too long for a slot */
 	size_t cap;
 	char sep;
 };
+
+int uffs_path_cache_init(struct uffs_path_cache *c, char sep);
+/* Forgets every path: call when the tree changes. */
+void uffs_path_cache_reset(struct uffs_path_cache *c);
+void uffs_path_cache_free(struct uffs_path_cache *c);
 
 size_t uffs_link_path_cached(const struct uffs_tree *t,
 			     struct uffs_path_cache *c, uint64_t owner,

@@ -293,6 +293,54 @@ static void test_simple_path(void **state)
 	done(&idx, &t);
 }
 
+/* The cached path equals the plain walk for every name, whatever order
+ * the names come in: interleaved directories, a parent path longer than a
+ * cache slot, orphans, and slot collisions (records 256 apart). */
+static void test_path_cache_matches(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	char longname[201];
+	memset(longname, 'L', 200);
+	longname[200] = '\0';
+	init(&idx, 1024);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_dir(&idx, 65, 1, IN_USE, longname, REF(64, 1));
+	add_dir(&idx, 66, 1, IN_USE, longname, REF(65, 1));
+	add_dir(&idx, 67, 1, IN_USE, longname, REF(66, 1));
+	add_dir(&idx, 68, 1, IN_USE, "b", REF(ROOT, ROOT_SEQ));
+	add_dir(&idx, 64 + 256, 1, IN_USE, "collide", REF(ROOT, ROOT_SEQ));
+	char name[16];
+	for (uint64_t r = 400; r < 600; r++) {
+		static const uint64_t parents[] = {64, 67, 68, 64 + 256, 999};
+		uint64_t p = parents[r % 5];
+		snprintf(name, sizeof name, "f%llu", (unsigned long long)r);
+		add_file(&idx, r, 1, IN_USE, name, REF(p, p == 999 ? 7 : 1));
+	}
+	finish(&idx, &t);
+	struct uffs_path_cache c;
+	assert_int_equal(uffs_path_cache_init(&c, '/'), MFT_OK);
+	static char want[1 << 12], got[1 << 12];
+	unsigned checked = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint64_t r = 0; r < idx.n_records; r++)
+			UFFS_FOR_EACH_LINK(&idx, r, i)
+			{
+				size_t a = uffs_link_path(&t, r, i, '/', want,
+							  sizeof want);
+				size_t b = uffs_link_path_cached(&t, &c, r, i, got,
+								 sizeof got);
+				assert_int_equal(a, b);
+				assert_string_equal(want, got);
+				checked++;
+			}
+	assert_true(checked > 400);
+	uffs_path_cache_free(&c);
+	done(&idx, &t);
+}
+
 /* The buffer holds exactly the path plus its NUL: 3 + 1 bytes for "a/b". */
 static void test_path_buffer_capacity(void **state)
 {
@@ -922,6 +970,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_simple_path),
+		cmocka_unit_test(test_path_cache_matches),
 		cmocka_unit_test(test_path_buffer_capacity),
 		cmocka_unit_test(test_hard_links),
 		cmocka_unit_test(test_duplicate_link_hidden),
