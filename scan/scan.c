@@ -641,11 +641,19 @@ static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
 {
 	st->mode = o->mode;
 	if (st->mode == UFFS_MODE_AUTO) {
-		char text[96];
-		st->mode = UFFS_MODE_ASYNC;
-		snprintf(text, sizeof text,
-			 "auto: async (reads in flight, parse on %u cores)",
-			 online_cpus());
+		/* A spinning disk wants reads queued deep; with cores to spare
+		 * so does an SSD. On one or two cores, the page-cache copy of
+		 * queued reads and the parse threads fight for the same cores:
+		 * one reader thread and one parser measure faster there
+		 * (docs/benchmarks.md). */
+		char text[112];
+		unsigned cpus = online_cpus();
+		bool rotational = v->src->file.rotational;
+		st->mode = rotational || cpus > 2 ? UFFS_MODE_ASYNC
+						  : UFFS_MODE_PIPELINED;
+		snprintf(text, sizeof text, "auto: %s (%u cores, %s)",
+			 uffs_mode_name(st->mode), cpus,
+			 rotational ? "rotational disk" : "SSD or image");
 		explain(st, text);
 	}
 	st->threads = o->threads ? o->threads : online_cpus();

@@ -11,7 +11,8 @@
  *   parallel            read the whole $MFT first, then parse on every core
  *   async               many reads in flight through uaio, each completion
  *                       parsed by a worker (alias: iocp-parallel)
- *   auto                async on the best backend
+ *   auto                async on the best backend; pipelined on one or two
+ *                       cores unless the source is a spinning disk
  */
 #ifndef UFFS_SCAN_H
 #define UFFS_SCAN_H
