@@ -160,15 +160,17 @@ int uaio_pool_init(struct uaio_pool *p, unsigned count, size_t buf_size,
 	memset(p, 0, sizeof *p);
 	if (count == 0 || buf_size == 0 || buf_size % align)
 		return UAIO_E_INVAL;
-	void *mem = NULL;
-	if (posix_memalign(&mem, align, (size_t)count * buf_size) != 0)
+	/* Over-allocate and align by hand: portable C, no platform call. */
+	uint8_t *raw = malloc((size_t)count * buf_size + align);
+	if (!raw)
 		return UAIO_E_NOMEM;
 	p->free_list = malloc(count * sizeof *p->free_list);
 	if (!p->free_list) {
-		free(mem);
+		free(raw);
 		return UAIO_E_NOMEM;
 	}
-	p->mem = mem;
+	p->raw = raw;
+	p->mem = raw + (align - (uintptr_t)raw % align) % align;
 	p->buf_size = buf_size;
 	p->count = count;
 	for (unsigned i = 0; i < count; i++)
@@ -179,7 +181,7 @@ int uaio_pool_init(struct uaio_pool *p, unsigned count, size_t buf_size,
 
 void uaio_pool_destroy(struct uaio_pool *p)
 {
-	free(p->mem);
+	free(p->raw);
 	free(p->free_list);
 	memset(p, 0, sizeof *p);
 }

@@ -104,6 +104,7 @@ extern const struct uaio_backend_ops uaio_backend_uring;
 extern const struct uaio_backend_ops uaio_backend_threads;
 extern const struct uaio_backend_ops uaio_backend_sync;
 extern const struct uaio_backend_ops uaio_backend_fault;
+extern const struct uaio_backend_ops uaio_backend_iocp; /* Windows builds */
 
 /* NULL-terminated list of the backends in this build, best first. */
 const struct uaio_backend_ops *const *uaio_backends(void);
@@ -122,7 +123,8 @@ int uaio_wait(struct uaio_ctx *ctx, struct uaio_cqe *cqes, unsigned max,
 
 /* A fixed pool of aligned buffers, allocated once. */
 struct uaio_pool {
-	uint8_t *mem;
+	uint8_t *raw; /* as allocated */
+	uint8_t *mem; /* aligned */
 	size_t buf_size;
 	unsigned count;
 	unsigned *free_list;

@@ -9,4 +9,10 @@
 
 int64_t uaio_pread(const struct uaio_op *op);
 
+/* Processors online (at least 1), for sizing thread pools. */
+unsigned uaio_cpu_count(void);
+
+/* A Windows error code as a UAIO_E_* code (Windows builds only). */
+int uaio_from_win32(unsigned long err);
+
 #endif

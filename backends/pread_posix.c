@@ -5,6 +5,12 @@
 
 #include "pread.h"
 
+unsigned uaio_cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
 int64_t uaio_pread(const struct uaio_op *op)
 {
 	for (;;) {

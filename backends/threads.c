@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../aio/uaio.h"
 #include "pread.h"
@@ -58,8 +57,7 @@ static unsigned choose_threads(const struct uaio_ctx *ctx)
 {
 	unsigned n = ctx->cfg.threads;
 	if (n == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cpus > 0 ? (unsigned)cpus : 1;
+		n = uaio_cpu_count();
 		if (n > ctx->cfg.depth)
 			n = ctx->cfg.depth;
 	}

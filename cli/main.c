@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../source/proc.h"
 #include "cli.h"
 
 #ifndef UFFS_VERSION
@@ -30,6 +31,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	uffs_console_init();
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return UFFS_EXIT_USAGE;

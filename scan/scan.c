@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../source/proc.h"
 #include "plan.h"
@@ -629,8 +628,7 @@ static void run_parallel(struct engine *e, const uint64_t *chunk_off)
 
 static unsigned online_cpus(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	return uffs_cpu_count();
 }
 
 /* Fills in mode, threads, depth and chunk size from the options and the
@@ -788,7 +786,7 @@ static void engine_free(struct engine *e)
 	free(e->slots);
 	free(e->jobs);
 	free(e->chunk_slot);
-	free(e->mem);
+	uffs_free_large(e->mem);
 	uffs_plan_free(&e->plan);
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->job_cv);

@@ -17,9 +17,18 @@ uint64_t uffs_peak_rss_bytes(void);
 int uffs_run_isolated(int (*fn)(void *arg, FILE *out), void *arg, char *buf,
 		      size_t cap);
 
-/* A large buffer, aligned for direct I/O, backed by huge pages where the
- * OS offers them (fewer page faults on first touch). Release with free(). */
+/* A large buffer, aligned for direct I/O (4096 bytes or more), backed by
+ * huge pages where the OS offers them (fewer page faults on first touch).
+ * Release with uffs_free_large. */
 void *uffs_alloc_large(size_t size);
+void uffs_free_large(void *p);
+
+/* Prepares standard output: UTF-8 on a Windows console, and no newline
+ * translation, so every platform writes the same bytes. */
+void uffs_console_init(void);
+
+/* Processors online (at least 1). */
+unsigned uffs_cpu_count(void);
 
 /* Asks the OS to drop the file's cached pages, so the next read comes from
  * the device. 0 or an OS error code. */

@@ -66,6 +66,21 @@ void *uffs_alloc_large(size_t size)
 	return p;
 }
 
+void uffs_free_large(void *p)
+{
+	free(p);
+}
+
+void uffs_console_init(void)
+{
+}
+
+unsigned uffs_cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
 int uffs_file_drop_cache(const struct uffs_file *f)
 {
 	return posix_fadvise((int)f->handle, 0, 0, POSIX_FADV_DONTNEED);

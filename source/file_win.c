@@ -1,0 +1,162 @@
+/* Windows file, volume and disk access, read-only, through overlapped
+ * handles (the IOCP backend needs them; plain reads wait on an event). */
+#include <windows.h>
+#include <winioctl.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "file.h"
+
+/* UTF-8 (the command line, as main receives it here) to UTF-16. */
+static wchar_t *widen(const char *s)
+{
+	int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+	if (n <= 0)
+		return NULL;
+	wchar_t *w = malloc((size_t)n * sizeof *w);
+	if (w && MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n) <= 0) {
+		free(w);
+		w = NULL;
+	}
+	return w;
+}
+
+static bool is_device_path(const char *path)
+{
+	return path[0] == '\\' && path[1] == '\\' && path[2] == '.' &&
+	       path[3] == '\\';
+}
+
+int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
+		   const char **what)
+{
+	wchar_t *w = widen(path);
+	if (!w) {
+		*os_error = ERROR_INVALID_NAME;
+		*what = "cannot convert the path";
+		return -1;
+	}
+	HANDLE h = CreateFileW(w, GENERIC_READ,
+			       FILE_SHARE_READ | FILE_SHARE_WRITE |
+				       FILE_SHARE_DELETE,
+			       NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		*os_error = (int)GetLastError();
+		*what = "cannot open";
+		return -1;
+	}
+	f->handle = (intptr_t)h;
+	f->is_device = is_device_path(path);
+	f->rotational = false;
+	f->direct_handle = -1;
+	f->direct_align = 0;
+	if (f->is_device) {
+		GET_LENGTH_INFORMATION len;
+		DWORD got;
+		if (!DeviceIoControl(h, IOCTL_DISK_GET_LENGTH_INFO, NULL, 0, &len,
+				     sizeof len, &got, NULL)) {
+			*os_error = (int)GetLastError();
+			*what = "cannot get the size of the volume";
+			CloseHandle(h);
+			return -1;
+		}
+		f->size = (uint64_t)len.Length.QuadPart;
+	} else {
+		LARGE_INTEGER size;
+		if (!GetFileSizeEx(h, &size)) {
+			*os_error = (int)GetLastError();
+			*what = "cannot get the file size";
+			CloseHandle(h);
+			return -1;
+		}
+		f->size = (uint64_t)size.QuadPart;
+	}
+	return 0;
+}
+
+/* One positioned read on an overlapped handle: the event's low bit keeps
+ * the completion away from any completion port the handle is bound to. */
+static int64_t read_at(HANDLE h, void *buf, DWORD len, uint64_t off,
+		       int *os_error)
+{
+	OVERLAPPED ov = {0};
+	ov.Offset = (DWORD)off;
+	ov.OffsetHigh = (DWORD)(off >> 32);
+	HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+	if (!ev) {
+		*os_error = (int)GetLastError();
+		return -1;
+	}
+	ov.hEvent = (HANDLE)((uintptr_t)ev | 1);
+	DWORD got = 0;
+	BOOL ok = ReadFile(h, buf, len, NULL, &ov);
+	DWORD err = ok ? 0 : GetLastError();
+	if (ok || err == ERROR_IO_PENDING) {
+		ok = GetOverlappedResult(h, &ov, &got, TRUE);
+		err = ok ? 0 : GetLastError();
+	}
+	CloseHandle(ev);
+	if (!ok && err == ERROR_HANDLE_EOF)
+		return 0;
+	if (!ok) {
+		*os_error = (int)err;
+		return -1;
+	}
+	return got;
+}
+
+int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
+			uint64_t off, int *os_error)
+{
+	size_t done = 0;
+	while (done < len) {
+		size_t want = len - done;
+		if (want > (1u << 30))
+			want = 1u << 30;
+		int64_t n = read_at((HANDLE)f->handle, (char *)buf + done,
+				    (DWORD)want, off + done, os_error);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int64_t)done;
+}
+
+int uffs_file_open_direct(struct uffs_file *f, const char *path)
+{
+	(void)f;
+	(void)path;
+	return -1; /* later: FILE_FLAG_NO_BUFFERING (issue 5) */
+}
+
+void uffs_file_close(struct uffs_file *f)
+{
+	if (f->handle != -1 && f->handle != 0)
+		CloseHandle((HANDLE)f->handle);
+	f->handle = -1;
+}
+
+const char *uffs_file_strerror(int os_error)
+{
+	switch (os_error) {
+	case ERROR_FILE_NOT_FOUND:
+	case ERROR_PATH_NOT_FOUND:
+		return "No such file or directory";
+	case ERROR_ACCESS_DENIED:
+		return "Access denied (a volume needs an elevated prompt: run as administrator)";
+	case ERROR_SHARING_VIOLATION:
+		return "The file is in use by another process";
+	case ERROR_INVALID_NAME:
+		return "Invalid file name";
+	case ERROR_NOT_READY:
+		return "The device is not ready";
+	case ERROR_HANDLE_EOF:
+		return "End of file";
+	default:
+		return "Windows error (see GetLastError)";
+	}
+}
