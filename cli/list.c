@@ -60,6 +60,7 @@ struct lister {
 	char *path;
 	size_t path_len;
 	struct uffs_path_cache cache;
+	char root[8]; /* "/", or "C:\" for a live Windows volume */
 };
 
 /* One output row: a name of a record, with one of its streams or none.
@@ -146,11 +147,12 @@ static void put_path(struct lister *ls, const struct row *rw,
 {
 	const struct uffs_index *idx = &ls->l->idx;
 	if (leading_slash)
-		out_char(&ls->o, '/');
+		out_str(&ls->o, ls->root);
 	if (rw->kind != ROW_NAME) {
 		out_str(&ls->o, UFFS_ORPHAN_DIR);
 		if (rw->kind == ROW_UNNAMED) {
-			out_str(&ls->o, "/OrphanFile-");
+			out_char(&ls->o, ls->cache.sep);
+			out_str(&ls->o, "OrphanFile-");
 			out_u64(&ls->o, rw->frs);
 		}
 		return;
@@ -364,7 +366,9 @@ static void emit_bodyfile(struct lister *ls, const struct row *rw)
 	struct out *o = &ls->o;
 	uint64_t r = rw->frs;
 	if (rw->kind == ROW_ORPHAN_DIR) {
-		out_str(o, "0|/" UFFS_ORPHAN_DIR "|");
+		out_str(o, "0|");
+		out_str(o, ls->root);
+		out_str(o, UFFS_ORPHAN_DIR "|");
 		out_u64(o, r);
 		out_str(o, "|V/V---------|0|0|0|0|0|0|0\n");
 		return;
@@ -517,6 +521,10 @@ static void list_source(const struct loaded *l, int nth, void *ctx)
 	struct lister *ls = ctx;
 	(void)nth;
 	ls->l = l;
+	/* A live Windows volume lists Windows paths: C:\dir\file. */
+	const char *drive = l->src.file.volume_prefix;
+	ls->cache.sep = drive[0] ? '\\' : '/';
+	snprintf(ls->root, sizeof ls->root, "%s%c", drive, ls->cache.sep);
 	uffs_path_cache_reset(&ls->cache);
 	list_index(ls);
 }

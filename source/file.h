@@ -17,6 +17,7 @@ struct uffs_file {
 	bool rotational; /* a spinning disk (image files count as SSD) */
 	intptr_t direct_handle; /* opened for unbuffered reads, or -1 */
 	uint32_t direct_align;  /* offsets, lengths, buffers: multiples of */
+	char volume_prefix[4];  /* "C:" for a live Windows volume, else "" */
 };
 
 /* Opens `path` read-only. Returns 0 or -errno-style positive OS code in

@@ -65,6 +65,7 @@ int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 	}
 	f->handle = fd;
 	f->direct_handle = -1;
+	f->volume_prefix[0] = '\0';
 	f->is_device = S_ISBLK(st.st_mode);
 	f->rotational = f->is_device && device_rotational(st.st_rdev);
 	if (f->is_device) {

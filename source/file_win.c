@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "file.h"
 
@@ -28,10 +29,59 @@ static bool is_device_path(const char *path)
 	       path[3] == '\\';
 }
 
+static bool is_letter(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* "C:", "C:\" and "\\.\C:" all name the volume C:. Writes the device
+ * path to open into dev and the drive ("C:") into drive; false when the
+ * path is not a drive. */
+static bool drive_of(const char *path, char dev[8], char drive[4])
+{
+	const char *p = is_device_path(path) ? path + 4 : path;
+	if (!is_letter(p[0]) || p[1] != ':' ||
+	    !(p[2] == '\0' || ((p[2] == '\\' || p[2] == '/') && p[3] == '\0')))
+		return false;
+	char letter = (char)(p[0] & ~0x20);
+	snprintf(dev, 8, "\\\\.\\%c:", letter);
+	drive[0] = letter;
+	drive[1] = ':';
+	drive[2] = '\0';
+	return true;
+}
+
+/* A volume's length: IOCTL_DISK_GET_LENGTH_INFO, else the file size (a
+ * volume Wine maps to an image file), else unknown (UINT64_MAX: reads are
+ * then bounded by the volume size in the boot sector). The overlapped
+ * handle needs an OVERLAPPED with an event for the ioctl. */
+static uint64_t device_size(HANDLE h)
+{
+	GET_LENGTH_INFORMATION len;
+	DWORD got = 0;
+	OVERLAPPED ov = {0};
+	ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+	BOOL ok = ov.hEvent &&
+		  (DeviceIoControl(h, IOCTL_DISK_GET_LENGTH_INFO, NULL, 0, &len,
+				   sizeof len, &got, &ov) ||
+		   (GetLastError() == ERROR_IO_PENDING &&
+		    GetOverlappedResult(h, &ov, &got, TRUE)));
+	if (ov.hEvent)
+		CloseHandle(ov.hEvent);
+	if (ok)
+		return (uint64_t)len.Length.QuadPart;
+	LARGE_INTEGER size;
+	if (GetFileSizeEx(h, &size) && size.QuadPart > 0)
+		return (uint64_t)size.QuadPart;
+	return UINT64_MAX;
+}
+
 int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 		   const char **what)
 {
-	wchar_t *w = widen(path);
+	char dev[8], drive[4] = "";
+	bool is_drive = drive_of(path, dev, drive);
+	wchar_t *w = widen(is_drive ? dev : path);
 	if (!w) {
 		*os_error = ERROR_INVALID_NAME;
 		*what = "cannot convert the path";
@@ -48,21 +98,13 @@ int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 		return -1;
 	}
 	f->handle = (intptr_t)h;
-	f->is_device = is_device_path(path);
+	f->is_device = is_drive || is_device_path(path);
+	memcpy(f->volume_prefix, drive, sizeof drive);
 	f->rotational = false;
 	f->direct_handle = -1;
 	f->direct_align = 0;
 	if (f->is_device) {
-		GET_LENGTH_INFORMATION len;
-		DWORD got;
-		if (!DeviceIoControl(h, IOCTL_DISK_GET_LENGTH_INFO, NULL, 0, &len,
-				     sizeof len, &got, NULL)) {
-			*os_error = (int)GetLastError();
-			*what = "cannot get the size of the volume";
-			CloseHandle(h);
-			return -1;
-		}
-		f->size = (uint64_t)len.Length.QuadPart;
+		f->size = device_size(h);
 	} else {
 		LARGE_INTEGER size;
 		if (!GetFileSizeEx(h, &size)) {

@@ -61,6 +61,33 @@ def main():
         tap.ok(not bad, f"{name}: {len(combos)} modes x Windows backends give the Linux digest",
                "\n".join(bad[:8]))
 
+    # A raw volume, as Windows sees a live one: Wine maps the device \\.\N:
+    # to an image through a symlink in the prefix's dosdevices.
+    prefix = os.environ.get("WINEPREFIX")
+    img = decompress(committed_images()[-1])
+    linux = run([ref, "list", img]).stdout.decode()
+    if prefix and os.path.isdir(os.path.join(prefix, "dosdevices")):
+        link = os.path.join(prefix, "dosdevices", "n::")
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(img, link)
+        try:
+            for spec in ("N:", "\\\\.\\N:", "n:\\"):
+                w = wine(exe, ["list", spec])
+                got = w.stdout.decode()
+                want = "".join("N:" + line.replace("/", "\\") + "\n"
+                               for line in linux.splitlines())
+                tap.ok(w.returncode == 0 and got == want,
+                       f"live volume `uffs list {spec}` (\\\\.\\N: mapped to an image): Windows paths, same files",
+                       w.stderr.decode(errors="replace")[:300] + got[:200])
+            w = wine(exe, ["info", "N:"])
+            tap.ok(w.returncode == 0 and b"raw volume" in w.stdout,
+                   "live volume: uffs info N:", w.stderr.decode(errors="replace"))
+        finally:
+            os.unlink(link)
+    else:
+        tap.skip("live volume through dosdevices", "WINEPREFIX not set")
+
     r = wine(exe, ["list", "Z:\\nonexistent\\disk.img"])
     err = r.stderr.decode(errors="replace")
     tap.ok(r.returncode == 1 and "No such file" in err and len(err.splitlines()) == 1,
