@@ -104,7 +104,8 @@ extern const struct uaio_backend_ops uaio_backend_uring;
 extern const struct uaio_backend_ops uaio_backend_threads;
 extern const struct uaio_backend_ops uaio_backend_sync;
 extern const struct uaio_backend_ops uaio_backend_fault;
-extern const struct uaio_backend_ops uaio_backend_iocp; /* Windows builds */
+extern const struct uaio_backend_ops uaio_backend_iocp;   /* Windows builds */
+extern const struct uaio_backend_ops uaio_backend_ioring; /* Windows builds */
 
 /* NULL-terminated list of the backends in this build, best first. */
 const struct uaio_backend_ops *const *uaio_backends(void);

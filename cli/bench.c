@@ -15,6 +15,7 @@
 
 struct result {
 	bool ok;
+	char why[200];
 	char mode[32];
 	char backend[16];
 	unsigned threads, depth, depth_final;
@@ -81,6 +82,8 @@ static int run_one(void *arg, FILE *out)
 		s->threads, s->depth, s->depth_final, s->records_read,
 		s->bytes_read, dt, s->seconds, s->io_wait_seconds,
 		s->parse_seconds, s->merge_seconds, uffs_peak_rss_bytes());
+	if (s->why[0])
+		fprintf(out, "why %s\n", s->why);
 	return 0;
 }
 
@@ -106,10 +109,23 @@ static struct result measure(struct job *j, unsigned repeat, bool cold,
 		    !parse_result(buf, &r))
 			continue;
 		r.ok = true;
+		const char *why = strstr(buf, "\nwhy ");
+		r.why[0] = '\0';
+		if (why) {
+			snprintf(r.why, sizeof r.why, "%s", why + 5);
+			r.why[strcspn(r.why, "\n")] = '\0';
+		}
 		if (!best.ok || r.seconds < best.seconds)
 			best = r;
 	}
 	return best;
+}
+
+static void print_notes(const struct result *rs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rs[i].ok && rs[i].why[0])
+			printf("note: %s: %s\n", rs[i].mode, rs[i].why);
 }
 
 static void print_table(const struct result *rs, size_t n, const char *path)
@@ -269,8 +285,10 @@ int cmd_bench(int argc, char **argv)
 	cli_unload(&probe);
 	if (json)
 		print_json(rs, n, job.path);
-	else
+	else {
 		print_table(rs, n, job.path);
+		print_notes(rs, n);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!rs[i].ok)
 			return UFFS_EXIT_ERROR;

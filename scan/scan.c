@@ -529,6 +529,9 @@ static int run_reader(struct engine *e, const struct uaio_backend_ops *backend,
 		char text[200];
 		snprintf(text, sizeof text, "skipped %s", r.ctx.why);
 		explain(e->st, text);
+		if (e->o->verbose)
+			fprintf(stderr, "uffs: I/O backend %s (%s)\n",
+				r.ctx.ops->name, text);
 	}
 	uaio_register_buffers(&r.ctx, e->mem,
 			      (size_t)e->n_slots * e->plan.chunk_records *

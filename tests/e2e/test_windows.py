@@ -39,6 +39,23 @@ def main():
     tap.ok(r.returncode == 2 and "iocp" in names and "uring" not in names.split("has:")[-1],
            "the Windows build has the iocp backend and no uring", names)
 
+    # IoRing is resolved at run time; Wine has none: the best backend then
+    # is iocp, and --verbose and uffs bench say why ioring was passed over.
+    small = decompress(committed_images()[-1])
+    r = wine(exe, ["list", "-v", "-m", "async", small])
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 0 and "skipped ioring" in err and "falling back" in err
+           and "iocp backend" in err,
+           "ioring unavailable under Wine: --verbose says so and iocp reads", err)
+    r = wine(exe, ["bench", "-m", "async", "--repeat", "1", small])
+    out = r.stdout.decode(errors="replace")
+    tap.ok(r.returncode == 0 and "iocp" in out and "falling back" in out,
+           "uffs bench on Windows names the backend and the fallback", out)
+    r = wine(exe, ["list", "-b", "ioring", small])
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 1 and "no IoRing API" in err,
+           "--backend ioring where there is none: exit 1 with the reason", err)
+
     for path in committed_images():
         name = os.path.basename(path)
         img = decompress(path)

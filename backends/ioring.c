@@ -1,0 +1,198 @@
+/* ioring: Windows 11's I/O ring (CreateIoRing, BuildIoRingReadFile,
+ * SubmitIoRing, PopIoRingCompletion). The functions are looked up in
+ * KernelBase at run time, so the binary starts on Windows 10 and under Wine
+ * (which has none of them); there the probe says why and selection falls
+ * back to iocp. */
+#include <windows.h>
+#include <ioringapi.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../aio/uaio.h"
+#include "pread.h"
+
+typedef HRESULT(WINAPI *query_caps_fn)(IORING_CAPABILITIES *);
+typedef BOOL(WINAPI *op_supported_fn)(HIORING, IORING_OP_CODE);
+typedef HRESULT(WINAPI *create_fn)(IORING_VERSION, IORING_CREATE_FLAGS, UINT32,
+				   UINT32, HIORING *);
+typedef HRESULT(WINAPI *build_read_fn)(HIORING, IORING_HANDLE_REF,
+				       IORING_BUFFER_REF, UINT32, UINT64,
+				       UINT_PTR, IORING_SQE_FLAGS);
+typedef HRESULT(WINAPI *submit_fn)(HIORING, UINT32, UINT32, UINT32 *);
+typedef HRESULT(WINAPI *pop_fn)(HIORING, IORING_CQE *);
+typedef HRESULT(WINAPI *close_fn)(HIORING);
+
+struct ioring_api {
+	query_caps_fn query_caps;
+	op_supported_fn op_supported;
+	create_fn create;
+	build_read_fn build_read;
+	submit_fn submit;
+	pop_fn pop;
+	close_fn close;
+};
+
+struct ioring_impl {
+	struct ioring_api api;
+	HIORING ring;
+};
+
+/* GetProcAddress returns FARPROC; going through void * names the cast. */
+static void *lookup(HMODULE m, const char *name)
+{
+	FARPROC p = GetProcAddress(m, name);
+	void *v;
+	memcpy(&v, &p, sizeof v);
+	return v;
+}
+
+static bool resolve(struct ioring_api *api, char *why, size_t why_len)
+{
+	HMODULE kb = GetModuleHandleW(L"kernelbase.dll");
+	if (!kb) {
+		snprintf(why, why_len, "KernelBase not loaded");
+		return false;
+	}
+	api->query_caps = (query_caps_fn)lookup(kb, "QueryIoRingCapabilities");
+	api->op_supported = (op_supported_fn)lookup(kb, "IsIoRingOpSupported");
+	api->create = (create_fn)lookup(kb, "CreateIoRing");
+	api->build_read = (build_read_fn)lookup(kb, "BuildIoRingReadFile");
+	api->submit = (submit_fn)lookup(kb, "SubmitIoRing");
+	api->pop = (pop_fn)lookup(kb, "PopIoRingCompletion");
+	api->close = (close_fn)lookup(kb, "CloseIoRing");
+	if (!api->query_caps || !api->op_supported || !api->create ||
+	    !api->build_read || !api->submit || !api->pop || !api->close) {
+		snprintf(why, why_len,
+			 "no IoRing API in KernelBase (Windows 11 or later; Wine has none): falling back");
+		return false;
+	}
+	return true;
+}
+
+static int ioring_probe(char *why, size_t why_len)
+{
+	struct ioring_api api;
+	if (!resolve(&api, why, why_len))
+		return UAIO_E_UNAVAILABLE;
+	IORING_CAPABILITIES caps;
+	if (FAILED(api.query_caps(&caps)) || caps.MaxVersion < IORING_VERSION_1) {
+		snprintf(why, why_len, "QueryIoRingCapabilities: no usable version");
+		return UAIO_E_UNAVAILABLE;
+	}
+	HIORING ring;
+	IORING_CREATE_FLAGS flags = {IORING_CREATE_REQUIRED_FLAGS_NONE,
+				     IORING_CREATE_ADVISORY_FLAGS_NONE};
+	if (FAILED(api.create(IORING_VERSION_1, flags, 2, 4, &ring))) {
+		snprintf(why, why_len, "CreateIoRing failed");
+		return UAIO_E_UNAVAILABLE;
+	}
+	BOOL reads = api.op_supported(ring, IORING_OP_READ);
+	api.close(ring);
+	if (!reads) {
+		snprintf(why, why_len, "IoRing cannot read files here");
+		return UAIO_E_UNAVAILABLE;
+	}
+	return UAIO_OK;
+}
+
+static int ioring_init(struct uaio_ctx *ctx)
+{
+	struct ioring_impl *r = calloc(1, sizeof *r);
+	char why[128];
+	if (!r)
+		return UAIO_E_NOMEM;
+	if (!resolve(&r->api, why, sizeof why)) {
+		free(r);
+		return UAIO_E_UNAVAILABLE;
+	}
+	IORING_CREATE_FLAGS flags = {IORING_CREATE_REQUIRED_FLAGS_NONE,
+				     IORING_CREATE_ADVISORY_FLAGS_NONE};
+	if (FAILED(r->api.create(IORING_VERSION_1, flags, ctx->cfg.depth,
+				 2 * ctx->cfg.depth, &r->ring))) {
+		free(r);
+		return UAIO_E_UNAVAILABLE;
+	}
+	ctx->impl = r;
+	return UAIO_OK;
+}
+
+static int ioring_submit(struct uaio_ctx *ctx, const struct uaio_op *ops,
+			 unsigned n)
+{
+	struct ioring_impl *r = ctx->impl;
+	unsigned i;
+	for (i = 0; i < n; i++) {
+		IORING_HANDLE_REF file = IoRingHandleRefFromHandle((HANDLE)ops[i].handle);
+		IORING_BUFFER_REF buf = IoRingBufferRefFromPointer(ops[i].buf);
+		if (FAILED(r->api.build_read(r->ring, file, buf, (UINT32)ops[i].len,
+					     ops[i].offset,
+					     (UINT_PTR)ops[i].user_data,
+					     IOSQE_FLAGS_NONE)))
+			break; /* the submission queue is full */
+	}
+	UINT32 submitted = 0;
+	if (i && FAILED(r->api.submit(r->ring, 0, 0, &submitted)))
+		return UAIO_E_IO;
+	return (int)i;
+}
+
+static unsigned pop_all(struct ioring_impl *r, struct uaio_cqe *out,
+			unsigned max)
+{
+	unsigned n = 0;
+	IORING_CQE cqe;
+	while (n < max && r->api.pop(r->ring, &cqe) == S_OK) {
+		int64_t res = (int64_t)cqe.Information;
+		if (cqe.ResultCode == HRESULT_FROM_WIN32(ERROR_HANDLE_EOF))
+			res = 0;
+		else if (FAILED(cqe.ResultCode))
+			res = uaio_from_win32((unsigned long)(cqe.ResultCode & 0xFFFF));
+		out[n++] = (struct uaio_cqe){cqe.UserData, res};
+	}
+	return n;
+}
+
+static int ioring_wait(struct uaio_ctx *ctx, struct uaio_cqe *cqes,
+		       unsigned max, unsigned min, int timeout_ms)
+{
+	struct ioring_impl *r = ctx->impl;
+	unsigned n = pop_all(r, cqes, max);
+	if (n < min) {
+		UINT32 submitted;
+		UINT32 wait = timeout_ms < 0 ? INFINITE : (UINT32)timeout_ms;
+		r->api.submit(r->ring, min - n, wait, &submitted);
+		n += pop_all(r, cqes + n, max - n);
+	}
+	return (int)n;
+}
+
+static void ioring_destroy(struct uaio_ctx *ctx)
+{
+	struct ioring_impl *r = ctx->impl;
+	/* Wait for reads still in flight: they write into caller buffers. */
+	if (ctx->inflight) {
+		UINT32 submitted;
+		struct uaio_cqe sink[64];
+		unsigned left = ctx->inflight;
+		while (left) {
+			r->api.submit(r->ring, 1, 5000, &submitted);
+			unsigned got = pop_all(r, sink, 64);
+			if (!got)
+				break;
+			left = got > left ? 0 : left - got;
+		}
+	}
+	r->api.close(r->ring);
+	free(r);
+}
+
+const struct uaio_backend_ops uaio_backend_ioring = {
+	.name = "ioring",
+	.probe = ioring_probe,
+	.init = ioring_init,
+	.destroy = ioring_destroy,
+	.submit = ioring_submit,
+	.wait = ioring_wait,
+};
