@@ -24,6 +24,7 @@ struct cli_common {
 	struct uffs_source_opts src;
 	struct uffs_scan_opts scan;
 	unsigned max_volumes;
+	bool all; /* --all: every NTFS volume of this (Windows) machine */
 	bool quiet;
 	bool verbose;
 	unsigned long warnings;
@@ -67,6 +68,7 @@ enum cli_long_option {
 	OPT_FAULT_ERROR,
 	OPT_FAULT_DELAY,
 	OPT_DIRECT,
+	OPT_ALL,
 };
 
 #define CLI_COMMON_LONGOPTS                                                    \
@@ -82,6 +84,7 @@ enum cli_long_option {
 		{"chunk", required_argument, 0, OPT_CHUNK},                    \
 		{"max-volumes", required_argument, 0, OPT_MAX_VOLUMES},        \
 		{"direct", no_argument, 0, OPT_DIRECT},                        \
+		{"all", no_argument, 0, OPT_ALL},                              \
 		{"fault-seed", required_argument, 0, OPT_FAULT_SEED},          \
 		{"fault-short", required_argument, 0, OPT_FAULT_SHORT},        \
 		{"fault-error", required_argument, 0, OPT_FAULT_ERROR},        \
@@ -101,6 +104,7 @@ enum cli_long_option {
 	"      --chunk BYTES    bytes per read (default 512K, 4M on a spinning\n" \
 	"                       disk; K and M suffixes)\n"                    \
 	"      --max-volumes N  sources scanned at once (default 4)\n"       \
+	"      --all            every NTFS volume of this machine (Windows)\n" \
 	"      --direct         read around the page cache (O_DIRECT) where\n" \
 	"                       offsets are aligned: cold reads without a copy\n" \
 	"  -q, --quiet          no warnings about damaged records\n"          \

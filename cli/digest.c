@@ -47,7 +47,7 @@ int cmd_digest(int argc, char **argv)
 		fputs("try 'uffs digest --help'\n", stderr);
 		return UFFS_EXIT_USAGE;
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !common.all) {
 		fputs("uffs digest: no SOURCE given (try 'uffs digest --help')\n",
 		      stderr);
 		return UFFS_EXIT_USAGE;

@@ -114,7 +114,7 @@ int cmd_info(int argc, char **argv)
 			return UFFS_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !common.all) {
 		fputs("uffs info: no SOURCE given (try 'uffs info --help')\n", stderr);
 		return UFFS_EXIT_USAGE;
 	}

@@ -646,7 +646,7 @@ int cmd_list(int argc, char **argv)
 			return UFFS_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !common.all) {
 		fputs("uffs list: no SOURCE given (try 'uffs list --help')\n", stderr);
 		return UFFS_EXIT_USAGE;
 	}

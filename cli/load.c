@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../source/proc.h"
 #include "cli.h"
 
 static void print_location(FILE *f, const struct mft_error *e,
@@ -127,6 +128,9 @@ static int scan_option(struct cli_common *c, int opt, const char *arg)
 		return 1;
 	case OPT_DIRECT:
 		c->src.direct = true;
+		return 1;
+	case OPT_ALL:
+		c->all = true;
 		return 1;
 	case OPT_MAX_VOLUMES:
 		if (!parse_u64(arg, &v) || v == 0 || v > 64)
@@ -293,6 +297,27 @@ int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
 {
 	int status = UFFS_EXIT_OK;
 	unsigned window = c->max_volumes ? c->max_volumes : MAX_VOLUMES_DEFAULT;
+	char drives[26][4];
+	char *drive_paths[26];
+	if (c->all) {
+		if (n > 0) {
+			fputs("uffs: --all takes no SOURCE\n", stderr);
+			return UFFS_EXIT_USAGE;
+		}
+		n = uffs_ntfs_volumes(drives, 26);
+		if (n < 0) {
+			fputs("uffs: --all lists the NTFS volumes of a Windows machine; name the sources here\n",
+			      stderr);
+			return UFFS_EXIT_USAGE;
+		}
+		if (n == 0) {
+			fputs("uffs: no NTFS volume found\n", stderr);
+			return UFFS_EXIT_ERROR;
+		}
+		for (int i = 0; i < n; i++)
+			drive_paths[i] = drives[i];
+		paths = drive_paths;
+	}
 	struct source_job *jobs = calloc((size_t)n, sizeof *jobs);
 	if (!jobs) {
 		fputs("uffs: out of memory\n", stderr);

@@ -32,6 +32,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
 	uffs_console_init();
+	uffs_utf8_args(&argc, &argv);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return UFFS_EXIT_USAGE;

@@ -76,6 +76,26 @@ static uint64_t device_size(HANDLE h)
 	return UINT64_MAX;
 }
 
+/* Whether the disk under a volume seeks (a spinning disk): the storage
+ * stack's seek-penalty answer; unknown counts as no. */
+static bool has_seek_penalty(HANDLE h)
+{
+	STORAGE_PROPERTY_QUERY q = {StorageDeviceSeekPenaltyProperty,
+				    PropertyStandardQuery, {0}};
+	DEVICE_SEEK_PENALTY_DESCRIPTOR d = {0};
+	DWORD got = 0;
+	OVERLAPPED ov = {0};
+	ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+	BOOL ok = ov.hEvent &&
+		  (DeviceIoControl(h, IOCTL_STORAGE_QUERY_PROPERTY, &q, sizeof q, &d,
+				   sizeof d, &got, &ov) ||
+		   (GetLastError() == ERROR_IO_PENDING &&
+		    GetOverlappedResult(h, &ov, &got, TRUE)));
+	if (ov.hEvent)
+		CloseHandle(ov.hEvent);
+	return ok && got >= sizeof d && d.IncursSeekPenalty;
+}
+
 int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 		   const char **what)
 {
@@ -105,6 +125,7 @@ int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 	f->direct_align = 0;
 	if (f->is_device) {
 		f->size = device_size(h);
+		f->rotational = has_seek_penalty(h);
 	} else {
 		LARGE_INTEGER size;
 		if (!GetFileSizeEx(h, &size)) {
@@ -170,13 +191,30 @@ int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
 
 int uffs_file_open_direct(struct uffs_file *f, const char *path)
 {
-	(void)f;
-	(void)path;
-	return -1; /* later: FILE_FLAG_NO_BUFFERING (issue 5) */
+	char dev[8], drive[4];
+	wchar_t *w = widen(drive_of(path, dev, drive) ? dev : path);
+	if (!w)
+		return -1;
+	HANDLE h = CreateFileW(w, GENERIC_READ,
+			       FILE_SHARE_READ | FILE_SHARE_WRITE |
+				       FILE_SHARE_DELETE,
+			       NULL, OPEN_EXISTING,
+			       FILE_FLAG_OVERLAPPED | FILE_FLAG_NO_BUFFERING, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE)
+		return -1;
+	f->direct_handle = (intptr_t)h;
+	/* Sector-aligned offsets, lengths and buffers: 4096 covers 512e and
+	 * 4Kn disks alike. */
+	f->direct_align = 4096;
+	return 0;
 }
 
 void uffs_file_close(struct uffs_file *f)
 {
+	if (f->direct_handle != -1 && f->direct_handle != 0)
+		CloseHandle((HANDLE)f->direct_handle);
+	f->direct_handle = -1;
 	if (f->handle != -1 && f->handle != 0)
 		CloseHandle((HANDLE)f->handle);
 	f->handle = -1;
@@ -198,6 +236,11 @@ const char *uffs_file_strerror(int os_error)
 		return "The device is not ready";
 	case ERROR_HANDLE_EOF:
 		return "End of file";
+	case ERROR_INVALID_FUNCTION:
+	case ERROR_NOT_SUPPORTED:
+		return "The device does not support reading it this way";
+	case ERROR_LOCK_VIOLATION:
+		return "The volume is locked";
 	default:
 		return "Windows error (see GetLastError)";
 	}

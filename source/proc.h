@@ -27,6 +27,15 @@ void uffs_free_large(void *p);
  * translation, so every platform writes the same bytes. */
 void uffs_console_init(void);
 
+/* The command line as UTF-8 (Windows passes main() the ANSI code page's
+ * version); elsewhere argv as it is. */
+void uffs_utf8_args(int *argc, char ***argv);
+
+/* NTFS volumes this machine has mounted, as drive names ("C:"), for
+ * `--all`. Returns how many were written (at most max), or -1 where the
+ * platform has no such thing. */
+int uffs_ntfs_volumes(char (*out)[4], int max);
+
 /* Processors online (at least 1). */
 unsigned uffs_cpu_count(void);
 

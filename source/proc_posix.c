@@ -75,6 +75,19 @@ void uffs_console_init(void)
 {
 }
 
+void uffs_utf8_args(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+}
+
+int uffs_ntfs_volumes(char (*out)[4], int max)
+{
+	(void)out;
+	(void)max;
+	return -1;
+}
+
 unsigned uffs_cpu_count(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -2,6 +2,8 @@
  * process (their peak memory is then the process's so far). */
 #include <windows.h>
 #include <psapi.h>
+#include <shellapi.h>
+#include <wchar.h>
 
 #include <fcntl.h>
 #include <io.h>
@@ -53,6 +55,51 @@ void uffs_console_init(void)
 {
 	SetConsoleOutputCP(CP_UTF8);
 	_setmode(_fileno(stdout), _O_BINARY);
+}
+
+void uffs_utf8_args(int *argc, char ***argv)
+{
+	int n = 0;
+	LPWSTR *w = CommandLineToArgvW(GetCommandLineW(), &n);
+	if (!w)
+		return;
+	char **out = calloc((size_t)n + 1, sizeof *out);
+	for (int i = 0; out && i < n; i++) {
+		int len = WideCharToMultiByte(CP_UTF8, 0, w[i], -1, NULL, 0, NULL, NULL);
+		out[i] = len > 0 ? malloc((size_t)len) : NULL;
+		if (!out[i] || WideCharToMultiByte(CP_UTF8, 0, w[i], -1, out[i], len,
+						   NULL, NULL) <= 0) {
+			LocalFree(w);
+			return; /* keep the ANSI arguments (the strings leak) */
+		}
+	}
+	LocalFree(w);
+	if (out) {
+		*argc = n;
+		*argv = out; /* lives as long as the process */
+	}
+}
+
+int uffs_ntfs_volumes(char (*out)[4], int max)
+{
+	wchar_t drives[256];
+	DWORD len = GetLogicalDriveStringsW(256, drives);
+	if (len == 0 || len > 256)
+		return 0;
+	int n = 0;
+	for (wchar_t *d = drives; *d && n < max; d += wcslen(d) + 1) {
+		wchar_t fs[32];
+		if (GetDriveTypeW(d) != DRIVE_FIXED && GetDriveTypeW(d) != DRIVE_REMOVABLE)
+			continue;
+		if (!GetVolumeInformationW(d, NULL, 0, NULL, NULL, NULL, fs, 32) ||
+		    wcscmp(fs, L"NTFS") != 0)
+			continue;
+		out[n][0] = (char)d[0];
+		out[n][1] = ':';
+		out[n][2] = '\0';
+		n++;
+	}
+	return n;
 }
 
 unsigned uffs_cpu_count(void)
