@@ -5,6 +5,7 @@
 #include "../mft/bytes.h"
 #include "../mft/ntfs_format.h"
 #include "volume.h"
+#include "winvol.h"
 
 /* Bounds on what we are willing to read for metadata. */
 #define ATTR_LIST_MAX (4u * 1024 * 1024)
@@ -345,6 +346,34 @@ static int map_mft(struct uffs_volume *v, struct record0 *r0, uint8_t *scratch,
 	return load_bitmap(v, r0, bitmap_frs, scratch, err);
 }
 
+/* A live volume: compare the boot sector's and record 0's view with what
+ * the OS says (scan/winvol.c). Disagreements are warnings. */
+#define RETRIEVAL_CAP (64u * 1024)
+#define RETRIEVAL_MAX_EXTENTS 4096u
+
+static void check_with_os(struct uffs_volume *v, const struct uffs_warn_sink *warn)
+{
+	uint8_t vd[UFFS_NTFS_VOLUME_DATA_LEN];
+	uint8_t *rp = malloc(RETRIEVAL_CAP);
+	struct uffs_extent *ext = malloc(RETRIEVAL_MAX_EXTENTS * sizeof *ext);
+	size_t rp_len = 0, n_ext = 0;
+	struct uffs_winvol wv;
+	struct mft_error ignored;
+	if (rp && ext &&
+	    uffs_file_volume_facts(&v->src->file, vd, sizeof vd, rp, RETRIEVAL_CAP,
+				   &rp_len) == 0 &&
+	    uffs_winvol_parse(vd, sizeof vd, &wv, &ignored) == MFT_OK) {
+		if (!rp_len || uffs_winvol_parse_extents(rp, rp_len,
+							 v->boot.cluster_size, ext,
+							 RETRIEVAL_MAX_EXTENTS, &n_ext,
+							 &ignored) != MFT_OK)
+			n_ext = 0;
+		uffs_winvol_check(v, &wv, ext, n_ext, warn);
+	}
+	free(rp);
+	free(ext);
+}
+
 static int open_ntfs(struct uffs_volume *v, const struct uffs_warn_sink *warn,
 		     struct mft_error *err)
 {
@@ -389,6 +418,8 @@ static int open_ntfs(struct uffs_volume *v, const struct uffs_warn_sink *warn,
 	if (rc == MFT_OK)
 		rc = map_mft(v, &r0, bufs + v->record_size, warn, err);
 	free(bufs);
+	if (rc == MFT_OK)
+		check_with_os(v, warn);
 	return rc;
 }
 

@@ -33,6 +33,15 @@ void uffs_file_close(struct uffs_file *f);
  * Linux). Returns 0, or -1 when the file system does not allow it; the
  * buffered handle is unaffected either way. */
 int uffs_file_open_direct(struct uffs_file *f, const char *path);
+/* For a live volume: what the OS says of it, as raw bytes for
+ * scan/winvol.c. On Windows, FSCTL_GET_NTFS_VOLUME_DATA into vd (96 bytes)
+ * and FSCTL_GET_RETRIEVAL_POINTERS on its $MFT into rp (*rp_len bytes, 0 if
+ * unavailable). Returns 0 when vd was filled; -1 for images, on other
+ * platforms, or where the volume does not answer (Wine). */
+int uffs_file_volume_facts(const struct uffs_file *f, uint8_t *vd,
+			   size_t vd_len, uint8_t *rp, size_t rp_cap,
+			   size_t *rp_len);
+
 /* Text for an OS error code from the two functions above. */
 const char *uffs_file_strerror(int os_error);
 

@@ -134,6 +134,19 @@ void uffs_file_close(struct uffs_file *f)
 	f->handle = -1;
 }
 
+int uffs_file_volume_facts(const struct uffs_file *f, uint8_t *vd,
+			   size_t vd_len, uint8_t *rp, size_t rp_cap,
+			   size_t *rp_len)
+{
+	(void)f;
+	(void)vd;
+	(void)vd_len;
+	(void)rp;
+	(void)rp_cap;
+	*rp_len = 0;
+	return -1; /* Linux volumes say nothing beyond the boot sector */
+}
+
 const char *uffs_file_strerror(int os_error)
 {
 	return strerror(os_error);

@@ -220,6 +220,57 @@ void uffs_file_close(struct uffs_file *f)
 	f->handle = -1;
 }
 
+/* DeviceIoControl on an overlapped handle, waited for. */
+static BOOL ioctl_wait(HANDLE h, DWORD code, void *in, DWORD in_len, void *out,
+		       DWORD out_len, DWORD *got)
+{
+	OVERLAPPED ov = {0};
+	ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+	if (!ov.hEvent)
+		return FALSE;
+	ov.hEvent = (HANDLE)((uintptr_t)ov.hEvent | 1);
+	BOOL ok = DeviceIoControl(h, code, in, in_len, out, out_len, got, &ov);
+	if (!ok && (GetLastError() == ERROR_IO_PENDING))
+		ok = GetOverlappedResult(h, &ov, got, TRUE);
+	else if (!ok && GetLastError() == ERROR_MORE_DATA)
+		ok = GetOverlappedResult(h, &ov, got, TRUE) ||
+		     GetLastError() == ERROR_MORE_DATA;
+	CloseHandle((HANDLE)((uintptr_t)ov.hEvent & ~(uintptr_t)1));
+	return ok;
+}
+
+int uffs_file_volume_facts(const struct uffs_file *f, uint8_t *vd,
+			   size_t vd_len, uint8_t *rp, size_t rp_cap,
+			   size_t *rp_len)
+{
+	*rp_len = 0;
+	if (!f->volume_prefix[0])
+		return -1;
+	DWORD got = 0;
+	if (!ioctl_wait((HANDLE)f->handle, FSCTL_GET_NTFS_VOLUME_DATA, NULL, 0, vd,
+			(DWORD)vd_len, &got) ||
+	    got < 96)
+		return -1;
+	/* $MFT's extents, through a handle on the file itself. */
+	wchar_t name[16] = L"X:\\$MFT";
+	name[0] = (wchar_t)f->volume_prefix[0];
+	HANDLE mft = CreateFileW(name, FILE_READ_ATTRIBUTES,
+				 FILE_SHARE_READ | FILE_SHARE_WRITE |
+					 FILE_SHARE_DELETE,
+				 NULL, OPEN_EXISTING,
+				 FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OVERLAPPED,
+				 NULL);
+	if (mft != INVALID_HANDLE_VALUE) {
+		STARTING_VCN_INPUT_BUFFER start = {{{0}}};
+		if (ioctl_wait(mft, FSCTL_GET_RETRIEVAL_POINTERS, &start,
+			       sizeof start, rp, (DWORD)rp_cap, &got) &&
+		    GetLastError() != ERROR_MORE_DATA)
+			*rp_len = got;
+		CloseHandle(mft);
+	}
+	return 0;
+}
+
 const char *uffs_file_strerror(int os_error)
 {
 	switch (os_error) {
