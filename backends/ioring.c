@@ -1,5 +1,6 @@
 /* ioring: Windows 11's I/O ring (CreateIoRing, BuildIoRingReadFile,
- * SubmitIoRing, PopIoRingCompletion). The functions are looked up in
+ * SubmitIoRing, PopIoRingCompletion), with the caller's buffer region and
+ * the first file registered where the ring supports it. The functions are looked up in
  * KernelBase at run time, so the binary starts on Windows 10 and under Wine
  * (which has none of them); there the probe says why and selection falls
  * back to iocp. */
@@ -23,6 +24,15 @@ typedef HRESULT(WINAPI *build_read_fn)(HIORING, IORING_HANDLE_REF,
 typedef HRESULT(WINAPI *submit_fn)(HIORING, UINT32, UINT32, UINT32 *);
 typedef HRESULT(WINAPI *pop_fn)(HIORING, IORING_CQE *);
 typedef HRESULT(WINAPI *close_fn)(HIORING);
+typedef HRESULT(WINAPI *register_files_fn)(HIORING, UINT32, HANDLE const[],
+					   UINT_PTR);
+typedef HRESULT(WINAPI *register_buffers_fn)(HIORING, UINT32,
+					     IORING_BUFFER_INFO const[],
+					     UINT_PTR);
+
+/* User data of our own registration requests, never a caller's read
+ * (the engine's user data holds a slot number and a piece index). */
+#define REGISTRATION ((UINT_PTR)UINT64_MAX)
 
 struct ioring_api {
 	query_caps_fn query_caps;
@@ -32,11 +42,17 @@ struct ioring_api {
 	submit_fn submit;
 	pop_fn pop;
 	close_fn close;
+	register_files_fn register_files;     /* optional */
+	register_buffers_fn register_buffers; /* optional */
 };
 
 struct ioring_impl {
 	struct ioring_api api;
 	HIORING ring;
+	uint8_t *fixed; /* registered buffer region (index 0), or NULL */
+	size_t fixed_len;
+	HANDLE fixed_file; /* registered file (index 0), or NULL */
+	bool file_tried;
 };
 
 /* GetProcAddress returns FARPROC; going through void * names the cast. */
@@ -62,6 +78,10 @@ static bool resolve(struct ioring_api *api, char *why, size_t why_len)
 	api->submit = (submit_fn)lookup(kb, "SubmitIoRing");
 	api->pop = (pop_fn)lookup(kb, "PopIoRingCompletion");
 	api->close = (close_fn)lookup(kb, "CloseIoRing");
+	api->register_files =
+		(register_files_fn)lookup(kb, "BuildIoRingRegisterFileHandles");
+	api->register_buffers =
+		(register_buffers_fn)lookup(kb, "BuildIoRingRegisterBuffers");
 	if (!api->query_caps || !api->op_supported || !api->create ||
 	    !api->build_read || !api->submit || !api->pop || !api->close) {
 		snprintf(why, why_len,
@@ -118,14 +138,64 @@ static int ioring_init(struct uaio_ctx *ctx)
 	return UAIO_OK;
 }
 
+/* Submits one registration request and waits for its completion; only
+ * called with no reads in flight, so the one completion is ours. */
+static bool registered(struct ioring_impl *r, HRESULT built)
+{
+	UINT32 submitted;
+	IORING_CQE cqe;
+	if (FAILED(built) || FAILED(r->api.submit(r->ring, 1, 5000, &submitted)))
+		return false;
+	while (r->api.pop(r->ring, &cqe) == S_OK)
+		if (cqe.UserData == REGISTRATION)
+			return SUCCEEDED(cqe.ResultCode);
+	return false;
+}
+
+static void register_file(struct ioring_impl *r, HANDLE h)
+{
+	r->file_tried = true;
+	if (r->api.register_files &&
+	    r->api.op_supported(r->ring, IORING_OP_REGISTER_FILES) &&
+	    registered(r, r->api.register_files(r->ring, 1, &h, REGISTRATION)))
+		r->fixed_file = h;
+}
+
+static int ioring_register_buffers(struct uaio_ctx *ctx, void *mem, size_t len)
+{
+	struct ioring_impl *r = ctx->impl;
+	if (!r->api.register_buffers || len > UINT32_MAX || ctx->inflight ||
+	    !r->api.op_supported(r->ring, IORING_OP_REGISTER_BUFFERS))
+		return UAIO_E_UNAVAILABLE;
+	IORING_BUFFER_INFO info = {mem, (UINT32)len};
+	if (!registered(r, r->api.register_buffers(r->ring, 1, &info,
+						   REGISTRATION)))
+		return UAIO_E_UNAVAILABLE;
+	r->fixed = mem;
+	r->fixed_len = len;
+	return UAIO_OK;
+}
+
 static int ioring_submit(struct uaio_ctx *ctx, const struct uaio_op *ops,
 			 unsigned n)
 {
 	struct ioring_impl *r = ctx->impl;
 	unsigned i;
+	if (!r->file_tried && n && !ctx->inflight)
+		register_file(r, (HANDLE)ops[0].handle);
 	for (i = 0; i < n; i++) {
-		IORING_HANDLE_REF file = IoRingHandleRefFromHandle((HANDLE)ops[i].handle);
-		IORING_BUFFER_REF buf = IoRingBufferRefFromPointer(ops[i].buf);
+		HANDLE h = (HANDLE)ops[i].handle;
+		uint8_t *b = ops[i].buf;
+		IORING_HANDLE_REF raw_file = IoRingHandleRefFromHandle(h);
+		IORING_HANDLE_REF reg_file = IoRingHandleRefFromIndex(0);
+		IORING_HANDLE_REF file = h == r->fixed_file ? reg_file : raw_file;
+		IORING_BUFFER_REF buf = IoRingBufferRefFromPointer(b);
+		if (r->fixed && b >= r->fixed &&
+		    ops[i].len <= r->fixed_len - (size_t)(b - r->fixed)) {
+			IORING_BUFFER_REF reg =
+				IoRingBufferRefFromIndexAndOffset(0, (UINT32)(b - r->fixed));
+			buf = reg;
+		}
 		if (FAILED(r->api.build_read(r->ring, file, buf, (UINT32)ops[i].len,
 					     ops[i].offset,
 					     (UINT_PTR)ops[i].user_data,
@@ -144,6 +214,8 @@ static unsigned pop_all(struct ioring_impl *r, struct uaio_cqe *out,
 	unsigned n = 0;
 	IORING_CQE cqe;
 	while (n < max && r->api.pop(r->ring, &cqe) == S_OK) {
+		if (cqe.UserData == REGISTRATION)
+			continue;
 		int64_t res = (int64_t)cqe.Information;
 		if (cqe.ResultCode == HRESULT_FROM_WIN32(ERROR_HANDLE_EOF))
 			res = 0;
@@ -195,4 +267,5 @@ const struct uaio_backend_ops uaio_backend_ioring = {
 	.destroy = ioring_destroy,
 	.submit = ioring_submit,
 	.wait = ioring_wait,
+	.register_buffers = ioring_register_buffers,
 };
