@@ -374,6 +374,22 @@ static void check_with_os(struct uffs_volume *v, const struct uffs_warn_sink *wa
 	free(ext);
 }
 
+/* A live Windows volume: its geometry as the OS reports it, where it
+ * answers (scan/winvol.c). */
+static void apply_os_geometry(struct uffs_volume *v,
+			      const struct uffs_warn_sink *warn)
+{
+	uint8_t vd[UFFS_NTFS_VOLUME_DATA_LEN];
+	uint8_t rp[16];
+	size_t rp_len;
+	struct uffs_winvol wv;
+	struct mft_error ignored;
+	if (v->src->file.volume_prefix[0] &&
+	    uffs_file_volume_facts(&v->src->file, vd, sizeof vd, rp, 0, &rp_len) == 0 &&
+	    uffs_winvol_parse(vd, sizeof vd, &wv, &ignored) == MFT_OK)
+		uffs_winvol_apply(v, &wv, warn);
+}
+
 static int open_ntfs(struct uffs_volume *v, const struct uffs_warn_sink *warn,
 		     struct mft_error *err)
 {
@@ -385,6 +401,7 @@ static int open_ntfs(struct uffs_volume *v, const struct uffs_warn_sink *warn,
 		return rc;
 	v->has_boot = true;
 	v->record_size = v->boot.record_size;
+	apply_os_geometry(v, warn);
 	if (v->boot.volume_size > v->src->size) {
 		struct mft_error w;
 		mft_fail(&w, MFT_E_TRUNCATED, MFT_NO_FRS, v->src->size,

@@ -72,6 +72,36 @@ static unsigned disagree(const struct uffs_warn_sink *warn, uint64_t offset,
 	return 1;
 }
 
+static bool pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+unsigned uffs_winvol_apply(struct uffs_volume *v, const struct uffs_winvol *wv,
+			   const struct uffs_warn_sink *warn)
+{
+	unsigned n = 0;
+	if (!v->has_boot || !pow2(wv->bytes_per_cluster) ||
+	    wv->bytes_per_cluster > (2u << 20) || !pow2(wv->bytes_per_record) ||
+	    wv->bytes_per_record < MFT_RECORD_SIZE_MIN ||
+	    wv->bytes_per_record > MFT_RECORD_SIZE_MAX ||
+	    wv->mft_lcn >= v->boot.volume_size / wv->bytes_per_cluster)
+		return 0;
+	if (wv->bytes_per_cluster != v->boot.cluster_size) {
+		n += disagree(warn, 44, "the boot sector's cluster size differs from Windows': using Windows'");
+		v->boot.cluster_size = wv->bytes_per_cluster;
+	}
+	if (wv->bytes_per_record != v->record_size) {
+		n += disagree(warn, 48, "the boot sector's record size differs from Windows': using Windows'");
+		v->record_size = v->boot.record_size = wv->bytes_per_record;
+	}
+	if (wv->mft_lcn != v->boot.mft_lcn) {
+		n += disagree(warn, 64, "the boot sector's $MFT cluster differs from Windows': using Windows'");
+		v->boot.mft_lcn = wv->mft_lcn;
+	}
+	return n;
+}
+
 unsigned uffs_winvol_check(const struct uffs_volume *v,
 			   const struct uffs_winvol *wv,
 			   const struct uffs_extent *ext, size_t n_ext,

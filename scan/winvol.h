@@ -45,6 +45,14 @@ int uffs_winvol_parse_extents(const uint8_t *buf, size_t len,
 			      uint32_t cluster_size, struct uffs_extent *out,
 			      size_t max, size_t *n, struct mft_error *err);
 
+/* A live volume's geometry comes from Windows when it answers: where its
+ * cluster size, record size or $MFT cluster differ from the boot sector's
+ * (and are sane), Windows' values replace them, each with a warning. The
+ * boot sector remains the source wherever Windows says nothing (Wine).
+ * Returns how many values were replaced. */
+unsigned uffs_winvol_apply(struct uffs_volume *v, const struct uffs_winvol *wv,
+			   const struct uffs_warn_sink *warn);
+
 /* Compares Windows' answers with the volume as mapped from its boot sector
  * and record 0; each disagreement is a warning (the scan goes on with the
  * on-disk view, which is what the listing is built from). Returns the

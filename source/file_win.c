@@ -251,6 +251,8 @@ int uffs_file_volume_facts(const struct uffs_file *f, uint8_t *vd,
 			(DWORD)vd_len, &got) ||
 	    got < 96)
 		return -1;
+	if (rp_cap == 0)
+		return 0;
 	/* $MFT's extents, through a handle on the file itself. */
 	wchar_t name[16] = L"X:\\$MFT";
 	name[0] = (wchar_t)f->volume_prefix[0];

@@ -151,9 +151,47 @@ static void test_check(void **state)
 	assert_int_equal(warnings, 3);
 }
 
+static void test_apply(void **state)
+{
+	(void)state;
+	struct uffs_volume v = {0};
+	v.has_boot = true;
+	v.boot.cluster_size = 4096;
+	v.boot.record_size = 1024;
+	v.boot.mft_lcn = 4;
+	v.boot.volume_size = 1ull << 36;
+	v.record_size = 1024;
+	uint8_t b[96];
+	volume_data(b);
+	struct uffs_winvol wv;
+	struct mft_error err;
+	assert_int_equal(uffs_winvol_parse(b, sizeof b, &wv, &err), MFT_OK);
+	struct uffs_warn_sink sink = {count_warning, NULL};
+	warnings = 0;
+	/* Windows puts the $MFT elsewhere: its value wins, with a warning. */
+	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 1);
+	assert_int_equal(v.boot.mft_lcn, 786432);
+	assert_int_equal(warnings, 1);
+	/* Agreement changes nothing. */
+	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 0);
+	/* Insane answers are ignored: a cluster size that is no power of
+	 * two, a record size out of range, an $MFT beyond the volume. */
+	wv.bytes_per_cluster = 3000;
+	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 0);
+	wv.bytes_per_cluster = 4096;
+	wv.bytes_per_record = 8192;
+	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 0);
+	wv.bytes_per_record = 1024;
+	wv.mft_lcn = 1ull << 40;
+	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 0);
+	assert_int_equal(v.boot.mft_lcn, 786432);
+	assert_int_equal(v.record_size, 1024);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_parse_volume_data),
 		cmocka_unit_test(test_parse_extents),
 		cmocka_unit_test(test_check),
