@@ -134,7 +134,11 @@ int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 	idx->data_alloc = calloc(n + 1, sizeof *idx->data_alloc);
 	idx->data_id = calloc(n + 1, sizeof *idx->data_id);
 	idx->link_first = calloc(n + 2, sizeof *idx->link_first);
-	if (!idx->rflags || !idx->seq || !idx->fattrs || !idx->times ||
+	/* Never NULL, so that pool + offset is defined even when every name
+	 * is empty (found by fuzzing). */
+	idx->pool_cap = 4096;
+	idx->pool = malloc(idx->pool_cap);
+	if (!idx->pool || !idx->rflags || !idx->seq || !idx->fattrs || !idx->times ||
 	    !idx->data_size || !idx->data_alloc || !idx->data_id ||
 	    !idx->link_first) {
 		uffs_index_free(idx);
@@ -215,6 +219,10 @@ void uffs_index_batch_free(struct uffs_index *batch)
 static int pool_add(struct uffs_index *idx, const uint8_t *u16, uint8_t units,
 		    uint32_t *off, uint16_t *len, struct mft_error *err)
 {
+	*off = (uint32_t)idx->pool_len;
+	*len = 0;
+	if (units == 0) /* an empty name: nothing to store (found by fuzzing) */
+		return MFT_OK;
 	size_t need = idx->pool_len + 3u * units;
 	if (need > POOL_MAX)
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
