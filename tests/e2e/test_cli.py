@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import TOP, Tap, decompress, run  # noqa: E402
+from common import TOP, Tap, committed_images, decompress, run  # noqa: E402
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_WARNINGS = 0, 1, 2, 3
 
@@ -179,6 +179,25 @@ def test_sources(tap, uffs, image, work):
            "captured $MFT lists the same paths as its volume", err)
     rc, out, _ = uffs("info", mft)
     tap.ok("captured $MFT" in out, "info: captured $MFT detected")
+
+
+def test_read_only(tap, uffs, images):
+    """No command writes to its source: every sample image hashes the same
+    before and after every command and format."""
+    commands = [["list"], ["list", "-d", "-f", "bodyfile"], ["list", "-f", "jsonl"],
+                ["list", "-f", "csv", "-d"], ["info", "--scan"], ["digest"],
+                ["list", "-m", "async", "--direct"], ["bench", "-m", "streaming",
+                                                     "--repeat", "1"]]
+    changed = []
+    for img in images:
+        before = sha1(img)
+        st = os.stat(img)
+        for c in commands:
+            uffs(*c, img)
+        if sha1(img) != before or os.stat(img).st_mtime_ns != st.st_mtime_ns:
+            changed.append(img)
+    tap.ok(not changed, f"{len(images)} images x {len(commands)} commands: no source written",
+           changed)
 
 
 def test_several_sources(tap, uffs, images, work):
@@ -341,6 +360,7 @@ def main():
         test_names(tap, uffs, hard)
         test_sources(tap, uffs, small, work)
         test_block_device(tap, uffs, small, work)
+        test_read_only(tap, uffs, [decompress(p) for p in committed_images()])
         test_several_sources(tap, uffs, [small, hard, decompress(os.path.join(
             TOP, "images", "cluster512.img.xz"))], work)
         test_bad_input(tap, uffs, small, work)
