@@ -268,8 +268,10 @@ void out_name(struct out *o, const char *s, size_t n, enum out_escape esc)
 			escape_json_char(o, c);
 			break;
 		case ESC_CSV:
-			if (c == '"')
-				out_char(o, '"');
+			/* '"' doubled (RFC 4180); '\\' doubled too, so that the
+			 * \uXXXX of a lone surrogate cannot be forged. */
+			if (c == '"' || c == '\\')
+				out_char(o, (char)c);
 			out_char(o, (char)c);
 			break;
 		case ESC_TSV:

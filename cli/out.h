@@ -55,7 +55,8 @@ int64_t filetime_to_unix(uint64_t ft);
 enum out_escape {
 	ESC_DISPLAY, /* control chars and lone surrogates -> '^' (as fls) */
 	ESC_JSON,    /* JSON string body, lossless (\uXXXX) */
-	ESC_CSV,     /* caller quotes; '"' doubled, lone surrogates \uXXXX */
+	ESC_CSV,     /* caller quotes; '"' and '\\' doubled, lone surrogates
+		      * \uXXXX: reversible */
 	ESC_TSV,     /* tab, newline, backslash, lone surrogates escaped */
 };
 void out_name(struct out *o, const char *s, size_t n, enum out_escape esc);

@@ -1,0 +1,156 @@
+/* Output escaping (cli/out.c): hostile names cannot forge lines or fields,
+ * and every lossless format decodes back to the exact name bytes (WTF-8,
+ * lone surrogates included). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../cli/out.h"
+
+static const char *const names[] = {
+	"plain.txt",
+	"new\nline",
+	"tab\there",
+	"carriage\rreturn",
+	"comma,and\"quote\"",
+	"back\\slash\\u0041",
+	"ctl\x01\x1f\x7f",
+	"lone \xed\xa0\x80 high",
+	"lone \xed\xbf\xbf low",
+	"emoji \xf0\x9f\x98\x80 caf\xc3\xa9",
+	"",
+};
+
+static size_t render(const char *name, enum out_escape esc, char *buf,
+		     size_t cap)
+{
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	struct out o;
+	assert_int_equal(out_init(&o, f), 0);
+	out_name(&o, name, strlen(name), esc);
+	assert_int_equal(out_finish(&o), 0);
+	rewind(f);
+	size_t n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return n;
+}
+
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* \uXXXX as WTF-8 (the escapes only ever carry one unit). */
+static size_t put_unit(char *out, unsigned u)
+{
+	if (u < 0x80) {
+		out[0] = (char)u;
+		return 1;
+	}
+	if (u < 0x800) {
+		out[0] = (char)(0xC0 | u >> 6);
+		out[1] = (char)(0x80 | (u & 0x3F));
+		return 2;
+	}
+	out[0] = (char)(0xE0 | u >> 12);
+	out[1] = (char)(0x80 | ((u >> 6) & 0x3F));
+	out[2] = (char)(0x80 | (u & 0x3F));
+	return 3;
+}
+
+/* Decodes JSON string escapes, TSV escapes or CSV doubling. */
+static size_t decode(const char *in, enum out_escape esc, char *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; in[i]; i++) {
+		char c = in[i];
+		if (esc == ESC_CSV && (c == '"' || c == '\\') && in[i + 1] == c) {
+			out[n++] = c;
+			i++;
+		} else if (c == '\\' && in[i + 1] == 'u') {
+			n += put_unit(out + n, hex4(in + i + 2));
+			i += 5;
+		} else if (c == '\\' && esc != ESC_CSV) {
+			char e = in[++i];
+			out[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
+		} else {
+			out[n++] = c;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static void check_lossless(enum out_escape esc, const char *forbidden)
+{
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+		char enc[512], dec[512];
+		render(names[k], esc, enc, sizeof enc);
+		for (const char *f = forbidden; *f; f++)
+			if (strchr(enc, *f))
+				fail_msg("name %zu: raw 0x%02x in \"%s\"", k,
+					 (unsigned char)*f, enc);
+		decode(enc, esc, dec);
+		assert_string_equal(dec, names[k]);
+	}
+}
+
+static void test_jsonl_round_trip(void **state)
+{
+	(void)state;
+	check_lossless(ESC_JSON, "\n\r\t\x01\x1f\x7f");
+}
+
+static void test_tsv_round_trip(void **state)
+{
+	(void)state;
+	check_lossless(ESC_TSV, "\n\r\t");
+}
+
+static void test_csv_round_trip(void **state)
+{
+	(void)state;
+	/* CSV quotes the field: newlines may stay inside it (RFC 4180). */
+	check_lossless(ESC_CSV, "");
+}
+
+/* Text and body file are for reading: no control character and no lone
+ * surrogate byte reaches the output, so no line can be forged. */
+static void test_display_cannot_forge_lines(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+		char enc[512];
+		size_t n = render(names[k], ESC_DISPLAY, enc, sizeof enc);
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)enc[i];
+			assert_true(c >= 0x20 && c != 0x7f);
+			assert_false(c == 0xED && i + 1 < n &&
+				     (unsigned char)enc[i + 1] >= 0xA0);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jsonl_round_trip),
+		cmocka_unit_test(test_tsv_round_trip),
+		cmocka_unit_test(test_csv_round_trip),
+		cmocka_unit_test(test_display_cannot_forge_lines),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
