@@ -20,7 +20,15 @@ BACKENDS = ["iocp", "threads", "sync"]
 
 
 def wine(exe, args, timeout=120):
-    return run(["wine", exe] + args, timeout=timeout)
+    """Runs exe under Wine. uffs prints a line on stderr for every failure
+    it reports; a failure with no output at all is Wine failing to run the
+    process (seen once in a fresh prefix), so that case is tried once more.
+    A failure that repeats, or that says anything, counts."""
+    r = run(["wine", exe] + args, timeout=timeout)
+    if r.returncode != 0 and not r.stdout and not r.stderr:
+        print(f"# wine ran nothing for {' '.join(args)} (exit {r.returncode}): once more")
+        r = run(["wine", exe] + args, timeout=timeout)
+    return r
 
 
 def main():
