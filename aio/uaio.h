@@ -89,6 +89,8 @@ struct uaio_config {
 	unsigned fault_error_pct;  /* completions turned into UAIO_E_IO */
 	unsigned fault_short_pct;  /* completions cut short */
 	unsigned fault_delay_pct;  /* completions held back (reordered) */
+	uint64_t fault_shrink_at;  /* nonzero: the source ends here, as if
+				    * it shrank mid-scan (reads past it: 0) */
 };
 
 struct uaio_ctx {

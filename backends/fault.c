@@ -5,12 +5,31 @@
 
 #include "../aio/uaio.h"
 
+struct pending {
+	uint64_t user_data;
+	uint64_t offset;
+	bool used;
+};
+
 struct fault_impl {
 	struct uaio_ctx inner;
 	uint64_t state;
 	struct uaio_cqe *held;
 	unsigned n_held;
+	struct pending *pending; /* the offset of each read in flight */
+	unsigned n_pending;
 };
+
+/* Where the read a completion answers started (for fault_shrink_at). */
+static uint64_t take_offset(struct fault_impl *f, uint64_t user_data)
+{
+	for (unsigned i = 0; i < f->n_pending; i++)
+		if (f->pending[i].used && f->pending[i].user_data == user_data) {
+			f->pending[i].used = false;
+			return f->pending[i].offset;
+		}
+	return 0;
+}
 
 static int fault_probe(char *why, size_t why_len)
 {
@@ -39,7 +58,11 @@ static int fault_init(struct uaio_ctx *ctx)
 	if (!f)
 		return UAIO_E_NOMEM;
 	f->held = calloc(ctx->cfg.depth, sizeof *f->held);
-	if (!f->held) {
+	f->pending = calloc(ctx->cfg.depth, sizeof *f->pending);
+	f->n_pending = ctx->cfg.depth;
+	if (!f->held || !f->pending) {
+		free(f->held);
+		free(f->pending);
 		free(f);
 		return UAIO_E_NOMEM;
 	}
@@ -50,6 +73,7 @@ static int fault_init(struct uaio_ctx *ctx)
 	int rc = uaio_ctx_create(&f->inner, inner, &inner_cfg);
 	if (rc) {
 		free(f->held);
+		free(f->pending);
 		free(f);
 		return rc;
 	}
@@ -63,6 +87,7 @@ static void fault_destroy(struct uaio_ctx *ctx)
 	struct fault_impl *f = ctx->impl;
 	uaio_ctx_destroy(&f->inner);
 	free(f->held);
+	free(f->pending);
 	free(f);
 }
 
@@ -70,15 +95,33 @@ static int fault_submit(struct uaio_ctx *ctx, const struct uaio_op *ops,
 			unsigned n)
 {
 	struct fault_impl *f = ctx->impl;
-	return uaio_submit(&f->inner, ops, n);
+	int rc = uaio_submit(&f->inner, ops, n);
+	for (int i = 0; i < rc; i++)
+		for (unsigned k = 0; k < f->n_pending; k++)
+			if (!f->pending[k].used) {
+				f->pending[k] = (struct pending){ops[i].user_data,
+								 ops[i].offset, true};
+				break;
+			}
+	return rc;
 }
 
 /* A short read keeps at least one byte: zero would mean end of file. */
 static void mangle(struct uaio_ctx *ctx, struct fault_impl *f,
 		   struct uaio_cqe *c)
 {
+	uint64_t off = take_offset(f, c->user_data);
 	if (c->res <= 0)
 		return;
+	uint64_t shrink = ctx->cfg.fault_shrink_at;
+	if (shrink) {
+		if (off >= shrink) {
+			c->res = 0; /* the source ends before this read */
+			return;
+		}
+		if (off + (uint64_t)c->res > shrink)
+			c->res = (int64_t)(shrink - off);
+	}
 	if (chance(f, ctx->cfg.fault_error_pct))
 		c->res = UAIO_E_IO;
 	else if (c->res > 1 && chance(f, ctx->cfg.fault_short_pct))

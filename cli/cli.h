@@ -69,6 +69,7 @@ enum cli_long_option {
 	OPT_FAULT_DELAY,
 	OPT_DIRECT,
 	OPT_ALL,
+	OPT_FAULT_SHRINK,
 };
 
 #define CLI_COMMON_LONGOPTS                                                    \
@@ -88,7 +89,8 @@ enum cli_long_option {
 		{"fault-seed", required_argument, 0, OPT_FAULT_SEED},          \
 		{"fault-short", required_argument, 0, OPT_FAULT_SHORT},        \
 		{"fault-error", required_argument, 0, OPT_FAULT_ERROR},        \
-		{"fault-delay", required_argument, 0, OPT_FAULT_DELAY}
+		{"fault-delay", required_argument, 0, OPT_FAULT_DELAY},        \
+		{"fault-shrink", required_argument, 0, OPT_FAULT_SHRINK}
 #define CLI_COMMON_SHORTOPTS "p:o:r:qvm:b:t:"
 #define CLI_COMMON_HELP                                                        \
 	"  -p, --partition N    use partition N of a disk image (1-based)\n"  \

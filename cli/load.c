@@ -137,6 +137,11 @@ static int scan_option(struct cli_common *c, int opt, const char *arg)
 			goto bad;
 		c->max_volumes = (unsigned)v;
 		return 1;
+	case OPT_FAULT_SHRINK:
+		if (!parse_size(arg, &v) || v == 0)
+			goto bad;
+		s->fault.fault_shrink_at = v;
+		return 1;
 	case OPT_FAULT_SEED:
 		if (!parse_u64(arg, &v))
 			goto bad;

@@ -340,6 +340,16 @@ def test_bad_input(tap, uffs, image, work):
            re.search(r"record \d+ .*I/O error \(records \d+\.\.\d+, source bytes \d+\.\.\d+, \d+ of \d+ bytes read\)", err),
            "a read error fails fast naming the chunk, its byte range and the bytes read", err)
 
+    # The source shrinks under the scan (a device going away, a file cut
+    # while read): the scan stops with the byte range, never a partial
+    # listing presented as complete.
+    for mode in ("streaming", "pipelined-parallel", "async"):
+        rc, out, err = uffs("list", "-m", mode, "--backend", "fault", "--fault-shrink",
+                            "400K", "--chunk", "64K", image)
+        tap.ok(rc == EXIT_ERROR and out == "" and "short read" in err and
+               re.search(r"source bytes \d+\.\.\d+, 0 of \d+ bytes read", err),
+               f"source shrinking mid-scan ({mode}): exit 1, the byte range, no listing", err)
+
     ro = damaged_copy(image, work, "readonly.img")
     os.chmod(ro, 0o444)
     rc, _, _ = uffs("list", ro)
