@@ -353,6 +353,8 @@ static int map_mft(struct uffs_volume *v, struct record0 *r0, uint8_t *scratch,
 
 static void check_with_os(struct uffs_volume *v, const struct uffs_warn_sink *warn)
 {
+	if (!v->src->file.volume_prefix[0])
+		return; /* images and Linux devices: the OS says nothing more */
 	uint8_t vd[UFFS_NTFS_VOLUME_DATA_LEN];
 	uint8_t *rp = malloc(RETRIEVAL_CAP);
 	struct uffs_extent *ext = malloc(RETRIEVAL_MAX_EXTENTS * sizeof *ext);
