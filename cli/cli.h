@@ -40,6 +40,10 @@ struct loaded {
 	struct uffs_index idx;
 	struct uffs_tree tree;
 	struct uffs_scan_stats stats;
+	/* The volume's $UpCase table: 65536 UTF-16 code units, for matching
+	 * names without regard to case as NTFS itself does. NULL when the
+	 * source has none (a captured $MFT): a built-in table applies. */
+	const uint16_t *upcase;
 	bool scanned;
 };
 
