@@ -8,6 +8,7 @@
 
 #include "../source/proc.h"
 #include "cli.h"
+#include "progress.h"
 
 static void print_location(FILE *f, const struct mft_error *e,
 			   const struct uffs_volume *vol)
@@ -47,6 +48,7 @@ static void print_warning(void *ctx, const struct mft_error *e)
 	pthread_mutex_lock(&w->c->lock);
 	w->c->warnings++;
 	if (!w->c->quiet) {
+		cli_progress_clear_locked(w->c);
 		fprintf(stderr, "uffs: warning: %s: ", w->source);
 		print_location(stderr, e, w->vol);
 		fprintf(stderr, "%s\n", e->what ? e->what : mft_strerror(e->code));
@@ -142,6 +144,11 @@ static int scan_option(struct cli_common *c, int opt, const char *arg)
 			goto bad;
 		s->fault.fault_shrink_at = v;
 		return 1;
+	case OPT_FAULT_LATENCY: /* microseconds per batch of completions */
+		if (!parse_u64(arg, &v) || v > 10000000)
+			goto bad;
+		s->fault.fault_latency_us = (unsigned)v;
+		return 1;
 	case OPT_FAULT_SEED:
 		if (!parse_u64(arg, &v))
 			goto bad;
@@ -233,7 +240,11 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 			l->vol.record_size, l->vol.n_ext);
 	if (!scan)
 		return 0;
-	rc = uffs_scan(&l->vol, &c->scan, &l->idx, &l->stats, &sink, &err);
+	struct uffs_scan_opts opts = c->scan;
+	struct cli_progress progress;
+	cli_progress_start(&progress, c, path, &opts);
+	rc = uffs_scan(&l->vol, &opts, &l->idx, &l->stats, &sink, &err);
+	cli_progress_end(&progress);
 	if (rc == MFT_OK)
 		rc = uffs_tree_build(&l->tree, &l->idx, &err);
 	if (rc) {
