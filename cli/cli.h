@@ -128,5 +128,6 @@ int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_du(int argc, char **argv);
 
 #endif

@@ -158,6 +158,26 @@ static bool heads_orphan_chain(const struct uffs_tree *t, uint64_t owner,
 	       t->state[owner] == DIR_ORPHAN_TOP;
 }
 
+uint64_t uffs_tree_listed_in(const struct uffs_tree *t, uint64_t owner,
+			     uint32_t link)
+{
+	if (heads_orphan_chain(t, owner, link))
+		return UFFS_TREE_ORPHANS;
+	return MFT_REF_FRS(t->idx->links.parent[link]);
+}
+
+unsigned uffs_tree_dir_level(const struct uffs_tree *t, uint64_t dir)
+{
+	switch (t->state[dir]) {
+	case DIR_ORPHAN_TOP:
+		return 2;
+	case DIR_UNDER_ORPHAN:
+		return 2u + t->depth[dir];
+	default:
+		return t->depth[dir];
+	}
+}
+
 static bool push_front(char *buf, size_t *pos, const char *s, size_t n)
 {
 	if (n > *pos)

@@ -41,6 +41,17 @@ void uffs_tree_free(struct uffs_tree *t);
 bool uffs_parent_ok(const struct uffs_index *idx, uint64_t owner,
 		    uint32_t link);
 
+/* The directory a name is listed in: the record of its parent, or
+ * UFFS_TREE_ORPHANS when it is listed directly under /$OrphanFiles. */
+#define UFFS_TREE_ORPHANS UINT64_MAX
+uint64_t uffs_tree_listed_in(const struct uffs_tree *t, uint64_t owner,
+			     uint32_t link);
+
+/* How many directories a directory's path goes through above it: 0 for the
+ * root, 1 for /dir, 2 for /$OrphanFiles/dir (the virtual /$OrphanFiles is
+ * level 1). Meaningful for directories only. */
+unsigned uffs_tree_dir_level(const struct uffs_tree *t, uint64_t dir);
+
 /* Writes the path of link i, a name of record owner (no leading '/', components joined by `sep`)
  * into buf, NUL-terminated. Returns its length, or 0 when it does not fit in
  * cap (the caller may retry with a larger buffer; cap >= 64 KiB always
