@@ -10,30 +10,12 @@
 #include "cli.h"
 #include "progress.h"
 
-static void print_location(FILE *f, const struct mft_error *e,
-			   const struct uffs_volume *vol)
-{
-	if (e->frs != MFT_NO_FRS) {
-		fprintf(f, "record %" PRIu64, e->frs);
-		uint64_t at = vol ? uffs_volume_record_offset(vol, e->frs)
-				  : UINT64_MAX;
-		if (at != UINT64_MAX)
-			fprintf(f, " (at byte %" PRIu64 ")", at);
-		fprintf(f, ", offset %" PRIu64 ": ", e->offset);
-	} else if (e->offset != MFT_NO_OFFSET) {
-		fprintf(f, "byte offset %" PRIu64 ": ", e->offset);
-	}
-}
-
 void cli_error(const char *source, const struct mft_error *e,
 	       const struct uffs_volume *vol)
 {
-	fprintf(stderr, "uffs: %s: ", source);
-	print_location(stderr, e, vol);
-	fprintf(stderr, "%s", e->what ? e->what : mft_strerror(e->code));
-	if (e->detail[0])
-		fprintf(stderr, " (%s)", e->detail);
-	fprintf(stderr, "\n");
+	char text[512];
+	uffs_error_text(e, vol, true, text, sizeof text);
+	fprintf(stderr, "uffs: %s: %s\n", source, text);
 }
 
 struct warn_ctx {
@@ -49,9 +31,9 @@ static void print_warning(void *ctx, const struct mft_error *e)
 	w->c->warnings++;
 	if (!w->c->quiet) {
 		cli_progress_clear_locked(w->c);
-		fprintf(stderr, "uffs: warning: %s: ", w->source);
-		print_location(stderr, e, w->vol);
-		fprintf(stderr, "%s\n", e->what ? e->what : mft_strerror(e->code));
+		char text[512];
+		uffs_error_text(e, w->vol, false, text, sizeof text);
+		fprintf(stderr, "uffs: warning: %s: %s\n", w->source, text);
 	}
 	pthread_mutex_unlock(&w->c->lock);
 }

@@ -1,4 +1,6 @@
 /* Locating and mapping the $MFT. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -571,4 +573,35 @@ uint64_t uffs_volume_record_offset(const struct uffs_volume *v, uint64_t frs)
 	    e->vol_off == UFFS_SPARSE_OFFSET)
 		return UINT64_MAX;
 	return v->src->base + e->vol_off + (off - e->mft_off);
+}
+
+size_t uffs_error_text(const struct mft_error *e, const struct uffs_volume *vol,
+		       bool detail, char *buf, size_t cap)
+{
+	size_t n = 0;
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+#define APPEND(...)                                                            \
+	do {                                                                   \
+		if (n < cap) {                                                 \
+			int k = snprintf(buf + n, cap - n, __VA_ARGS__);       \
+			n += k > 0 ? (size_t)k : 0;                            \
+		}                                                              \
+	} while (0)
+	if (e->frs != MFT_NO_FRS) {
+		APPEND("record %" PRIu64, e->frs);
+		uint64_t at = vol ? uffs_volume_record_offset(vol, e->frs)
+				  : UINT64_MAX;
+		if (at != UINT64_MAX)
+			APPEND(" (at byte %" PRIu64 ")", at);
+		APPEND(", offset %" PRIu64 ": ", e->offset);
+	} else if (e->offset != MFT_NO_OFFSET) {
+		APPEND("byte offset %" PRIu64 ": ", e->offset);
+	}
+	APPEND("%s", e->what ? e->what : mft_strerror(e->code));
+	if (detail && e->detail[0])
+		APPEND(" (%s)", e->detail);
+#undef APPEND
+	return n < cap ? n : cap - 1;
 }

@@ -65,6 +65,12 @@ uint64_t uffs_volume_bitmap_count(const struct uffs_volume *v);
  * starts at or before it (check its length). */
 size_t uffs_volume_find_extent(const struct uffs_volume *v, uint64_t off);
 
+/* An error as one line of text: "record N (at byte B), offset O: what
+ * (detail)", the location parts only where known; the detail only when
+ * asked for. vol may be NULL. Returns the length (truncated to cap). */
+size_t uffs_error_text(const struct mft_error *e, const struct uffs_volume *vol,
+		       bool detail, char *buf, size_t cap);
+
 /* Byte offset of record frs within the source file (for messages), or
  * UINT64_MAX when not mapped. */
 uint64_t uffs_volume_record_offset(const struct uffs_volume *v, uint64_t frs);
