@@ -18,7 +18,9 @@ static void print_location(FILE *f, const struct mft_error *e,
 				  : UINT64_MAX;
 		if (at != UINT64_MAX)
 			fprintf(f, " (at byte %" PRIu64 ")", at);
-		fprintf(f, ", offset %" PRIu64 ": ", e->offset);
+		if (e->offset != MFT_NO_OFFSET)
+			fprintf(f, ", offset %" PRIu64, e->offset);
+		fprintf(f, ": ");
 	} else if (e->offset != MFT_NO_OFFSET) {
 		fprintf(f, "byte offset %" PRIu64 ": ", e->offset);
 	}
@@ -207,6 +209,22 @@ bad:
 	return -1;
 }
 
+/* Directories cut out of a parent loop are listed under $OrphanFiles;
+ * the loop itself is damage, so each gets a warning. */
+static void warn_parent_loops(const struct uffs_tree *t,
+			      const struct uffs_warn_sink *sink)
+{
+	for (uint64_t r = 0; r < t->idx->n_records; r++) {
+		if (!uffs_tree_loop_top(t, r))
+			continue;
+		struct mft_error w;
+		mft_fail(&w, MFT_E_CORRUPT, r, MFT_NO_OFFSET,
+			 "directory's parent chain loops back to itself (or is "
+			 "too deep): listed under /$OrphanFiles");
+		uffs_warn(sink, &w);
+	}
+}
+
 int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 	     bool scan)
 {
@@ -243,6 +261,7 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 		return UFFS_EXIT_ERROR;
 	}
 	l->scanned = true;
+	warn_parent_loops(&l->tree, &sink);
 	return 0;
 }
 
