@@ -18,6 +18,7 @@ computed here from the image, independently of uffs.
 """
 import lzma
 import os
+import re
 import struct
 import sys
 
@@ -94,70 +95,70 @@ def rec_at(v, frs):
 @case("boot-bps-zero", S4, "bytes per sector (boot +0x0B) = 0")
 def _(v):
     put(v.b, ntfs.BOOT_BPS, "H", 0)
-    return error("exit 1 at byte offset 11", offset=ntfs.BOOT_BPS, msg="bytes per sector")
+    return error("the boot sector field", offset=ntfs.BOOT_BPS, msg="bytes per sector")
 
 
 @case("boot-bps-odd", S4, "bytes per sector = 1000 (not a power of two)")
 def _(v):
     put(v.b, ntfs.BOOT_BPS, "H", 1000)
-    return error("exit 1 at byte offset 11", offset=ntfs.BOOT_BPS, msg="bytes per sector")
+    return error("the boot sector field", offset=ntfs.BOOT_BPS, msg="bytes per sector")
 
 
 @case("boot-cluster-zero", S4, "sectors per cluster (+0x0D) = 0")
 def _(v):
     v.b[ntfs.BOOT_SPC] = 0
-    return error("exit 1 at byte offset 13", offset=ntfs.BOOT_SPC, msg="cluster size")
+    return error("the boot sector field", offset=ntfs.BOOT_SPC, msg="cluster size")
 
 
 @case("boot-cluster-huge", S4, "sectors per cluster = 0xE0 (2^32 sectors)")
 def _(v):
     v.b[ntfs.BOOT_SPC] = 0xE0
-    return error("exit 1 at byte offset 13", offset=ntfs.BOOT_SPC, msg="cluster size")
+    return error("the boot sector field", offset=ntfs.BOOT_SPC, msg="cluster size")
 
 
 @case("boot-cluster-4m", H, "sectors per cluster = 0xF3 (8192 x 512 = 4 MiB, past the 2 MiB limit)")
 def _(v):
     v.b[ntfs.BOOT_SPC] = 0xF3
-    return error("exit 1 at byte offset 13", offset=ntfs.BOOT_SPC, msg="cluster size")
+    return error("the boot sector field", offset=ntfs.BOOT_SPC, msg="cluster size")
 
 
 @case("boot-cluster-odd", H, "sectors per cluster = 3")
 def _(v):
     v.b[ntfs.BOOT_SPC] = 3
-    return error("exit 1 at byte offset 13", offset=ntfs.BOOT_SPC, msg="cluster size")
+    return error("the boot sector field", offset=ntfs.BOOT_SPC, msg="cluster size")
 
 
 @case("boot-record-size-zero", H, "clusters per MFT record (+0x40) = 0")
 def _(v):
     v.b[ntfs.BOOT_CLUSTERS_PER_RECORD] = 0
-    return error("exit 1 at byte offset 64", offset=ntfs.BOOT_CLUSTERS_PER_RECORD,
+    return error("the boot sector field", offset=ntfs.BOOT_CLUSTERS_PER_RECORD,
                  msg="record size")
 
 
 @case("boot-record-size-huge", H, "clusters per MFT record = 0x7F (508 KiB records)")
 def _(v):
     v.b[ntfs.BOOT_CLUSTERS_PER_RECORD] = 0x7F
-    return error("exit 1 at byte offset 64", offset=ntfs.BOOT_CLUSTERS_PER_RECORD,
+    return error("the boot sector field", offset=ntfs.BOOT_CLUSTERS_PER_RECORD,
                  msg="record size")
 
 
 @case("boot-record-size-negative", H, "clusters per MFT record = 0xC0 (2^64 bytes)")
 def _(v):
     v.b[ntfs.BOOT_CLUSTERS_PER_RECORD] = 0xC0
-    return error("exit 1 at byte offset 64", offset=ntfs.BOOT_CLUSTERS_PER_RECORD,
+    return error("the boot sector field", offset=ntfs.BOOT_CLUSTERS_PER_RECORD,
                  msg="record size")
 
 
 @case("boot-total-sectors-zero", H, "total sectors (+0x28) = 0")
 def _(v):
     put(v.b, ntfs.BOOT_TOTAL_SECTORS, "Q", 0)
-    return error("exit 1 at byte offset 40", offset=ntfs.BOOT_TOTAL_SECTORS, msg="total sector")
+    return error("the boot sector field", offset=ntfs.BOOT_TOTAL_SECTORS, msg="total sector")
 
 
 @case("boot-total-sectors-huge", H, "total sectors = 2^63 (overflows bytes)")
 def _(v):
     put(v.b, ntfs.BOOT_TOTAL_SECTORS, "Q", 1 << 63)
-    return error("exit 1 at byte offset 40", offset=ntfs.BOOT_TOTAL_SECTORS, msg="total sector")
+    return error("the boot sector field", offset=ntfs.BOOT_TOTAL_SECTORS, msg="total sector")
 
 
 @case("boot-volume-larger", H, "total sectors x 1000: the image is shorter than its volume")
@@ -170,13 +171,13 @@ def _(v):
 @case("boot-mft-lcn-beyond", H, "$MFT cluster (+0x30) past the volume")
 def _(v):
     put(v.b, ntfs.BOOT_MFT_LCN, "Q", v.clusters + 5)
-    return error("exit 1 at byte offset 48", offset=ntfs.BOOT_MFT_LCN, msg=r"\$MFT cluster")
+    return error("the boot sector field", offset=ntfs.BOOT_MFT_LCN, msg=r"\$MFT cluster")
 
 
 @case("boot-mft-lcn-zero", H, "$MFT cluster = 0 (the boot sector itself)")
 def _(v):
     put(v.b, ntfs.BOOT_MFT_LCN, "Q", 0)
-    return error("exit 1 at byte offset 48", offset=ntfs.BOOT_MFT_LCN, msg=r"\$MFT cluster")
+    return error("the boot sector field", offset=ntfs.BOOT_MFT_LCN, msg=r"\$MFT cluster")
 
 
 @case("boot-mft-lcn-wrong", H, "$MFT cluster points at a data cluster; $MFTMIrr intact")
@@ -875,15 +876,32 @@ def apply(name, data):
     return bytes(v.b), outcome
 
 
-def markdown(outcomes=None):
-    lines = ["| case | image | what is mutated | expected outcome |",
+def describe(o):
+    """One table cell: exit status, the message's location and text, why."""
+    if o.frs is not None:
+        loc = f"record {o.frs}"
+        loc += f" (at byte {o.at})" if o.at is not None else ""
+        loc += f", offset {o.offset}" if o.offset is not None else ""
+    elif o.offset is not None:
+        loc = f"byte offset {o.offset}"
+    else:
+        loc = ""
+    text = re.sub(r"^exit \d+:?\s*", "", o.text)
+    if o.kind == "ok":
+        return f"**exit 0**, no message: {text}"
+    what = "one error line" if o.kind == "error" else "warning"
+    msg = f" ~ `{o.msg}`" if o.msg else ""
+    return f"**exit {o.exit}**, {what}: {loc}{msg}; {text}".replace(": ;", ";")
+
+
+def markdown(outcomes):
+    lines = ["| case | what is mutated | expected outcome | reproduce |",
              "|---|---|---|---|"]
     for name, (image, what, _) in CASES.items():
-        o = outcomes[name] if outcomes else None
-        exp = ""
-        if o:
-            exp = f"exit {o.exit}: {o.text}"
-        lines.append(f"| `{name}` | {image} | {what.replace('|', '/')} | {exp} |")
+        cmd = (f"`tests/corrupt/mutate.py {name} images/{image}.img.xz /tmp/x.img"
+               " && build/uffs list /tmp/x.img`")
+        cell = describe(outcomes[name]).replace("|", "\\|")
+        lines.append(f"| `{name}` | {image}: {what.replace('|', '/')} | {cell} | {cmd} |")
     return "\n".join(lines)
 
 

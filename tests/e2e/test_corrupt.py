@@ -243,6 +243,12 @@ def main():
         ap.error("--uffs is required")
     tap = Tap()
     run = Runner(args.uffs, not args.no_rlimit)
+    if run.rlimit:
+        # The bound is real: a child under it cannot allocate 1 GiB.
+        r = subprocess.run([sys.executable, "-c", "bytearray(1 << 30)"],
+                           stderr=subprocess.PIPE, preexec_fn=limit_memory)
+        tap.ok(r.returncode != 0 and b"MemoryError" in r.stderr,
+               f"RLIMIT_AS of {MEMORY_LIMIT >> 20} MiB is applied to each command")
     names = args.case or list(mutate.CASES)
     images, baselines = {}, {}
     slowest = (0.0, "")
