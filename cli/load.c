@@ -236,6 +236,7 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 		return UFFS_EXIT_ERROR;
 	}
 	l->scanned = true;
+	uffs_warn_parent_loops(&l->tree, &sink);
 	return 0;
 }
 

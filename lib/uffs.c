@@ -144,6 +144,8 @@ int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 	if (rc == MFT_OK) {
 		rc = uffs_tree_build(&db->tree, &db->idx, &e);
 		db->tree_built = rc == MFT_OK;
+		if (db->tree_built)
+			uffs_warn_parent_loops(&db->tree, &sink);
 	}
 	db->opts = NULL;
 	if (rc) {

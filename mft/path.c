@@ -139,6 +139,19 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 	return MFT_OK;
 }
 
+bool uffs_tree_loop_top(const struct uffs_tree *t, uint64_t r)
+{
+	if (r >= t->idx->n_records || r == MFT_FRS_ROOT ||
+	    t->state[r] != DIR_ORPHAN_TOP)
+		return false;
+	uint32_t link = dir_link(t->idx, r);
+	if (link == UINT32_MAX)
+		return false;
+	/* An orphan top whose parent is valid was cut out of a loop (or a
+	 * chain too deep); one naming itself is the shortest loop. */
+	return uffs_parent_ok(t->idx, r, link) || parent_of(t->idx, r) == r;
+}
+
 void uffs_tree_free(struct uffs_tree *t)
 {
 	free(t->state);

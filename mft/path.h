@@ -36,6 +36,12 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 		    struct mft_error *err);
 void uffs_tree_free(struct uffs_tree *t);
 
+/* Whether directory r is listed under $OrphanFiles only because its chain of
+ * parents loops back to itself (r names itself, or r is where the loop was
+ * cut) or is deeper than UFFS_PATH_DEPTH_MAX: damage worth a warning, unlike
+ * an ordinary orphan whose parent is gone. */
+bool uffs_tree_loop_top(const struct uffs_tree *t, uint64_t r);
+
 /* Whether link i of record owner has a parent reference naming a usable
  * parent directory. */
 bool uffs_parent_ok(const struct uffs_index *idx, uint64_t owner,

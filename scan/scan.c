@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../mft/ntfs_format.h"
 #include "../source/proc.h"
 #include "plan.h"
 #include "scan.h"
@@ -84,6 +85,16 @@ int uffs_scan_record(const struct uffs_volume *v, struct uffs_index *idx,
 	if (rc == MFT_OK) {
 		if (view->partial && worth_warning(v, frs, MFT_E_CORRUPT))
 			uffs_warn(warn, &view->damage);
+		/* The merger drops such a record's names and streams (they
+		 * would belong to no file): say so rather than lose them
+		 * silently. */
+		if (view->base_ref && MFT_REF_FRS(view->base_ref) == frs &&
+		    worth_warning(v, frs, MFT_E_CORRUPT)) {
+			mft_fail(&rec_err, MFT_E_CORRUPT, frs, MFT_REC_BASE_REF,
+				 "extension record names itself as its own base: "
+				 "its attributes are ignored");
+			uffs_warn(warn, &rec_err);
+		}
 		if (view->baad && worth_warning(v, frs, MFT_E_BAAD)) {
 			mft_fail(&rec_err, MFT_E_BAAD, frs, 0,
 				 "record marked BAAD by chkdsk but intact: listed");

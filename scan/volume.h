@@ -23,6 +23,12 @@ struct uffs_warn_sink {
 
 void uffs_warn(const struct uffs_warn_sink *sink, const struct mft_error *e);
 
+struct uffs_tree;
+/* Directories cut out of a parent loop are listed under $OrphanFiles; the
+ * loop itself is damage: one warning each. */
+void uffs_warn_parent_loops(const struct uffs_tree *t,
+			    const struct uffs_warn_sink *sink);
+
 #define UFFS_SPARSE_OFFSET UINT64_MAX
 struct uffs_extent {
 	uint64_t mft_off; /* byte offset within the $MFT stream */
