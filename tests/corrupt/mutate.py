@@ -641,8 +641,9 @@ def _(v):
     a = r.find(ntfs.AT_FN)
     r.b[a.value_off + ntfs.FN_NAME_LEN] = 0
     v.write_record(SMALL, r)
-    return ok("the file is not listed (no path names it); nothing else changes. "
-              "Not yet a warning (see below)", check="gone", arg=SMALL)
+    return warn("names are 1 to 255 units: the record is damaged there, warning; the "
+                "file has no name left to list", SMALL, offset=a.off + ntfs.A_VALUE_LEN,
+                at=rec_at(v, SMALL), msg="empty name", check="gone", arg=SMALL)
 
 
 def surrogate_case(name, what, unit):
