@@ -51,7 +51,8 @@ class Outcome:
 
     @property
     def exit(self):
-        return {"error": EXIT_ERROR, "warn": EXIT_WARNINGS, "ok": EXIT_OK}[self.kind]
+        return {"error": EXIT_ERROR, "warn": EXIT_WARNINGS, "ok": EXIT_OK,
+                "random": "0 or 3"}[self.kind]
 
 
 def error(text, **kw):
@@ -641,8 +642,9 @@ def _(v):
     a = r.find(ntfs.AT_FN)
     r.b[a.value_off + ntfs.FN_NAME_LEN] = 0
     v.write_record(SMALL, r)
-    return ok("the file is not listed (no path names it); nothing else changes. "
-              "Not yet a warning (see below)", check="gone", arg=SMALL)
+    return warn("names are 1 to 255 units: the record is damaged there, warning; the "
+                "file has no name left to list", SMALL, offset=a.off + ntfs.A_VALUE_LEN,
+                at=rec_at(v, SMALL), msg="empty name", check="gone", arg=SMALL)
 
 
 def surrogate_case(name, what, unit):
@@ -854,6 +856,35 @@ def _(v):
               check="lost_links", arg=RES_AL)
 
 
+# ---- seeded random damage on top of the named cases ----------------------------
+
+def random_case(seed):
+    @case(f"random-{seed}", H, f"seed {seed}: 1-6 random bytes in the attributes of each of "
+          "3 random in-use file records, update sequence rewritten")
+    def _(v):
+        import random
+        rnd = random.Random(seed)
+        hit = set()
+        while len(hit) < 3:
+            frs = rnd.randrange(64, 3359)
+            r = v.record(frs)
+            flags = u16(r.b, ntfs.REC_FLAGS)
+            if (flags & ntfs.FLAG_DIR or not flags & ntfs.FLAG_IN_USE or
+                    u64(r.b, ntfs.REC_BASE) or frs in hit):
+                continue
+            first, used = u16(r.b, ntfs.REC_ATTR_OFS), u32(r.b, ntfs.REC_USED)
+            for _ in range(rnd.randrange(1, 7)):
+                r.b[rnd.randrange(first, used)] = rnd.randrange(256)
+            v.write_record(frs, r)
+            hit.add(frs)
+        return Outcome("random", "exit 0 or 3; warnings name only the damaged records; "
+                       "every row of every other record unchanged", damaged=hit)
+
+
+for _seed in range(1, 31):
+    random_case(_seed)
+
+
 # ---- driver --------------------------------------------------------------------
 
 def load(image):
@@ -889,6 +920,8 @@ def describe(o):
     text = re.sub(r"^exit \d+:?\s*", "", o.text)
     if o.kind == "ok":
         return f"**exit 0**, no message: {text}"
+    if o.kind == "random":
+        return f"**{text}** (damaged: {', '.join(map(str, sorted(o.damaged)))})"
     what = "one error line" if o.kind == "error" else "warning"
     msg = f" ~ `{o.msg}`" if o.msg else ""
     return f"**exit {o.exit}**, {what}: {loc}{msg}; {text}".replace(": ;", ";")
