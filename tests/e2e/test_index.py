@@ -25,17 +25,18 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_WARNINGS = 0, 1, 2, 3
 HEADER = 64
 ENTRY = 32
 
-LIST_VARIANTS = [
-    [],
-    ["--deleted"],
-    ["-f", "csv", "--deleted"],
-    ["-f", "jsonl"],
-    ["-f", "bodyfile"],
-    ["-f", "bodyfile", "--deleted"],
-    ["-f", "tsv", "--deleted", "-c",
+COMMANDS = [
+    ["list"],
+    ["list", "--deleted"],
+    ["list", "-f", "csv", "--deleted"],
+    ["list", "-f", "jsonl"],
+    ["list", "-f", "bodyfile"],
+    ["list", "-f", "bodyfile", "--deleted"],
+    ["list", "-f", "tsv", "--deleted", "-c",
      "path,name,stream,frs,sequence,parent,type,deleted,size,allocated,"
      "created,modified,mft-changed,accessed,attributes,links,streams,"
      "reparse-tag"],
+    ["du", "-d", "4", "-f", "csv"],
 ]
 
 
@@ -74,11 +75,11 @@ def compare_source(tap, uffs, src, name, work):
     tap.ok(rs == ri and out_s.split()[:1] == out_i.split()[:1] and out_s,
            f"{name}: same digest and exit status from the index",
            f"source {rs} {out_s!r} {err_s}\nindex {ri} {out_i!r} {err_i}")
-    for variant in LIST_VARIANTS:
-        rs, out_s, err_s = uffs_run(uffs, "list", *variant, src)
-        ri, out_i, err_i = uffs_run(uffs, "list", *variant, idx)
+    for cmd in COMMANDS:
+        rs, out_s, err_s = uffs_run(uffs, *cmd, src)
+        ri, out_i, err_i = uffs_run(uffs, *cmd, idx)
         tap.ok(rs == ri and out_s == out_i and out_s,
-               f"{name}: list {' '.join(variant)}: same output and exit "
+               f"{name}: {' '.join(cmd)}: same output and exit "
                f"status from the index",
                f"source exit {rs}, {len(out_s)} bytes: {err_s}\n"
                f"index exit {ri}, {len(out_i)} bytes: {err_i}")
