@@ -93,6 +93,10 @@ static const struct section_kind kinds[] = {
 #define SECTIONS_MAX 64 /* more than any version writes */
 #define STRING_MAX 4096
 #define META_SIZE 120
+/* The longest name NTFS stores is 255 UTF-16 units: at most 3 WTF-8 bytes
+ * each. Longer ones cannot come from a scan, and would only make path
+ * building slow. */
+#define NAME_BYTES_MAX (255 * 3)
 
 /* META flags. */
 #define META_HAS_BOOT 0x1u
@@ -652,16 +656,17 @@ static int check_structure(struct reader *r, const struct uffs_index *idx)
 			return structure_error(r, SEC_LINK_FIRST, i,
 					       "saved index corrupt: link rows out of order or range");
 	for (uint32_t i = 0; i < idx->links.n; i++)
-		if (idx->links.name[i] > idx->pool_len ||
+		if (idx->links.name_len[i] > NAME_BYTES_MAX ||
+		    idx->links.name[i] > idx->pool_len ||
 		    idx->links.name_len[i] > idx->pool_len - idx->links.name[i])
 			return structure_error(r, SEC_L_NAME, i,
-					       "saved index corrupt: a name lies outside the name pool");
+					       "saved index corrupt: a name too long or outside the name pool");
 	const struct uffs_streams *s = &idx->streams;
 	for (uint32_t i = 0; i < s->n; i++) {
-		if (s->name[i] > idx->pool_len ||
+		if (s->name_len[i] > NAME_BYTES_MAX || s->name[i] > idx->pool_len ||
 		    s->name_len[i] > idx->pool_len - s->name[i])
 			return structure_error(r, SEC_S_NAME, i,
-					       "saved index corrupt: a stream name lies outside the name pool");
+					       "saved index corrupt: a stream name too long or outside the name pool");
 		if (s->owner[i] >= n || (i > 0 && s->owner[i] < s->owner[i - 1]))
 			return structure_error(r, SEC_S_OWNER, i,
 					       "saved index corrupt: stream owners out of order or range");

@@ -144,6 +144,15 @@ def main():
             w = wine(exe, ["info", "N:"])
             tap.ok(w.returncode == 0 and b"raw volume" in w.stdout,
                    "live volume: uffs info N:", w.stderr.decode(errors="replace"))
+            # A saved index of a live volume keeps its Windows paths.
+            with tempfile.TemporaryDirectory() as work:
+                idx = os.path.join(work, "n.idx")
+                w = wine(exe, ["index", "N:", "-o", idx])
+                listed = wine(exe, ["list", idx]).stdout.decode()
+                on_linux = run([ref, "list", idx]).stdout.decode()
+                tap.ok(w.returncode == 0 and listed == want and on_linux == want,
+                       "live volume saved: its index lists N:\\ paths on Windows and Linux",
+                       w.stderr.decode(errors="replace")[:300] + listed[:200])
         finally:
             os.unlink(link)
     else:

@@ -381,6 +381,12 @@ static void structure_checks(void **state)
 	resealed(MFT_E_CORRUPT, (uint64_t)(s - work) + 8, "outside the name pool",
 		 "link names");
 	fresh();
+	s = section(work, S_L_NAME + 1); /* name lengths */
+	s[2 * 2] = 0xFE; /* 766 bytes: longer than NTFS allows */
+	s[2 * 2 + 1] = 0x02;
+	resealed(MFT_E_CORRUPT, (uint64_t)(section(work, S_L_NAME) - work) + 8,
+		 "outside the name pool", "link names");
+	fresh();
 	s = section(work, S_S_OWNER);
 	wr32(s + 4, 31); /* owners 32, 31: out of order */
 	wr32(s, 32);
