@@ -39,13 +39,18 @@ bool cli_saved_is(const char *path)
 	return n > 0 && memcmp(head, UFFS_IDXFILE_MAGIC, (size_t)n) == 0;
 }
 
+/* The saved strings are printed as they are (info, --verbose): control
+ * characters from a hostile file become '?'. */
 static char *copy_string(const char *p, size_t n)
 {
 	char *s = malloc(n + 1);
-	if (s) {
-		memcpy(s, p, n);
-		s[n] = '\0';
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		s[i] = c < 0x20 || c == 0x7F ? '?' : (char)c;
 	}
+	s[n] = '\0';
 	return s;
 }
 

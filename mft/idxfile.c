@@ -523,6 +523,11 @@ static int decode_meta(struct reader *r, struct uffs_index *idx,
 	f->mft_size = le64(m + 96);
 	f->vol_records = le64(m + 104);
 	memcpy(f->volume_prefix, m + 112, 4);
+	/* The scan indexes every record of the mapped $MFT; counting them
+	 * again (info) must not run past the index. */
+	if (f->vol_records != idx->n_records)
+		return bad(r, MFT_E_CORRUPT, s->offset + 104,
+			   "saved index: record counts disagree", NULL);
 	/* Printed as a C string: "" or a drive like "C:". */
 	if (f->volume_prefix[3] || f->partition < 0 ||
 	    (f->volume_prefix[0] && f->volume_prefix[1] != ':'))

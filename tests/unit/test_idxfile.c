@@ -150,6 +150,7 @@ static int setup(void **state)
 	f.has_boot = true;
 	f.cluster_size = 4096;
 	f.bytes_per_sector = 512;
+	f.vol_records = N_RECORDS;
 	f.source_path = "disk.img";
 	f.source_path_len = 8;
 	f.container = "raw volume";
@@ -351,12 +352,18 @@ static void meta_checks(void **state)
 	resealed(MFT_E_CORRUPT, at + 12, "meta flags", NULL);
 	fresh();
 	m = section(work, S_META);
+	wr64(m + 104, N_RECORDS + 1);
+	resealed(MFT_E_CORRUPT, at + 104, "record counts disagree", NULL);
+	fresh();
+	m = section(work, S_META);
 	wr64(m, N_RECORDS + 1);
+	wr64(m + 104, N_RECORDS + 1);
 	resealed(MFT_E_CORRUPT, rd64(entry(work, 16) + 8), "wrong number",
 		 "record flags");
 	fresh();
 	m = section(work, S_META);
 	wr64(m, 0xFFFFFFFFull);
+	wr64(m + 104, 0xFFFFFFFFull);
 	resealed(MFT_E_CORRUPT, at, "record count", NULL);
 }
 
