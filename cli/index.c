@@ -288,8 +288,21 @@ static const char index_help[] =
 	"\n"
 	"  -o, --output FILE    the index file to write (replaced if it exists)\n"
 	"      --offset BYTES   the NTFS volume starts at this byte offset\n"
-	"                       (the -o of other commands)\n"
-	CLI_COMMON_HELP;
+	"                       (the -o of other commands)\n";
+
+/* The common options' help, without its "-o, --offset" line: -o is the
+ * output here. */
+static void print_help(void)
+{
+	fputs(index_help, stdout);
+	const char *common = CLI_COMMON_HELP;
+	while (*common) {
+		size_t n = strcspn(common, "\n") + 1;
+		if (strncmp(common, "  -o, --offset", 14) != 0)
+			fwrite(common, 1, n, stdout);
+		common += n;
+	}
+}
 
 struct writer {
 	struct uffs_outfile out;
@@ -416,7 +429,7 @@ int cmd_index(int argc, char **argv)
 		if (rc > 0)
 			continue;
 		if (opt == 'h') {
-			fputs(index_help, stdout);
+			print_help();
 			return UFFS_EXIT_OK;
 		}
 		fputs("try 'uffs index --help'\n", stderr);

@@ -285,6 +285,19 @@ def test_writer(tap, uffs, img, idx, work):
     tap.ok(rc == EXIT_ERROR and "needs an NTFS source" in err and
            len(err.splitlines()) == 1,
            "bench on a saved index: exit 1, needs an NTFS source", err)
+    # --offset (long only here: -o is the output) reaches the source.
+    shifted = os.path.join(work, "shifted.img")
+    with open(shifted, "wb") as f:
+        f.write(bytes(1 << 20) + before)
+    at = os.path.join(work, "shifted.idx")
+    rc, _, err = uffs_run(uffs, "index", "--offset", str(1 << 20), shifted,
+                          "-o", at)
+    want = uffs_run(uffs, "list", "-o", str(1 << 20), shifted)[1]
+    got = uffs_run(uffs, "list", at)[1]
+    info = uffs_run(uffs, "info", at)[1].decode()
+    tap.ok(rc == EXIT_OK and want and got == want and
+           "volume offset:      1048576\n" in info,
+           "index --offset: the volume at that offset, saved with it", err)
     rc, out, err = uffs_run(uffs, "index", "--help")
     tap.ok(rc == EXIT_OK and b"-o, --output FILE" in out, "index --help", err)
 
