@@ -35,7 +35,7 @@ struct cli_common {
 #define CLI_COMMON_INIT                                                        \
 	{.lock = PTHREAD_MUTEX_INITIALIZER, .src = UFFS_SOURCE_OPTS_DEFAULT}
 
-struct cli_saved; /* a saved index file, mapped (cli/index.c) */
+struct uffs_saved; /* a saved index file, mapped (scan/saved.h) */
 
 /* One source opened, mapped and (optionally) scanned. */
 struct loaded {
@@ -51,7 +51,7 @@ struct loaded {
 	bool scanned;
 	/* Non-NULL when the SOURCE is a saved index (uffs index): then idx,
 	 * tree, upcase and the facts of vol and src come from it. */
-	struct cli_saved *saved;
+	struct uffs_saved *saved;
 };
 
 /* Returns 0, or prints a one-line error and returns an exit status. */

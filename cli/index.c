@@ -7,157 +7,15 @@
 #include <time.h>
 
 #include "../mft/idxfile.h"
-#include "../scan/plan.h"
+#include "../scan/saved.h"
 #include "../source/map.h"
 #include "cli.h"
-
-#define CHUNK_DEFAULT (512u << 10) /* the scan's chunk on an SSD or image */
-
-struct cli_saved {
-	struct uffs_map map;
-	struct uffs_idxfile_facts facts;
-	char *source_path; /* the facts' strings, NUL-terminated */
-	char *container;
-	uint16_t *rflags; /* a private copy, when a scan would have skipped */
-	struct uffs_extent *ext;
-};
 
 /* ---- loading ---------------------------------------------------------------- */
 
 bool cli_saved_is(const char *path)
 {
-	struct uffs_file f;
-	int os_error;
-	const char *what;
-	if (uffs_file_open(path, &f, &os_error, &what))
-		return false;
-	uint8_t head[UFFS_IDXFILE_MAGIC_LEN];
-	int64_t n = f.is_device ? -1 : uffs_file_pread(&f, head, sizeof head, 0,
-							 &os_error);
-	uffs_file_close(&f);
-	/* A file cut short inside the magic is a truncated index too. */
-	return n > 0 && memcmp(head, UFFS_IDXFILE_MAGIC, (size_t)n) == 0;
-}
-
-/* The saved strings are printed as they are (info, --verbose): control
- * characters from a hostile file become '?'. */
-static char *copy_string(const char *p, size_t n)
-{
-	char *s = malloc(n + 1);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		s[i] = c < 0x20 || c == 0x7F ? '?' : (char)c;
-	}
-	s[n] = '\0';
-	return s;
-}
-
-static int fill_volume(struct loaded *l, struct cli_saved *s, const char *path)
-{
-	const struct uffs_idxfile_facts *f = &s->facts;
-	s->source_path = copy_string(f->source_path, f->source_path_len);
-	s->container = copy_string(f->container, f->container_len);
-	s->ext = calloc(f->n_extents + 1, sizeof *s->ext);
-	if (!s->source_path || !s->container || !s->ext)
-		return -1;
-	for (uint64_t i = 0; i < f->n_extents; i++)
-		s->ext[i] = (struct uffs_extent){f->extents[3 * i],
-						 f->extents[3 * i + 1],
-						 f->extents[3 * i + 2]};
-	l->src.path = path;
-	l->src.file.handle = -1;
-	l->src.file.direct_handle = -1;
-	memcpy(l->src.file.volume_prefix, f->volume_prefix, 4);
-	l->src.base = f->base;
-	l->src.partition = f->partition;
-	l->src.container = s->container;
-	struct uffs_volume *v = &l->vol;
-	v->src = &l->src;
-	v->has_boot = f->has_boot;
-	v->boot.bytes_per_sector = f->bytes_per_sector;
-	v->boot.cluster_size = f->cluster_size;
-	v->boot.volume_size = f->volume_size;
-	v->boot.mft_lcn = f->mft_lcn;
-	v->boot.mftmirr_lcn = f->mftmirr_lcn;
-	v->boot.serial = f->serial;
-	v->record_size = l->idx.record_size;
-	v->mft_size = f->mft_size;
-	v->n_records = f->vol_records;
-	v->ext = s->ext;
-	v->n_ext = (size_t)f->n_extents;
-	/* Read only, like the rest of the mapping. */
-	v->bitmap = (uint8_t *)(uintptr_t)f->bitmap;
-	v->bitmap_len = f->bitmap_len;
-	v->from_mirror = f->from_mirror;
-	l->upcase = f->upcase;
-	return 0;
-}
-
-static uint64_t unused_run(const struct uffs_volume *v, uint64_t r,
-			   uint64_t limit)
-{
-	uint64_t n = 0;
-	while (r + n < limit && !uffs_volume_record_in_bitmap(v, r + n))
-		n++;
-	return n;
-}
-
-static int hide_records(struct cli_saved *s, struct uffs_index *idx,
-			uint64_t first, uint64_t n)
-{
-	for (uint64_t r = first; r < first + n; r++) {
-		if (!idx->rflags[r])
-			continue;
-		if (!s->rflags) {
-			size_t bytes = ((size_t)idx->n_records + 1) * sizeof *s->rflags;
-			s->rflags = malloc(bytes);
-			if (!s->rflags)
-				return -1;
-			memcpy(s->rflags, idx->rflags, bytes);
-			idx->rflags = s->rflags;
-		}
-		idx->rflags[r] = 0;
-	}
-	return 0;
-}
-
-/* The index a scan skipping unused records (list without --deleted) would
- * have built leaves out the long runs $MFT:$BITMAP marks unused, even a
- * record in them whose header says otherwise: the same runs are hidden
- * here, as the scan planner chooses them. */
-static int hide_skipped(struct cli_saved *s, struct loaded *l,
-			const struct cli_common *c)
-{
-	const struct uffs_volume *v = &l->vol;
-	if (!v->bitmap)
-		return 0;
-	uint64_t n = l->idx.n_records;
-	uint32_t chunk = c->scan.chunk_bytes ? c->scan.chunk_bytes : CHUNK_DEFAULT;
-	uint64_t per = chunk / l->idx.record_size;
-	if (!per)
-		per = 1;
-	uint64_t r = 0;
-	while (r < n) {
-		uint64_t run = unused_run(v, r, n);
-		if (run >= UFFS_PLAN_SKIP_MIN_RECORDS || r + run == n) {
-			if (hide_records(s, &l->idx, r, run))
-				return -1;
-			r += run;
-			continue;
-		}
-		uint64_t count = n - r < per ? n - r : per;
-		for (uint64_t k = 1; k < count; k++)
-			if (!uffs_volume_record_in_bitmap(v, r + k) &&
-			    unused_run(v, r + k, r + count) >=
-				    UFFS_PLAN_SKIP_MIN_RECORDS) {
-				count = k;
-				break;
-			}
-		r += count;
-	}
-	return 0;
+	return uffs_saved_is(path);
 }
 
 static void note_warnings(const char *path, struct cli_common *c,
@@ -184,37 +42,20 @@ int cli_saved_load(struct loaded *l, const char *path, struct cli_common *c,
 			path);
 		return UFFS_EXIT_ERROR;
 	}
-	struct cli_saved *s = calloc(1, sizeof *s);
+	struct uffs_saved *s = calloc(1, sizeof *s);
 	if (!s) {
 		fputs("uffs: out of memory\n", stderr);
 		return UFFS_EXIT_ERROR;
 	}
-	l->saved = s;
-	int os_error = 0;
-	const char *what = NULL;
-	if (uffs_map_open(path, &s->map, &os_error, &what)) {
-		fprintf(stderr, "uffs: %s: %s (%s)\n", path, what,
-			uffs_file_strerror(os_error));
-		cli_saved_unload(l);
-		return UFFS_EXIT_ERROR;
-	}
 	struct mft_error err = {0};
-	if (uffs_idxfile_load(s->map.data, s->map.len, true, &l->idx, &s->facts,
-			      &err)) {
+	if (uffs_saved_open(s, path, c->scan.skip_unused, c->scan.chunk_bytes,
+			    c->scan.keep_fn_times, &l->src, &l->vol, &l->idx,
+			    &l->upcase, &err)) {
 		cli_error(path, &err, NULL);
-		cli_saved_unload(l);
+		free(s);
 		return UFFS_EXIT_ERROR;
 	}
-	if (fill_volume(l, s, path) ||
-	    (c->scan.skip_unused && hide_skipped(s, l, c))) {
-		fputs("uffs: out of memory\n", stderr);
-		cli_saved_unload(l);
-		return UFFS_EXIT_ERROR;
-	}
-	/* A scan keeps $FILE_NAME times only when asked to (they count in
-	 * the digest): a loaded index shows them on the same terms. */
-	if (!c->scan.keep_fn_times)
-		l->idx.links.times = NULL;
+	l->saved = s;
 	if (tree && uffs_tree_build(&l->tree, &l->idx, &err)) {
 		cli_error(path, &err, NULL);
 		cli_saved_unload(l);
@@ -229,16 +70,12 @@ int cli_saved_load(struct loaded *l, const char *path, struct cli_common *c,
 
 void cli_saved_unload(struct loaded *l)
 {
-	struct cli_saved *s = l->saved;
+	struct uffs_saved *s = l->saved;
 	if (!s)
 		return;
 	if (l->tree.state)
 		uffs_tree_free(&l->tree);
-	uffs_map_close(&s->map);
-	free(s->source_path);
-	free(s->container);
-	free(s->rflags);
-	free(s->ext);
+	uffs_saved_close(s);
 	free(s);
 	l->saved = NULL;
 }
@@ -261,7 +98,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 
 void cli_saved_info(const struct loaded *l)
 {
-	const struct cli_saved *s = l->saved;
+	const struct uffs_saved *s = l->saved;
 	uint64_t t = s->facts.indexed_at;
 	int64_t y;
 	unsigned mo, d;

@@ -6,6 +6,7 @@
 #include "../include/uffs.h"
 #include "../mft/ntfs_format.h"
 #include "../mft/path.h"
+#include "../scan/saved.h"
 #include "../scan/scan.h"
 #include "../scan/volume.h"
 #include "../source/source.h"
@@ -15,6 +16,8 @@ struct uffs_db {
 	struct uffs_volume vol;
 	struct uffs_index idx;
 	struct uffs_tree tree;
+	struct uffs_saved *saved; /* a saved index file: the rest points in */
+	const uint16_t *upcase;
 	bool vol_open, scanned, tree_built;
 	uint64_t warnings;
 	const struct uffs_db_options *opts; /* during the open only */
@@ -104,6 +107,53 @@ static int scan_options(const struct uffs_db_options *o,
 	return 0;
 }
 
+static int open_and_scan(uffs_db *db, const char *source,
+			 const struct uffs_source_opts *src_opts,
+			 const struct uffs_scan_opts *so,
+			 const struct uffs_warn_sink *sink, struct mft_error *e)
+{
+	int rc = uffs_source_open(&db->src, source, src_opts, e);
+	if (rc)
+		return rc;
+	rc = uffs_volume_open(&db->vol, &db->src, sink, e);
+	db->vol_open = rc == MFT_OK;
+	if (rc == MFT_OK) {
+		rc = uffs_scan(&db->vol, so, &db->idx, &(struct uffs_scan_stats){0},
+			       sink, e);
+		db->scanned = rc == MFT_OK;
+	}
+	if (!db->vol_open)
+		uffs_source_close(&db->src);
+	return rc;
+}
+
+/* A saved index (uffs index): mapped, nothing scanned. The warnings of
+ * the scan that made it are reported once. */
+static int open_saved(uffs_db *db, const char *source,
+		      const struct uffs_db_options *o, struct mft_error *e)
+{
+	db->saved = calloc(1, sizeof *db->saved);
+	if (!db->saved)
+		return mft_fail(e, MFT_E_NOMEM, MFT_NO_FRS, MFT_NO_OFFSET,
+				"out of memory");
+	int rc = uffs_saved_open(db->saved, source, !o->deleted, 0, false,
+				 &db->src, &db->vol, &db->idx, &db->upcase, e);
+	if (rc) {
+		free(db->saved);
+		db->saved = NULL;
+		return rc;
+	}
+	db->warnings = db->saved->facts.warnings;
+	if (db->warnings && o->warning) {
+		char text[160];
+		snprintf(text, sizeof text,
+			 "the scan that made this index gave %llu warning(s) (damaged records skipped)",
+			 (unsigned long long)db->warnings);
+		o->warning(o->ctx, text);
+	}
+	return MFT_OK;
+}
+
 int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 		 uffs_db **out, char *err, size_t err_cap)
 {
@@ -128,19 +178,9 @@ int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 		so.progress = on_progress;
 		so.progress_ctx = db;
 	}
-	int rc = uffs_source_open(&db->src, source, &src_opts, &e);
-	if (rc) {
-		int status = fail_mft(db, err, err_cap, source, &e);
-		free(db);
-		return status;
-	}
-	rc = uffs_volume_open(&db->vol, &db->src, &sink, &e);
-	db->vol_open = rc == MFT_OK;
-	if (rc == MFT_OK) {
-		rc = uffs_scan(&db->vol, &so, &db->idx, &(struct uffs_scan_stats){0},
-			       &sink, &e);
-		db->scanned = rc == MFT_OK;
-	}
+	int rc = uffs_saved_is(source) ? open_saved(db, source, o, &e)
+					: open_and_scan(db, source, &src_opts,
+							&so, &sink, &e);
 	if (rc == MFT_OK) {
 		rc = uffs_tree_build(&db->tree, &db->idx, &e);
 		db->tree_built = rc == MFT_OK;
@@ -166,11 +206,15 @@ void uffs_db_close(uffs_db *db)
 		return;
 	if (db->tree_built)
 		uffs_tree_free(&db->tree);
-	if (db->scanned)
-		uffs_index_free(&db->idx);
-	if (db->vol_open)
+	if (db->saved) {
+		uffs_saved_close(db->saved);
+		free(db->saved);
+	} else if (db->vol_open) {
+		if (db->scanned)
+			uffs_index_free(&db->idx);
 		uffs_volume_close(&db->vol);
-	uffs_source_close(&db->src);
+		uffs_source_close(&db->src);
+	}
 	free(db);
 }
 

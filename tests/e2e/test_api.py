@@ -191,6 +191,16 @@ def main():
             for deleted in (False, True):
                 compare(tap, args.uffs, walker, img,
                         os.path.basename(img), deleted)
+        for img in images[:5]:
+            idx = os.path.join(work, "saved.uidx")
+            r = run([args.uffs, "index", "-q", img, "-o", idx])
+            same = r.returncode in (0, 3)
+            for opts in ([], ["--deleted"]):
+                x, _ = walk(walker, img, *opts)
+                y, err = walk(walker, idx, *opts)
+                same = same and x is not None and x == y
+            tap.ok(same, f"{os.path.basename(img)}: the library opens its "
+                   "saved index and walks the same entries", r.stderr)
         a, _ = walk(walker, hard, "--mode", "streaming")
         b, err = walk(walker, hard, "--mode", "async", "--progress")
         tap.ok(a is not None and a == b, "scan modes give the same entries")
