@@ -1,0 +1,549 @@
+/* Glob and substring matching over WTF-8, exact or folded ($UpCase). */
+#include "match.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upcase.h"
+
+enum tok_op { TOK_LIT, TOK_ANY, TOK_STAR, TOK_GSTAR, TOK_CLASS };
+
+#define NO_STAR SIZE_MAX
+
+/* Length of the WTF-8 sequence led by byte b (1 for a stray byte). */
+static size_t seq_len(unsigned char b)
+{
+	if (b < 0xC0)
+		return 1;
+	if (b < 0xE0)
+		return 2;
+	if (b < 0xF0)
+		return 3;
+	return b < 0xF8 ? 4 : 1;
+}
+
+/* Decodes one sequence of s[0, n); returns its length, or 0 when invalid
+ * (then *cp is the lone byte). */
+static size_t decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len = seq_len(s[0]);
+	*cp = s[0];
+	if (len == 1)
+		return s[0] < 0x80;
+	if (len > n)
+		return 0;
+	uint32_t v = s[0] & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3F);
+	}
+	static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+	if (v < min[len] || v > 0x10FFFF)
+		return 0;
+	*cp = v;
+	return len;
+}
+
+static size_t encode(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | cp >> 12);
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | cp >> 18);
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+void uffs_fold_init(struct uffs_fold *f, const uint16_t *upcase)
+{
+	f->upcase = upcase;
+	for (unsigned c = 0; c < 128; c++)
+		f->ascii[c] = upcase[c] < 0x80 ? (uint8_t)upcase[c] : 0;
+}
+
+static uint32_t fold_cp(const struct uffs_fold *f, uint32_t cp)
+{
+	return cp < UFFS_UPCASE_UNITS ? f->upcase[cp] : cp;
+}
+
+size_t uffs_fold_wtf8(const struct uffs_fold *f, const char *s, size_t n,
+		      char *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char b = p[i];
+		if (b < 0x80 && f->ascii[b]) {
+			out[o++] = (char)f->ascii[b];
+			i++;
+			continue;
+		}
+		uint32_t cp;
+		size_t len = decode(p + i, n - i, &cp);
+		if (len == 0) {
+			out[o++] = (char)b;
+			i++;
+			continue;
+		}
+		o += encode(fold_cp(f, cp), out + o);
+		i += len;
+	}
+	return o;
+}
+
+/* ---- compiling ---- */
+
+struct builder {
+	struct uffs_matcher *m;
+	size_t tok_cap, lit_cap, range_cap;
+	char *msg;
+	size_t msg_cap;
+};
+
+static int fail(struct builder *b, const char *what)
+{
+	snprintf(b->msg, b->msg_cap, "%s", what);
+	return -1;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 16;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * elem);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int push_tok(struct builder *b, enum tok_op op)
+{
+	struct uffs_matcher *m = b->m;
+	if (grow((void **)&m->tok, &b->tok_cap, m->n_tok + 1, sizeof *m->tok))
+		return fail(b, "out of memory");
+	m->tok[m->n_tok++] = (struct uffs_match_tok){(uint8_t)op, 0, 0, 0};
+	return 0;
+}
+
+static uint32_t folded(const struct uffs_matcher *m, uint32_t cp)
+{
+	return m->folding ? fold_cp(&m->fold, cp) : cp;
+}
+
+/* Appends one code point to the literal token at the end (made if need
+ * be); the path separator is written as the text's own. */
+static int push_lit(struct builder *b, uint32_t cp)
+{
+	struct uffs_matcher *m = b->m;
+	if (!m->n_tok || m->tok[m->n_tok - 1].op != TOK_LIT) {
+		if (push_tok(b, TOK_LIT))
+			return -1;
+		m->tok[m->n_tok - 1].off = (uint32_t)m->lit_len;
+	}
+	if (grow((void **)&m->lit, &b->lit_cap, m->lit_len + 4, 1))
+		return fail(b, "out of memory");
+	if (m->path && cp == '/')
+		cp = (unsigned char)m->sep;
+	size_t n = encode(folded(m, cp), m->lit + m->lit_len);
+	m->lit_len += n;
+	m->tok[m->n_tok - 1].len += (uint32_t)n;
+	return 0;
+}
+
+static int push_range(struct builder *b, uint32_t lo, uint32_t hi)
+{
+	struct uffs_matcher *m = b->m;
+	if (grow((void **)&m->ranges, &b->range_cap, 2 * (m->n_ranges + 1),
+		 sizeof *m->ranges))
+		return fail(b, "out of memory");
+	lo = folded(m, lo);
+	hi = folded(m, hi);
+	m->ranges[2 * m->n_ranges] = lo < hi ? lo : hi;
+	m->ranges[2 * m->n_ranges + 1] = lo < hi ? hi : lo;
+	m->n_ranges++;
+	m->tok[m->n_tok - 1].len++;
+	return 0;
+}
+
+/* Reads one pattern character at p; returns its length or -1. */
+static int next_cp(struct builder *b, const char *p, uint32_t *cp)
+{
+	size_t len = decode((const unsigned char *)p, strlen(p), cp);
+	return len ? (int)len : fail(b, "the pattern is not valid UTF-8");
+}
+
+/* A set: p points after '['. Returns the bytes consumed after '[', 0 when
+ * there is no closing ']' (then '[' is a literal), or -1. */
+static int parse_class(struct builder *b, const char *p)
+{
+	const char *s = p;
+	bool negate = *s == '!' || *s == '^';
+	s += negate;
+	/* Find the closing bracket first: ']' right at the start is literal. */
+	const char *q = s + (*s == ']');
+	while (*q && *q != ']')
+		q += (*q == '\\' && q[1]) ? 2 : 1;
+	if (!*q)
+		return 0;
+	if (push_tok(b, TOK_CLASS))
+		return -1;
+	struct uffs_match_tok *t = &b->m->tok[b->m->n_tok - 1];
+	t->negate = negate;
+	t->off = (uint32_t)b->m->n_ranges;
+	bool first = true;
+	while (first || *s != ']') {
+		first = false;
+		uint32_t lo, hi;
+		s += *s == '\\' ? 1 : 0;
+		int n = next_cp(b, s, &lo);
+		if (n < 0)
+			return -1;
+		s += n;
+		hi = lo;
+		if (s[0] == '-' && s[1] && s[1] != ']') {
+			s++;
+			s += *s == '\\' ? 1 : 0;
+			n = next_cp(b, s, &hi);
+			if (n < 0)
+				return -1;
+			s += n;
+		}
+		if (push_range(b, lo, hi))
+			return -1;
+	}
+	return (int)(s + 1 - p);
+}
+
+static int parse_glob(struct builder *b, const char *p)
+{
+	struct uffs_matcher *m = b->m;
+	while (*p) {
+		if (*p == '*') {
+			size_t n = strspn(p, "*");
+			bool across = n > 1 && m->path;
+			/* Runs of stars collapse to one token. */
+			uint8_t prev = m->n_tok ? m->tok[m->n_tok - 1].op : TOK_LIT;
+			if (prev != TOK_STAR && prev != TOK_GSTAR) {
+				if (push_tok(b, across ? TOK_GSTAR : TOK_STAR))
+					return -1;
+			} else if (across) {
+				m->tok[m->n_tok - 1].op = TOK_GSTAR;
+			}
+			p += n;
+			continue;
+		}
+		if (*p == '?') {
+			if (push_tok(b, TOK_ANY))
+				return -1;
+			p++;
+			continue;
+		}
+		if (*p == '[') {
+			int n = parse_class(b, p + 1);
+			if (n < 0)
+				return -1;
+			if (n > 0) {
+				p += 1 + n;
+				continue;
+			}
+		}
+		if (*p == '\\' && p[1])
+			p++;
+		uint32_t cp;
+		int n = next_cp(b, p, &cp);
+		if (n < 0 || push_lit(b, cp))
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+static int parse_literal(struct builder *b, const char *p)
+{
+	while (*p) {
+		uint32_t cp;
+		int n = next_cp(b, p, &cp);
+		if (n < 0 || push_lit(b, cp))
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+static bool is_op(const struct uffs_matcher *m, size_t i, enum tok_op op)
+{
+	return i < m->n_tok && m->tok[i].op == op;
+}
+
+/* A star that may cover any text: any star in name mode, '**' in path
+ * mode. */
+static bool free_star(const struct uffs_matcher *m, size_t i)
+{
+	return is_op(m, i, TOK_GSTAR) || (!m->path && is_op(m, i, TOK_STAR));
+}
+
+static void set_needle(struct uffs_matcher *m, size_t lit_tok,
+		       enum uffs_match_shape shape)
+{
+	m->shape = shape;
+	m->needle = m->lit + m->tok[lit_tok].off;
+	m->needle_len = m->tok[lit_tok].len;
+}
+
+static void classify(struct uffs_matcher *m)
+{
+	m->shape = UFFS_SHAPE_GLOB;
+	if (m->n_tok == 0) {
+		m->needle = "";
+		m->needle_len = 0;
+		m->shape = UFFS_SHAPE_EXACT;
+	} else if (m->n_tok == 1 && free_star(m, 0)) {
+		m->shape = UFFS_SHAPE_ALL;
+	} else if (m->n_tok == 1 && is_op(m, 0, TOK_LIT)) {
+		set_needle(m, 0, UFFS_SHAPE_EXACT);
+	} else if (m->n_tok == 2 && is_op(m, 0, TOK_LIT) && free_star(m, 1)) {
+		set_needle(m, 0, UFFS_SHAPE_PREFIX);
+	} else if (m->n_tok == 2 && free_star(m, 0) && is_op(m, 1, TOK_LIT)) {
+		set_needle(m, 1, UFFS_SHAPE_SUFFIX);
+	} else if (m->n_tok == 3 && free_star(m, 0) && is_op(m, 1, TOK_LIT) &&
+		   free_star(m, 2)) {
+		set_needle(m, 1, UFFS_SHAPE_CONTAINS);
+	}
+}
+
+int uffs_matcher_init(struct uffs_matcher *m, const char *pattern,
+		      enum uffs_match_syntax syntax, const uint16_t *upcase,
+		      bool path, char sep, char *msg, size_t msg_cap)
+{
+	*m = (struct uffs_matcher){.path = path, .sep = sep};
+	struct builder b = {.m = m, .msg = msg, .msg_cap = msg_cap};
+	if (upcase) {
+		m->folding = true;
+		uffs_fold_init(&m->fold, upcase);
+	}
+	int rc;
+	if (syntax == UFFS_MATCH_CONTAINS) {
+		rc = parse_literal(&b, pattern);
+		if (rc == 0 && m->n_tok) {
+			set_needle(m, 0, UFFS_SHAPE_CONTAINS);
+		} else if (rc == 0) {
+			m->shape = UFFS_SHAPE_ALL;
+		}
+	} else {
+		/* A path pattern not anchored at the root matches at any
+		 * depth. */
+		if (path && pattern[0] != '/' && push_tok(&b, TOK_GSTAR))
+			rc = -1;
+		else if (path && pattern[0] != '/' && push_lit(&b, '/'))
+			rc = -1;
+		else
+			rc = parse_glob(&b, pattern);
+		if (rc == 0)
+			classify(m);
+	}
+	if (rc) {
+		uffs_matcher_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void uffs_matcher_free(struct uffs_matcher *m)
+{
+	free(m->tok);
+	free(m->lit);
+	free(m->ranges);
+	free(m->scratch);
+	*m = (struct uffs_matcher){0};
+}
+
+/* ---- matching ---- */
+
+static bool class_has(const struct uffs_matcher *m,
+		      const struct uffs_match_tok *t, uint32_t cp)
+{
+	const uint32_t *r = m->ranges + 2 * (size_t)t->off;
+	for (uint32_t i = 0; i < t->len; i++)
+		if (cp >= r[2 * i] && cp <= r[2 * i + 1])
+			return true;
+	return false;
+}
+
+/* One character at s[i] for '?' or a set; returns its length or 0. */
+static size_t match_one(const struct uffs_matcher *m,
+			const struct uffs_match_tok *t, const char *s,
+			size_t n, size_t i)
+{
+	if (i >= n || (m->path && s[i] == m->sep))
+		return 0;
+	uint32_t cp;
+	size_t len = decode((const unsigned char *)s + i, n - i, &cp);
+	if (len == 0)
+		len = 1;
+	if (t->op == TOK_ANY)
+		return len;
+	return class_has(m, t, cp) != (bool)t->negate ? len : 0;
+}
+
+/* Backtracking over the last '*' and the last '**': a later '*' can take
+ * whatever an earlier one in the same component could, and a literal that
+ * holds the separator pins the components in between. */
+static bool glob_match(const struct uffs_matcher *m, const char *s, size_t n)
+{
+	size_t ti = 0, si = 0;
+	size_t star_t = NO_STAR, star_s = 0, gstar_t = NO_STAR, gstar_s = 0;
+	for (;;) {
+		if (ti < m->n_tok) {
+			const struct uffs_match_tok *t = &m->tok[ti];
+			size_t len;
+			switch ((enum tok_op)t->op) {
+			case TOK_LIT:
+				if (n - si >= t->len &&
+				    memcmp(s + si, m->lit + t->off, t->len) == 0) {
+					si += t->len;
+					ti++;
+					continue;
+				}
+				break;
+			case TOK_ANY:
+			case TOK_CLASS:
+				len = match_one(m, t, s, n, si);
+				if (len) {
+					si += len;
+					ti++;
+					continue;
+				}
+				break;
+			case TOK_STAR:
+				star_t = ti++;
+				star_s = si;
+				continue;
+			case TOK_GSTAR:
+				gstar_t = ti++;
+				gstar_s = si;
+				star_t = NO_STAR;
+				continue;
+			}
+		} else if (si == n) {
+			return true;
+		}
+		if (star_t != NO_STAR && star_s < n &&
+		    !(m->path && s[star_s] == m->sep)) {
+			star_s += seq_len((unsigned char)s[star_s]);
+			si = star_s;
+			ti = star_t + 1;
+			continue;
+		}
+		if (gstar_t != NO_STAR && gstar_s < n) {
+			gstar_s += seq_len((unsigned char)s[gstar_s]);
+			si = gstar_s;
+			ti = gstar_t + 1;
+			star_t = NO_STAR;
+			continue;
+		}
+		return false;
+	}
+}
+
+static bool contains(const char *s, size_t n, const char *needle, size_t k)
+{
+	if (k == 0)
+		return true;
+	if (k > n)
+		return false;
+	const char first = needle[0];
+	const char *end = s + (n - k) + 1;
+	for (const char *p = s; p < end; p++) {
+		p = memchr(p, first, (size_t)(end - p));
+		if (!p)
+			return false;
+		if (memcmp(p + 1, needle + 1, k - 1) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool match_shape(const struct uffs_matcher *m, const char *s, size_t n)
+{
+	const char *k = m->needle;
+	size_t kn = m->needle_len;
+	switch (m->shape) {
+	case UFFS_SHAPE_ALL:
+		return true;
+	case UFFS_SHAPE_EXACT:
+		return n == kn && memcmp(s, k, n) == 0;
+	case UFFS_SHAPE_PREFIX:
+		return n >= kn && memcmp(s, k, kn) == 0;
+	case UFFS_SHAPE_SUFFIX:
+		return n >= kn && memcmp(s + n - kn, k, kn) == 0;
+	case UFFS_SHAPE_CONTAINS:
+		return contains(s, n, k, kn);
+	case UFFS_SHAPE_GLOB:
+		return glob_match(m, s, n);
+	}
+	return false;
+}
+
+bool uffs_matcher_match(struct uffs_matcher *m, const char *s, size_t n)
+{
+	if (m->shape == UFFS_SHAPE_ALL)
+		return true;
+	if (!m->folding)
+		return match_shape(m, s, n);
+	if (n > SIZE_MAX / 3)
+		return false;
+	if (3 * n > m->scratch_cap) {
+		size_t cap = 3 * n < 4096 ? 4096 : 3 * n;
+		char *p = realloc(m->scratch, cap);
+		if (!p)
+			return false;
+		m->scratch = p;
+		m->scratch_cap = cap;
+	}
+	size_t fn = uffs_fold_wtf8(&m->fold, s, n, m->scratch);
+	return match_shape(m, m->scratch, fn);
+}
+
+int uffs_matcher_last_component(const char *pattern, char *out,
+				size_t out_cap, bool *has)
+{
+	*has = false;
+	const char *last = pattern;
+	for (const char *p = pattern; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '/')
+			last = p + 1;
+	}
+	/* '**' in the last component may cross into the path, and a set
+	 * closed there may have opened before the '/': no shortcut. */
+	if (strstr(last, "**") || strchr(last, ']') ||
+	    strlen(last) + 1 > out_cap)
+		return 0;
+	memcpy(out, last, strlen(last) + 1);
+	*has = true;
+	return 0;
+}
