@@ -27,6 +27,7 @@ struct cli_common {
 	bool all; /* --all: every NTFS volume of this (Windows) machine */
 	bool quiet;
 	bool verbose;
+	bool want_upcase; /* read each volume's $UpCase (search) */
 	unsigned long warnings;
 };
 
@@ -44,6 +45,8 @@ struct loaded {
 	 * names without regard to case as NTFS itself does. NULL when the
 	 * source has none (a captured $MFT): a built-in table applies. */
 	const uint16_t *upcase;
+	uint16_t *upcase_owned; /* what cli_unload frees (upcase may point
+				 * elsewhere, e.g. into a mapping) */
 	bool scanned;
 };
 
@@ -124,5 +127,6 @@ int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

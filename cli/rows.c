@@ -511,7 +511,7 @@ bool rows_has_visible_link(const struct uffs_index *idx, uint64_t r)
 
 /* The stream row that stands for the file: its unnamed $DATA, else a
  * directory's $I30, else none. */
-static uint32_t main_stream(const struct uffs_index *idx, uint64_t r)
+uint32_t rows_main_stream(const struct uffs_index *idx, uint64_t r)
 {
 	if (idx->rflags[r] & UFFS_REC_HAS_DATA)
 		return STREAM_DATA;
@@ -527,7 +527,7 @@ void rows_for_streams(const struct uffs_index *idx, struct row *rw,
 {
 	uint64_t r = rw->frs;
 	if (which != ROWS_EVERY_STREAM) {
-		rw->stream = main_stream(idx, r);
+		rw->stream = rows_main_stream(idx, r);
 		each(ctx, rw);
 		rw->first_of_link = false;
 		if (which == ROWS_MAIN)

@@ -122,6 +122,9 @@ void rows_sizes(const struct uffs_index *idx, const struct row *rw,
 uint32_t rows_visible_links(const struct uffs_index *idx, uint64_t r);
 uint32_t rows_named_streams(const struct uffs_index *idx, uint64_t r);
 bool rows_has_visible_link(const struct uffs_index *idx, uint64_t r);
+/* The stream row that stands for the file: its unnamed $DATA, else a
+ * directory's $I30, else STREAM_NONE. */
+uint32_t rows_main_stream(const struct uffs_index *idx, uint64_t r);
 
 /* Sizes for people: 1023, 1.0K, 15K, 2.5G (binary units). */
 void out_size_human(struct out *o, uint64_t v);
