@@ -9,6 +9,8 @@
 
 enum tok_op { TOK_LIT, TOK_ANY, TOK_STAR, TOK_GSTAR, TOK_CLASS };
 
+static bool all_ascii(const char *s, size_t n);
+
 #define NO_STAR SIZE_MAX
 
 /* Length of the WTF-8 sequence led by byte b (1 for a stray byte). */
@@ -309,6 +311,7 @@ static void set_needle(struct uffs_matcher *m, size_t lit_tok,
 	m->shape = shape;
 	m->needle = m->lit + m->tok[lit_tok].off;
 	m->needle_len = m->tok[lit_tok].len;
+	m->needle_ascii = all_ascii(m->needle, m->needle_len);
 }
 
 static void classify(struct uffs_matcher *m)
@@ -338,9 +341,14 @@ int uffs_matcher_init(struct uffs_matcher *m, const char *pattern,
 {
 	*m = (struct uffs_matcher){.path = path, .sep = sep};
 	struct builder b = {.m = m, .msg = msg, .msg_cap = msg_cap};
+	for (unsigned c = 0; c < 256; c++)
+		m->map[c] = (uint8_t)c;
 	if (upcase) {
 		m->folding = true;
 		uffs_fold_init(&m->fold, upcase);
+		/* Folded: only ASCII text is searched through the map. */
+		for (unsigned c = 0; c < 128; c++)
+			m->map[c] = m->fold.ascii[c];
 	}
 	int rc;
 	if (syntax == UFFS_MATCH_CONTAINS) {
@@ -484,6 +492,31 @@ static bool contains(const char *s, size_t n, const char *needle, size_t k)
 	return false;
 }
 
+/* Substring search for short texts without library calls: candidates
+ * are positions whose first and last bytes match, mapped through `map`
+ * (the identity, or ASCII folding). */
+static bool contains_mapped(const uint8_t *map, const char *text, size_t n,
+			    const char *needle, size_t k)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	const unsigned char *q = (const unsigned char *)needle;
+	if (k == 0)
+		return true;
+	if (k > n)
+		return false;
+	unsigned char first = q[0], last = q[k - 1];
+	for (size_t i = 0; i + k <= n; i++) {
+		if (map[s[i]] != first || map[s[i + k - 1]] != last)
+			continue;
+		size_t j = 1;
+		while (j + 1 < k && map[s[i + j]] == q[j])
+			j++;
+		if (j + 1 >= k)
+			return true;
+	}
+	return false;
+}
+
 static bool match_shape(const struct uffs_matcher *m, const char *s, size_t n)
 {
 	const char *k = m->needle;
@@ -498,11 +531,78 @@ static bool match_shape(const struct uffs_matcher *m, const char *s, size_t n)
 	case UFFS_SHAPE_SUFFIX:
 		return n >= kn && memcmp(s + n - kn, k, kn) == 0;
 	case UFFS_SHAPE_CONTAINS:
-		return contains(s, n, k, kn);
+		return kn > 64 ? contains(s, n, k, kn)
+			       : contains_mapped(m->map, s, n, k, kn);
 	case UFFS_SHAPE_GLOB:
 		return glob_match(m, s, n);
 	}
 	return false;
+}
+
+/* Compares s[0, k) folded byte by byte with the folded needle: 1 equal,
+ * 0 not, -1 when a byte is not ASCII or folds out of ASCII (then only a
+ * full fold can tell). */
+static int ascii_fold_cmp(const struct uffs_fold *f, const char *s,
+			  const char *needle, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		unsigned char b = (unsigned char)s[i];
+		if (b >= 0x80 || !f->ascii[b])
+			return -1;
+		if (f->ascii[b] != (unsigned char)needle[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* As ascii_fold_cmp from the end backwards: for a suffix, the bytes after
+ * a mismatch must be ASCII for it to decide. */
+static int ascii_fold_cmp_back(const struct uffs_fold *f, const char *s,
+			       const char *needle, size_t k)
+{
+	for (size_t i = k; i-- > 0;) {
+		unsigned char b = (unsigned char)s[i];
+		if (b >= 0x80 || !f->ascii[b])
+			return -1;
+		if (f->ascii[b] != (unsigned char)needle[i])
+			return 0;
+	}
+	return 1;
+}
+
+static bool all_ascii(const char *s, size_t n)
+{
+	unsigned char acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= (unsigned char)s[i];
+	return acc < 0x80;
+}
+
+/* The simple shapes on folded text without folding it first, when the
+ * bytes that decide are ASCII; -1 when they are not. */
+static int match_ascii_folded(const struct uffs_matcher *m, const char *s,
+			      size_t n)
+{
+	const struct uffs_fold *f = &m->fold;
+	size_t k = m->needle_len;
+	switch (m->shape) {
+	case UFFS_SHAPE_PREFIX:
+		return n < k ? (all_ascii(s, n) ? 0 : -1)
+			     : ascii_fold_cmp(f, s, m->needle, k);
+	case UFFS_SHAPE_SUFFIX:
+		return n < k ? (all_ascii(s, n) ? 0 : -1)
+			     : ascii_fold_cmp_back(f, s + n - k, m->needle, k);
+	case UFFS_SHAPE_EXACT:
+		if (!all_ascii(s, n))
+			return -1;
+		return n == k ? ascii_fold_cmp(f, s, m->needle, k) : 0;
+	case UFFS_SHAPE_CONTAINS:
+		if (k == 0 || !all_ascii(s, n))
+			return -1;
+		return contains_mapped(m->map, s, n, m->needle, k);
+	default:
+		return -1;
+	}
 }
 
 bool uffs_matcher_match(struct uffs_matcher *m, const char *s, size_t n)
@@ -511,6 +611,11 @@ bool uffs_matcher_match(struct uffs_matcher *m, const char *s, size_t n)
 		return true;
 	if (!m->folding)
 		return match_shape(m, s, n);
+	if (m->needle_ascii) {
+		int r = match_ascii_folded(m, s, n);
+		if (r >= 0)
+			return r;
+	}
 	if (n > SIZE_MAX / 3)
 		return false;
 	if (3 * n > m->scratch_cap) {

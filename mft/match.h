@@ -69,6 +69,8 @@ struct uffs_matcher {
 	size_t n_ranges;
 	const char *needle; /* the literal of a simple shape */
 	size_t needle_len;
+	bool needle_ascii;
+	uint8_t map[256]; /* byte -> byte for substring search */
 	char *scratch; /* folded text */
 	size_t scratch_cap;
 };

@@ -96,6 +96,14 @@ static void folding(void **state)
 	assert_false(IGLOB("\xcf\x82", "\xce\xa3"));
 	assert_false(IGLOB("\xc4\xb1", "I"));
 	assert_false(GLOB("ABC", "abc"));
+	/* The ASCII shortcuts give way where a name is not ASCII. */
+	assert_true(IGLOB("*\xc3\x89.TXT", "caf\xc3\xa9.txt"));
+	assert_false(IGLOB("*E.TXT", "caf\xc3\xa9.txt"));
+	assert_true(IGLOB("CAF*", "caf\xc3\xa9"));
+	assert_true(match("F\xc3\x89", UFFS_MATCH_CONTAINS, true, false, "caf\xc3\xa9s"));
+	assert_true(match("AF", UFFS_MATCH_CONTAINS, true, false, "caf\xc3\xa9s"));
+	assert_false(IGLOB("CAFE", "caf\xc3\xa9"));
+	assert_true(IGLOB("*.txt", "\xc3\xa9.TXT"));
 	assert_true(match("ell", UFFS_MATCH_CONTAINS, true, false, "HELLO"));
 	assert_false(match("ell", UFFS_MATCH_CONTAINS, false, false, "HELLO"));
 	assert_true(match("*?", UFFS_MATCH_CONTAINS, false, false, "a*?b"));
