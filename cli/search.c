@@ -353,8 +353,54 @@ static void search_name(struct searcher *s, struct row *rw)
 	}
 }
 
+/* The common case, names only (no path, regex, extension or streams), in
+ * one tight loop. */
+static void search_names_only(struct searcher *s)
+{
+	const struct uffs_index *idx = &s->l->idx;
+	const uint16_t *rflags = idx->rflags;
+	const uint8_t *lflags = idx->links.flags;
+	const uint32_t *name = idx->links.name;
+	const uint16_t *name_len = idx->links.name_len;
+	uint16_t need = UFFS_REC_PRESENT | (s->o.deleted ? 0 : UFFS_REC_IN_USE);
+	uint64_t tested = 0;
+	for (uint64_t r = 0; r < idx->n_records && !s->stop; r++) {
+		uint16_t f = rflags[r];
+		if ((f & need) != need || r == MFT_FRS_ROOT)
+			continue;
+		if (s->record_filters && !record_ok(s, r))
+			continue;
+		if (!(f & UFFS_REC_IN_USE) && (f & UFFS_REC_USED) &&
+		    !rows_has_visible_link(idx, r)) {
+			struct row rw = {r, 0, STREAM_NONE, ROW_UNNAMED, false};
+			search_name(s, &rw);
+			continue;
+		}
+		for (uint32_t i = idx->link_first[r], end = idx->link_first[r + 1];
+		     i < end; i++) {
+			if (lflags[i] & UFFS_LINK_HIDDEN)
+				continue;
+			tested++;
+			if (!uffs_matcher_match(&s->m, idx->pool + name[i],
+						name_len[i]))
+				continue;
+			struct row rw = {r, i, rows_main_stream(idx, r), ROW_NAME,
+					 true};
+			if (size_ok(s, &rw))
+				take(s, &rw);
+			if (s->stop)
+				break;
+		}
+	}
+	s->names_tested += tested;
+}
+
 static void search_index(struct searcher *s)
 {
+	if (!s->o.path && !s->re && !s->n_ext && !s->o.streams) {
+		search_names_only(s);
+		return;
+	}
 	const struct uffs_index *idx = &s->l->idx;
 	for (uint64_t r = 0; r < idx->n_records && !s->stop; r++) {
 		uint16_t f = idx->rflags[r];
