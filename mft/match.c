@@ -11,6 +11,33 @@ enum tok_op { TOK_LIT, TOK_ANY, TOK_STAR, TOK_GSTAR, TOK_CLASS };
 
 static bool all_ascii(const char *s, size_t n);
 
+/* Eight bytes at a time (SWAR): plain C on a uint64_t, the same on every
+ * platform; byte order never matters because a hit only says "look at
+ * these eight positions". */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t load8(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* 0x80 in each byte of v that is zero, exactly (no borrow effects). */
+static inline uint64_t zero_bytes(uint64_t v)
+{
+	return ~(((v & ~HIGHS) + ~HIGHS) | v | ~HIGHS);
+}
+
+/* a-z to A-Z in eight ASCII bytes (no byte above 0x7F: no carries). */
+static inline uint64_t upper8(uint64_t w)
+{
+	uint64_t ge_a = w + (0x80 - 'a') * ONES;
+	uint64_t gt_z = w + (0x80 - 'z' - 1) * ONES;
+	return w - ((ge_a & ~gt_z & HIGHS) >> 2);
+}
+
 #define NO_STAR SIZE_MAX
 
 /* Length of the WTF-8 sequence led by byte b (1 for a stray byte). */
@@ -75,8 +102,12 @@ static size_t encode(uint32_t cp, char *out)
 void uffs_fold_init(struct uffs_fold *f, const uint16_t *upcase)
 {
 	f->upcase = upcase;
-	for (unsigned c = 0; c < 128; c++)
+	f->ascii_standard = true;
+	for (unsigned c = 0; c < 128; c++) {
 		f->ascii[c] = upcase[c] < 0x80 ? (uint8_t)upcase[c] : 0;
+		unsigned want = c >= 'a' && c <= 'z' ? c - 0x20 : c;
+		f->ascii_standard &= f->ascii[c] == want;
+	}
 }
 
 static uint32_t fold_cp(const struct uffs_fold *f, uint32_t cp)
@@ -90,6 +121,16 @@ size_t uffs_fold_wtf8(const struct uffs_fold *f, const char *s, size_t n,
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
+		if (f->ascii_standard && i + 8 <= n) {
+			uint64_t w = load8(p + i);
+			if (!(w & HIGHS)) {
+				w = upper8(w);
+				memcpy(out + o, &w, 8);
+				o += 8;
+				i += 8;
+				continue;
+			}
+		}
 		unsigned char b = p[i];
 		if (b < 0x80 && f->ascii[b]) {
 			out[o++] = (char)f->ascii[b];
@@ -314,9 +355,27 @@ static void set_needle(struct uffs_matcher *m, size_t lit_tok,
 	m->needle_ascii = all_ascii(m->needle, m->needle_len);
 }
 
+/* A glob's literal ends, which every match must carry: a cheap early no. */
+static void set_ends(struct uffs_matcher *m)
+{
+	if (is_op(m, 0, TOK_LIT)) {
+		m->head = m->lit + m->tok[0].off;
+		m->head_len = m->tok[0].len;
+		m->head_ascii = all_ascii(m->head, m->head_len);
+	}
+	size_t last = m->n_tok - 1;
+	if (m->n_tok > 1 && is_op(m, last, TOK_LIT)) {
+		m->tail = m->lit + m->tok[last].off;
+		m->tail_len = m->tok[last].len;
+		m->tail_ascii = all_ascii(m->tail, m->tail_len);
+	}
+}
+
 static void classify(struct uffs_matcher *m)
 {
 	m->shape = UFFS_SHAPE_GLOB;
+	if (m->n_tok)
+		set_ends(m);
 	if (m->n_tok == 0) {
 		m->needle = "";
 		m->needle_len = 0;
@@ -517,6 +576,42 @@ static bool contains_mapped(const uint8_t *map, const char *text, size_t n,
 	return false;
 }
 
+/* Eight start positions at a time: the word of the text at i and the word
+ * k - 1 bytes on must hold the needle's first and last bytes at the same
+ * place; only such places are compared. The last step is moved back to
+ * end at the text's end (positions seen twice do no harm). fold: the text
+ * must be ASCII (-1 otherwise) and a-z fold to A-Z; the words read cover
+ * the whole text when k <= 9, longer needles check it first. */
+static int contains_words(const uint8_t *map, bool fold, const char *text,
+			  size_t n, const char *needle, size_t k)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	if (k == 0)
+		return 1;
+	if (n < k - 1 + 8 || (fold && k > 9)) {
+		if (fold && !all_ascii(text, n))
+			return -1;
+		return contains_mapped(map, text, n, needle, k);
+	}
+	uint64_t first = (unsigned char)needle[0] * ONES;
+	uint64_t last = (unsigned char)needle[k - 1] * ONES;
+	size_t end = n - (k - 1) - 8;
+	for (size_t i = 0;; i = i + 8 > end ? end : i + 8) {
+		uint64_t w = load8(s + i), x = load8(s + i + k - 1);
+		if (fold) {
+			if ((w | x) & HIGHS)
+				return -1;
+			w = upper8(w);
+			x = upper8(x);
+		}
+		if (zero_bytes(w ^ first) & zero_bytes(x ^ last) &&
+		    contains_mapped(map, text + i, k - 1 + 8, needle, k))
+			return 1;
+		if (i == end)
+			return 0;
+	}
+}
+
 static bool match_shape(const struct uffs_matcher *m, const char *s, size_t n)
 {
 	const char *k = m->needle;
@@ -532,8 +627,11 @@ static bool match_shape(const struct uffs_matcher *m, const char *s, size_t n)
 		return n >= kn && memcmp(s + n - kn, k, kn) == 0;
 	case UFFS_SHAPE_CONTAINS:
 		return kn > 64 ? contains(s, n, k, kn)
-			       : contains_mapped(m->map, s, n, k, kn);
+			       : contains_words(m->map, false, s, n, k, kn) == 1;
 	case UFFS_SHAPE_GLOB:
+		if (m->tail_len && (n < m->tail_len ||
+				    memcmp(s + n - m->tail_len, m->tail, m->tail_len)))
+			return false;
 		return glob_match(m, s, n);
 	}
 	return false;
@@ -572,10 +670,15 @@ static int ascii_fold_cmp_back(const struct uffs_fold *f, const char *s,
 
 static bool all_ascii(const char *s, size_t n)
 {
-	unsigned char acc = 0;
-	for (size_t i = 0; i < n; i++)
-		acc |= (unsigned char)s[i];
-	return acc < 0x80;
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t acc = 0;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		acc |= load8(p + i);
+	unsigned char tail = 0;
+	for (; i < n; i++)
+		tail |= p[i];
+	return !(acc & HIGHS) && tail < 0x80;
 }
 
 /* The simple shapes on folded text without folding it first, when the
@@ -597,12 +700,32 @@ static int match_ascii_folded(const struct uffs_matcher *m, const char *s,
 			return -1;
 		return n == k ? ascii_fold_cmp(f, s, m->needle, k) : 0;
 	case UFFS_SHAPE_CONTAINS:
-		if (k == 0 || !all_ascii(s, n))
+		if (k == 0)
+			return -1;
+		if (f->ascii_standard)
+			return contains_words(m->map, true, s, n, m->needle, k);
+		if (!all_ascii(s, n))
 			return -1;
 		return contains_mapped(m->map, s, n, m->needle, k);
 	default:
 		return -1;
 	}
+}
+
+/* Folded text can end with the glob's literal tail (and start with its
+ * head) only if ... : decided on ASCII bytes without folding; true when
+ * it cannot be told that way. */
+static bool glob_ends_may_match(const struct uffs_matcher *m, const char *s,
+				size_t n)
+{
+	if (m->tail_ascii && m->tail_len <= n &&
+	    ascii_fold_cmp_back(&m->fold, s + n - m->tail_len, m->tail,
+				m->tail_len) == 0)
+		return false;
+	if (m->head_ascii && m->head_len <= n &&
+	    ascii_fold_cmp(&m->fold, s, m->head, m->head_len) == 0)
+		return false;
+	return true;
 }
 
 bool uffs_matcher_match(struct uffs_matcher *m, const char *s, size_t n)
@@ -616,6 +739,8 @@ bool uffs_matcher_match(struct uffs_matcher *m, const char *s, size_t n)
 		if (r >= 0)
 			return r;
 	}
+	if (m->shape == UFFS_SHAPE_GLOB && !glob_ends_may_match(m, s, n))
+		return false;
 	if (n > SIZE_MAX / 3)
 		return false;
 	if (3 * n > m->scratch_cap) {

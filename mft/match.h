@@ -24,6 +24,7 @@
 struct uffs_fold {
 	const uint16_t *upcase; /* UFFS_UPCASE_UNITS entries */
 	uint8_t ascii[128];     /* folded ASCII byte, 0 when not ASCII */
+	bool ascii_standard;    /* ASCII folds a-z to A-Z and nothing else */
 };
 
 void uffs_fold_init(struct uffs_fold *f, const uint16_t *upcase);
@@ -70,6 +71,9 @@ struct uffs_matcher {
 	const char *needle; /* the literal of a simple shape */
 	size_t needle_len;
 	bool needle_ascii;
+	const char *head, *tail; /* a glob's literal ends (folded) */
+	size_t head_len, tail_len;
+	bool head_ascii, tail_ascii;
 	uint8_t map[256]; /* byte -> byte for substring search */
 	char *scratch; /* folded text */
 	size_t scratch_cap;

@@ -104,6 +104,30 @@ static void folding(void **state)
 	assert_true(match("AF", UFFS_MATCH_CONTAINS, true, false, "caf\xc3\xa9s"));
 	assert_false(IGLOB("CAFE", "caf\xc3\xa9"));
 	assert_true(IGLOB("*.txt", "\xc3\xa9.TXT"));
+	/* A glob's literal ends, checked first. */
+	assert_true(IGLOB("[a-c]*5.TXT", "b-5.txt"));
+	assert_false(IGLOB("[a-c]*5.txt", "b-5.txq"));
+	assert_true(IGLOB("ca?*\xc3\x89", "caf\xc3\xa9"));
+	assert_false(IGLOB("cb?*\xc3\x89", "caf\xc3\xa9"));
+	assert_true(GLOB("ab*[0-9]x", "abc5x"));
+	assert_false(GLOB("ab*[0-9]x", "abc5y"));
+	/* Substrings eight positions at a time, across word edges. */
+	assert_true(match("PQRS", UFFS_MATCH_CONTAINS, true, false,
+			  "abcdefghijklmnopqrstuvwxyz"));
+	assert_true(match("XYZ", UFFS_MATCH_CONTAINS, true, false,
+			  "abcdefghijklmnopqrstuvwxyz"));
+	assert_false(match("XYA", UFFS_MATCH_CONTAINS, true, false,
+			   "abcdefghijklmnopqrstuvwxyz"));
+	assert_true(match("ABCDEFGHIJKL", UFFS_MATCH_CONTAINS, true, false,
+			  "xxabcdefghijklxxxxxxxx"));
+	assert_true(match("J\xc3\x89", UFFS_MATCH_CONTAINS, true, false,
+			  "abcdefghij\xc3\xa9klmnopqrstuvwxyz"));
+	assert_true(match("KLM", UFFS_MATCH_CONTAINS, true, false,
+			  "abcdefghij\xc3\xa9klmnopqrstuvwxyz"));
+	assert_false(match("klm", UFFS_MATCH_CONTAINS, false, false,
+			   "ABCDEFGHIJKLMNOP"));
+	assert_true(match("KLM", UFFS_MATCH_CONTAINS, false, false,
+			  "ABCDEFGHIJKLMNOP"));
 	assert_true(match("ell", UFFS_MATCH_CONTAINS, true, false, "HELLO"));
 	assert_false(match("ell", UFFS_MATCH_CONTAINS, false, false, "HELLO"));
 	assert_true(match("*?", UFFS_MATCH_CONTAINS, false, false, "a*?b"));
@@ -137,6 +161,66 @@ static void paths(void **state)
 	uffs_matcher_last_component("*.c", last, sizeof last, &has);
 	assert_true(has);
 	assert_string_equal(last, "*.c");
+}
+
+/* A naive recursive matcher of the documented semantics (ASCII, no
+ * sets), for comparison on random patterns and texts. */
+static bool naive(const char *p, const char *t, bool path)
+{
+	if (*p == '\0')
+		return *t == '\0';
+	if (p[0] == '*') {
+		bool across = p[1] == '*' && path;
+		const char *rest = p;
+		while (*rest == '*')
+			rest++;
+		for (const char *u = t;; u++) {
+			if (naive(rest, u, path))
+				return true;
+			if (*u == '\0' || (*u == '/' && path && !across))
+				return false;
+		}
+	}
+	if (*t == '\0')
+		return false;
+	if (p[0] == '?')
+		return !(path && *t == '/') && naive(p + 1, t + 1, path);
+	return p[0] == *t && naive(p + 1, t + 1, path);
+}
+
+static void random_globs_agree_with_naive(void **state)
+{
+	(void)state;
+	static const char pat_chars[] = "ab/*?";
+	static const char text_chars[] = "ab/";
+	uint32_t seed = 12345;
+	for (int round = 0; round < 20000; round++) {
+		char p[12], t[14];
+		seed = seed * 1103515245u + 12345u;
+		size_t pn = 1 + (seed >> 16) % 10, tn = (seed >> 8) % 13;
+		for (size_t i = 0; i < pn; i++) {
+			seed = seed * 1103515245u + 12345u;
+			p[i] = pat_chars[(seed >> 16) % 5];
+		}
+		p[pn] = '\0';
+		t[0] = '/';
+		for (size_t i = 1; i <= tn; i++) {
+			seed = seed * 1103515245u + 12345u;
+			t[i] = text_chars[(seed >> 16) % 3];
+		}
+		t[tn + 1] = '\0';
+		bool path = round & 1;
+		const char *text = path ? t : t + 1;
+		/* A path pattern not led by '/' is matched as if led by '**' + '/'. */
+		char anchored[16];
+		snprintf(anchored, sizeof anchored, "%s%s",
+			 path && p[0] != '/' ? "**/" : "", p);
+		bool want = naive(anchored, text, path);
+		bool got = match(p, UFFS_MATCH_GLOB, false, path, text);
+		if (want != got)
+			fail_msg("pattern '%s' text '%s' path %d: got %d, want %d",
+				 p, text, path, got, want);
+	}
 }
 
 static void bad_patterns(void **state)
@@ -201,6 +285,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(glob_sets_and_escapes),
 		cmocka_unit_test(folding),
 		cmocka_unit_test(paths),
+		cmocka_unit_test(random_globs_agree_with_naive),
 		cmocka_unit_test(bad_patterns),
 		cmocka_unit_test(default_table_matches_mkntfs),
 	};
