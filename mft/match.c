@@ -612,6 +612,15 @@ static int contains_words(const uint8_t *map, bool fold, const char *text,
 	}
 }
 
+/* memcmp without the call, for the short literals of name patterns. */
+static inline bool bytes_equal(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 static bool match_shape(const struct uffs_matcher *m, const char *s, size_t n)
 {
 	const char *k = m->needle;
@@ -620,11 +629,11 @@ static bool match_shape(const struct uffs_matcher *m, const char *s, size_t n)
 	case UFFS_SHAPE_ALL:
 		return true;
 	case UFFS_SHAPE_EXACT:
-		return n == kn && memcmp(s, k, n) == 0;
+		return n == kn && bytes_equal(s, k, n);
 	case UFFS_SHAPE_PREFIX:
-		return n >= kn && memcmp(s, k, kn) == 0;
+		return n >= kn && bytes_equal(s, k, kn);
 	case UFFS_SHAPE_SUFFIX:
-		return n >= kn && memcmp(s + n - kn, k, kn) == 0;
+		return n >= kn && bytes_equal(s + n - kn, k, kn);
 	case UFFS_SHAPE_CONTAINS:
 		return kn > 64 ? contains(s, n, k, kn)
 			       : contains_words(m->map, false, s, n, k, kn) == 1;
