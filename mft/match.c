@@ -473,6 +473,14 @@ static size_t match_one(const struct uffs_matcher *m,
 	return class_has(m, t, cp) != (bool)t->negate ? len : 0;
 }
 
+/* One character of s at i < n, by its lead byte, cut at the end (a
+ * truncated sequence is the rest of the text). */
+static size_t char_len(const char *s, size_t n, size_t i)
+{
+	size_t len = seq_len((unsigned char)s[i]);
+	return len < n - i ? len : n - i;
+}
+
 /* Backtracking over the last '*' and the last '**': a later '*' can take
  * whatever an earlier one in the same component could, and a literal that
  * holds the separator pins the components in between. */
@@ -517,13 +525,13 @@ static bool glob_match(const struct uffs_matcher *m, const char *s, size_t n)
 		}
 		if (star_t != NO_STAR && star_s < n &&
 		    !(m->path && s[star_s] == m->sep)) {
-			star_s += seq_len((unsigned char)s[star_s]);
+			star_s += char_len(s, n, star_s);
 			si = star_s;
 			ti = star_t + 1;
 			continue;
 		}
 		if (gstar_t != NO_STAR && gstar_s < n) {
-			gstar_s += seq_len((unsigned char)s[gstar_s]);
+			gstar_s += char_len(s, n, gstar_s);
 			si = gstar_s;
 			ti = gstar_t + 1;
 			star_t = NO_STAR;
