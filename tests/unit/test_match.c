@@ -78,6 +78,11 @@ static void glob_sets_and_escapes(void **state)
 	assert_true(GLOB("?", "\xf0\x9f\x98\x80"));
 	assert_true(GLOB("[\xc3\xa0-\xc3\xbf]", "\xc3\xa9"));
 	assert_false(GLOB("[\xc3\xa0-\xc3\xbf]", "e"));
+	/* A truncated sequence at the end is stepped over, not past. */
+	assert_true(GLOB("*???", "ZZ\xf7"));
+	assert_false(GLOB("*???x", "ZZ\xf7"));
+	assert_false(GLOB("*ab", "x\xf7"));
+	assert_true(GLOB("*", "x\xf7"));
 	/* A lone surrogate (WTF-8) is one character. */
 	assert_true(GLOB("a?b", "a\xed\xa0\x80" "b"));
 }
