@@ -787,7 +787,19 @@ static int search_run(struct searcher *s, char **sources, int n,
 		      struct cli_common *common)
 {
 	char msg[256];
-	if (s->o.syntax == SYN_REGEX) {
+	if (s->o.syntax != SYN_REGEX) {
+		/* A bad pattern is a usage error, found before any source is
+		 * read (the matchers proper are made per source). */
+		struct uffs_matcher probe;
+		if (uffs_matcher_init(&probe, s->o.pattern,
+				      s->o.syntax == SYN_CONTAINS ? UFFS_MATCH_CONTAINS
+								 : UFFS_MATCH_GLOB,
+				      NULL, s->o.path, '/', msg, sizeof msg)) {
+			fprintf(stderr, "uffs search: %s\n", msg);
+			return UFFS_EXIT_USAGE;
+		}
+		uffs_matcher_free(&probe);
+	} else {
 		s->re = cli_regex_new(s->o.pattern, !s->o.exact_case, msg,
 				      sizeof msg);
 		if (!s->re) {

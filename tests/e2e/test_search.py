@@ -465,6 +465,12 @@ def main():
     r = run([binary, "search", "--modified", "2024-13-01", "x", "y"])
     tap.ok(r.returncode == 2 and b"--modified" in r.stderr, "a bad date: exit 2, named")
     images = [(os.path.basename(p), decompress(p)) for p in committed_images()]
+    r = run([binary.encode(), b"search", b"a\xff*", images[0][1].encode()])
+    tap.ok(r.returncode == 2 and b"UTF-8" in r.stderr and not r.stdout,
+           "a pattern that is not UTF-8: exit 2 before reading", r.stderr)
+    r = run([binary, "search", "--regex", "(", images[0][1]])
+    tap.ok(r.returncode in (2,) and r.stderr.count(b"\n") == 1, "a bad regex: exit 2, one line",
+           r.stderr)
     # The image with the hard cases (Unicode, NFC and NFD twins) when there.
     first = dict(images).get("hardcases.img.xz", images[0][1])
     for label, image in images:
