@@ -447,6 +447,62 @@ def check_deleted(tap, binary, images):
                sorted((want - alive) - got)[:10])
 
 
+def check_captured_mft(tap, binary, image):
+    """A captured $MFT (icat IMAGE 0) has no $UpCase: the built-in table
+    folds, says --verbose, and finds what the volume's own table finds."""
+    r = run(["icat", image, "0"])
+    if r.returncode != 0 or not r.stdout:
+        tap.skip("search on a captured $MFT", "icat could not extract $MFT")
+        return
+    with tempfile.NamedTemporaryFile(suffix=".mft", delete=False) as f:
+        f.write(r.stdout)
+        mft = f.name
+    try:
+        for pattern in ("*.TXT", "CAF*", "*\u00c9*", "[\u00e0-\u00ff]*"):
+            v = run([binary, "search", "-v", pattern, image])
+            m = run([binary, "search", "-v", pattern, mft])
+            tap.ok(m.stdout == v.stdout and m.stdout
+                   and b"built-in table" in m.stderr and b"volume's $UpCase" in v.stderr,
+                   f"search {pattern}: a captured $MFT (built-in table) finds what the "
+                   "volume (its $UpCase) finds", m.stderr[-300:] + v.stderr[-300:])
+    finally:
+        os.unlink(mft)
+
+
+def check_own_upcase(tap, binary, image):
+    """The volume's own $UpCase decides: in a copy of the image whose table
+    maps e-acute to itself (patched where istat and fsstat place it),
+    'CAF\u00c9*' no longer finds 'caf\u00e9', while e-grave still folds."""
+    st = run(["istat", image, "10"]).stdout.decode(errors="replace")
+    fs = run(["fsstat", image]).stdout.decode(errors="replace")
+    m = re.search(r"Cluster Size: (\d+)", fs)
+    data = st.split("Type: $DATA (128-1)", 1)
+    if not m or len(data) < 2:
+        tap.skip("the volume's own $UpCase decides", "istat/fsstat gave no $UpCase runs")
+        return
+    clusters = [int(x) for x in re.findall(r"\d+", data[1].split("\n", 1)[1].split("Type:")[0])]
+    offset = clusters[0] * int(m.group(1)) + 2 * 0xE9
+    with tempfile.NamedTemporaryFile(suffix=".img", delete=False) as f:
+        patched = f.name
+    try:
+        shutil.copyfile(image, patched)
+        with open(patched, "r+b") as f:
+            f.seek(offset)
+            before = f.read(2)
+            f.seek(offset)
+            f.write(bytes([0xE9, 0x00]))
+        orig = uffs_paths(binary, ["CAF\u00c9*"], image)
+        now = uffs_paths(binary, ["CAF\u00c9*"], patched)
+        exact = uffs_paths(binary, ["--case", "caf\u00e9*"], image)
+        tap.ok(before == bytes([0xC9, 0x00]) and orig and now == [] and exact
+               and uffs_paths(binary, ["CAF\u00c9*"], patched + "") == []
+               and uffs_paths(binary, ["caf\u00e9*"], patched) == exact,
+               "the volume's own $UpCase decides (e-acute patched to fold to itself: "
+               f"{len(orig)} -> {len(now)} matches)", f"{before!r} {orig} {now} {exact}")
+    finally:
+        os.unlink(patched)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -477,6 +533,8 @@ def main():
         check_image(tap, binary, label, image)
     check_find(tap, binary, "hardcases.img.xz", first)
     check_deleted(tap, binary, images)
+    check_captured_mft(tap, binary, first)
+    check_own_upcase(tap, binary, first)
     two = [images[0][1], images[1][1]]
     r = run([binary, "search", "--count", "*"] + two)
     want = "".join(f"{p}:{len(uffs_paths(binary, ['*'], p))}\n" for p in two)
