@@ -91,6 +91,8 @@ struct uaio_config {
 	unsigned fault_delay_pct;  /* completions held back (reordered) */
 	uint64_t fault_shrink_at;  /* nonzero: the source ends here, as if
 				    * it shrank mid-scan (reads past it: 0) */
+	unsigned fault_latency_us; /* each batch of completions arrives this
+				    * much later: a slow device */
 };
 
 struct uaio_ctx {

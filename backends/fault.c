@@ -2,6 +2,7 @@
  * errors, cuts them short, or holds them back so they arrive out of order.
  * With the sync backend inside, a seed always gives the same run. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "../aio/uaio.h"
 
@@ -128,6 +129,17 @@ static void mangle(struct uaio_ctx *ctx, struct fault_impl *f,
 		c->res = 1 + (int64_t)(next_random(f) % (uint64_t)(c->res - 1));
 }
 
+/* A slow device: completions come late, but in the order the inner
+ * backend gives them. */
+static void add_latency(unsigned us)
+{
+	if (!us)
+		return;
+	struct timespec ts = {us / 1000000u, (long)(us % 1000000u) * 1000};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
 static int fault_wait(struct uaio_ctx *ctx, struct uaio_cqe *cqes,
 		      unsigned max, unsigned min, int timeout_ms)
 {
@@ -158,6 +170,7 @@ static int fault_wait(struct uaio_ctx *ctx, struct uaio_cqe *cqes,
 			return n ? (int)n : rc;
 		if (rc == 0)
 			return (int)n; /* timed out */
+		add_latency(ctx->cfg.fault_latency_us);
 		for (int i = 0; i < rc; i++) {
 			mangle(ctx, f, &got[i]);
 			if (f->inner.inflight > 0 &&

@@ -28,6 +28,7 @@ struct cli_common {
 	bool quiet;
 	bool verbose;
 	bool want_upcase; /* read each volume's $UpCase (search) */
+	bool progress_shown; /* a progress line is on stderr (under lock) */
 	unsigned long warnings;
 };
 
@@ -77,6 +78,7 @@ enum cli_long_option {
 	OPT_DIRECT,
 	OPT_ALL,
 	OPT_FAULT_SHRINK,
+	OPT_FAULT_LATENCY,
 };
 
 #define CLI_COMMON_LONGOPTS                                                    \
@@ -97,7 +99,8 @@ enum cli_long_option {
 		{"fault-short", required_argument, 0, OPT_FAULT_SHORT},        \
 		{"fault-error", required_argument, 0, OPT_FAULT_ERROR},        \
 		{"fault-delay", required_argument, 0, OPT_FAULT_DELAY},        \
-		{"fault-shrink", required_argument, 0, OPT_FAULT_SHRINK}
+		{"fault-shrink", required_argument, 0, OPT_FAULT_SHRINK},      \
+		{"fault-latency", required_argument, 0, OPT_FAULT_LATENCY}
 #define CLI_COMMON_SHORTOPTS "p:o:r:qvm:b:t:"
 #define CLI_COMMON_HELP                                                        \
 	"  -p, --partition N    use partition N of a disk image (1-based)\n"  \
@@ -116,7 +119,8 @@ enum cli_long_option {
 	"      --all            every NTFS volume of this machine (Windows)\n" \
 	"      --direct         read around the page cache (O_DIRECT) where\n" \
 	"                       offsets are aligned: cold reads without a copy\n" \
-	"  -q, --quiet          no warnings about damaged records\n"          \
+	"  -q, --quiet          no warnings about damaged records, no progress\n" \
+	"                       line (shown on a terminal during long scans)\n" \
 	"  -v, --verbose        say what was detected, chosen and measured\n" \
 	"  -h, --help           this help\n"
 
@@ -128,5 +132,6 @@ int cmd_info(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_du(int argc, char **argv);
 
 #endif

@@ -10,31 +10,14 @@
 #include "../mft/upcase.h"
 #include "../source/proc.h"
 #include "cli.h"
-
-static void print_location(FILE *f, const struct mft_error *e,
-			   const struct uffs_volume *vol)
-{
-	if (e->frs != MFT_NO_FRS) {
-		fprintf(f, "record %" PRIu64, e->frs);
-		uint64_t at = vol ? uffs_volume_record_offset(vol, e->frs)
-				  : UINT64_MAX;
-		if (at != UINT64_MAX)
-			fprintf(f, " (at byte %" PRIu64 ")", at);
-		fprintf(f, ", offset %" PRIu64 ": ", e->offset);
-	} else if (e->offset != MFT_NO_OFFSET) {
-		fprintf(f, "byte offset %" PRIu64 ": ", e->offset);
-	}
-}
+#include "progress.h"
 
 void cli_error(const char *source, const struct mft_error *e,
 	       const struct uffs_volume *vol)
 {
-	fprintf(stderr, "uffs: %s: ", source);
-	print_location(stderr, e, vol);
-	fprintf(stderr, "%s", e->what ? e->what : mft_strerror(e->code));
-	if (e->detail[0])
-		fprintf(stderr, " (%s)", e->detail);
-	fprintf(stderr, "\n");
+	char text[512];
+	uffs_error_text(e, vol, true, text, sizeof text);
+	fprintf(stderr, "uffs: %s: %s\n", source, text);
 }
 
 struct warn_ctx {
@@ -49,9 +32,10 @@ static void print_warning(void *ctx, const struct mft_error *e)
 	pthread_mutex_lock(&w->c->lock);
 	w->c->warnings++;
 	if (!w->c->quiet) {
-		fprintf(stderr, "uffs: warning: %s: ", w->source);
-		print_location(stderr, e, w->vol);
-		fprintf(stderr, "%s\n", e->what ? e->what : mft_strerror(e->code));
+		cli_progress_clear_locked(w->c);
+		char text[512];
+		uffs_error_text(e, w->vol, false, text, sizeof text);
+		fprintf(stderr, "uffs: warning: %s: %s\n", w->source, text);
 	}
 	pthread_mutex_unlock(&w->c->lock);
 }
@@ -143,6 +127,11 @@ static int scan_option(struct cli_common *c, int opt, const char *arg)
 		if (!parse_size(arg, &v) || v == 0)
 			goto bad;
 		s->fault.fault_shrink_at = v;
+		return 1;
+	case OPT_FAULT_LATENCY: /* microseconds per batch of completions */
+		if (!parse_u64(arg, &v) || v > 10000000)
+			goto bad;
+		s->fault.fault_latency_us = (unsigned)v;
 		return 1;
 	case OPT_FAULT_SEED:
 		if (!parse_u64(arg, &v))
@@ -275,7 +264,11 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 		load_upcase(l, path, c, &sink);
 	if (!scan)
 		return 0;
-	rc = uffs_scan(&l->vol, &c->scan, &l->idx, &l->stats, &sink, &err);
+	struct uffs_scan_opts opts = c->scan;
+	struct cli_progress progress;
+	cli_progress_start(&progress, c, path, &opts);
+	rc = uffs_scan(&l->vol, &opts, &l->idx, &l->stats, &sink, &err);
+	cli_progress_end(&progress);
 	if (rc == MFT_OK)
 		rc = uffs_tree_build(&l->tree, &l->idx, &err);
 	if (rc) {
@@ -287,6 +280,7 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 		return UFFS_EXIT_ERROR;
 	}
 	l->scanned = true;
+	uffs_warn_parent_loops(&l->tree, &sink);
 	return 0;
 }
 

@@ -20,6 +20,7 @@ static const char usage[] =
 	"  search print the files whose name or path matches a pattern\n"
 	"  info   print the volume facts (geometry, $MFT extents, record counts)\n"
 	"  digest print a canonical hash of each source's index\n"
+	"  du     directory tree sizes, largest first\n"
 	"  bench  time every scan mode on a source\n"
 	"\n"
 	"  uffs COMMAND --help   options of one command\n"
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "digest"))
 		return cmd_digest(argc - 1, argv + 1);
+	if (!strcmp(cmd, "du"))
+		return cmd_du(argc - 1, argv + 1);
 	if (!strcmp(cmd, "bench"))
 		return cmd_bench(argc - 1, argv + 1);
 	fprintf(stderr, "uffs: unknown command '%s' (try 'uffs --help')\n", cmd);

@@ -280,3 +280,20 @@ void out_name(struct out *o, const char *s, size_t n, enum out_escape esc)
 		}
 	}
 }
+
+void format_size_human(uint64_t v, char *buf, size_t cap)
+{
+	static const char *const unit[] = {"B",   "KiB", "MiB", "GiB",
+					   "TiB", "PiB", "EiB"};
+	if (v < 1024) {
+		snprintf(buf, cap, "%llu B", (unsigned long long)v);
+		return;
+	}
+	double x = (double)v;
+	int u = 0;
+	while (x >= 1024 && u < 6) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(buf, cap, "%.1f %s", x, unit[u]);
+}

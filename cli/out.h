@@ -51,6 +51,9 @@ void out_filetime_iso(struct out *o, uint64_t ft);
 /* FILETIME as whole Unix seconds, 0 before 1970 (The Sleuth Kit's rule). */
 int64_t filetime_to_unix(uint64_t ft);
 
+/* "512 B", "1.5 KiB", "12.0 GiB": binary units, one decimal. */
+void format_size_human(uint64_t v, char *buf, size_t cap);
+
 /* Name text in WTF-8, escaped for one output style. */
 enum out_escape {
 	ESC_DISPLAY, /* control chars and lone surrogates -> '^' (as fls) */

@@ -1,8 +1,8 @@
 /* libFuzzer: a whole source through the full pipeline: detection, the
  * boot sector or captured $MFT, the extent map and bitmap, the scan (the
  * first byte picks the mode and thread count), the merger, path resolution
- * of every name, and the digest. The input becomes an in-memory file
- * (memfd) opened like any source. */
+ * of every name, disk usage totals, and the digest. The input becomes an
+ * in-memory file (memfd) opened like any source. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 
 #include "../mft/digest.h"
 #include "../mft/path.h"
+#include "../mft/usage.h"
 #include "../scan/scan.h"
 #include "../scan/volume.h"
 #include "../source/source.h"
@@ -62,6 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					for (uint64_t r = 0; r < idx.n_records; r++)
 						UFFS_FOR_EACH_LINK(&idx, r, i)
 						uffs_link_path(&t, r, i, '/', buf, sizeof buf);
+					struct uffs_usage u;
+					if (uffs_usage_build(&u, &t, &err) == MFT_OK)
+						uffs_usage_free(&u);
 					uffs_tree_free(&t);
 				}
 				uffs_index_digest(&idx);

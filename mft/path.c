@@ -139,6 +139,19 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 	return MFT_OK;
 }
 
+bool uffs_tree_loop_top(const struct uffs_tree *t, uint64_t r)
+{
+	if (r >= t->idx->n_records || r == MFT_FRS_ROOT ||
+	    t->state[r] != DIR_ORPHAN_TOP)
+		return false;
+	uint32_t link = dir_link(t->idx, r);
+	if (link == UINT32_MAX)
+		return false;
+	/* An orphan top whose parent is valid was cut out of a loop (or a
+	 * chain too deep); one naming itself is the shortest loop. */
+	return uffs_parent_ok(t->idx, r, link) || parent_of(t->idx, r) == r;
+}
+
 void uffs_tree_free(struct uffs_tree *t)
 {
 	free(t->state);
@@ -156,6 +169,26 @@ static bool heads_orphan_chain(const struct uffs_tree *t, uint64_t owner,
 {
 	return !uffs_parent_ok(t->idx, owner, i) ||
 	       t->state[owner] == DIR_ORPHAN_TOP;
+}
+
+uint64_t uffs_tree_listed_in(const struct uffs_tree *t, uint64_t owner,
+			     uint32_t link)
+{
+	if (heads_orphan_chain(t, owner, link))
+		return UFFS_TREE_ORPHANS;
+	return MFT_REF_FRS(t->idx->links.parent[link]);
+}
+
+unsigned uffs_tree_dir_level(const struct uffs_tree *t, uint64_t dir)
+{
+	switch (t->state[dir]) {
+	case DIR_ORPHAN_TOP:
+		return 2;
+	case DIR_UNDER_ORPHAN:
+		return 2u + t->depth[dir];
+	default:
+		return t->depth[dir];
+	}
 }
 
 static bool push_front(char *buf, size_t *pos, const char *s, size_t n)

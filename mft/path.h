@@ -36,10 +36,27 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 		    struct mft_error *err);
 void uffs_tree_free(struct uffs_tree *t);
 
+/* Whether directory r is listed under $OrphanFiles only because its chain of
+ * parents loops back to itself (r names itself, or r is where the loop was
+ * cut) or is deeper than UFFS_PATH_DEPTH_MAX: damage worth a warning, unlike
+ * an ordinary orphan whose parent is gone. */
+bool uffs_tree_loop_top(const struct uffs_tree *t, uint64_t r);
+
 /* Whether link i of record owner has a parent reference naming a usable
  * parent directory. */
 bool uffs_parent_ok(const struct uffs_index *idx, uint64_t owner,
 		    uint32_t link);
+
+/* The directory a name is listed in: the record of its parent, or
+ * UFFS_TREE_ORPHANS when it is listed directly under /$OrphanFiles. */
+#define UFFS_TREE_ORPHANS UINT64_MAX
+uint64_t uffs_tree_listed_in(const struct uffs_tree *t, uint64_t owner,
+			     uint32_t link);
+
+/* How many directories a directory's path goes through above it: 0 for the
+ * root, 1 for /dir, 2 for /$OrphanFiles/dir (the virtual /$OrphanFiles is
+ * level 1). Meaningful for directories only. */
+unsigned uffs_tree_dir_level(const struct uffs_tree *t, uint64_t dir);
 
 /* Writes the path of link i, a name of record owner (no leading '/', components joined by `sep`)
  * into buf, NUL-terminated. Returns its length, or 0 when it does not fit in

@@ -56,6 +56,12 @@ static int take_file_name(struct mft_record_view *v, const struct mft_attr *a,
 				"$FILE_NAME shorter than its header");
 	const uint8_t *p = a->value;
 	uint8_t len = p[FN_NAME_LEN];
+	/* Names are 1 to 255 units: an empty one names nothing, so the record
+	 * is damaged there (and would otherwise vanish without a word). */
+	if (len == 0)
+		return mft_fail(err, MFT_E_CORRUPT, v->frs,
+				a->offset + ATTR_RES_VALUE_LEN,
+				"$FILE_NAME with an empty name");
 	if (!span_fits(a->value_len, FN_NAME, 2u * len))
 		return mft_fail(err, MFT_E_CORRUPT, v->frs,
 				a->offset + ATTR_RES_VALUE_LEN,

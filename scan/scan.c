@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../mft/ntfs_format.h"
 #include "../source/proc.h"
 #include "plan.h"
 #include "scan.h"
@@ -84,6 +85,16 @@ int uffs_scan_record(const struct uffs_volume *v, struct uffs_index *idx,
 	if (rc == MFT_OK) {
 		if (view->partial && worth_warning(v, frs, MFT_E_CORRUPT))
 			uffs_warn(warn, &view->damage);
+		/* The merger drops such a record's names and streams (they
+		 * would belong to no file): say so rather than lose them
+		 * silently. */
+		if (view->base_ref && MFT_REF_FRS(view->base_ref) == frs &&
+		    worth_warning(v, frs, MFT_E_CORRUPT)) {
+			mft_fail(&rec_err, MFT_E_CORRUPT, frs, MFT_REC_BASE_REF,
+				 "extension record names itself as its own base: "
+				 "its attributes are ignored");
+			uffs_warn(warn, &rec_err);
+		}
 		if (view->baad && worth_warning(v, frs, MFT_E_BAAD)) {
 			mft_fail(&rec_err, MFT_E_BAAD, frs, 0,
 				 "record marked BAAD by chkdsk but intact: listed");
@@ -146,6 +157,8 @@ struct engine {
 	int error;
 	struct mft_error err;
 	double parse_s, merge_s;
+	double t_start;
+	uint64_t records_merged;
 };
 
 static void fail_locked(struct engine *e, const struct mft_error *err)
@@ -201,6 +214,22 @@ static int parse_chunk(struct engine *e, struct slot *s,
 	return MFT_OK;
 }
 
+static void report_progress(struct engine *e, bool finished)
+{
+	if (!e->o->progress)
+		return;
+	uint64_t rs = e->v->record_size;
+	struct uffs_progress p = {
+		.records_done = e->records_merged,
+		.records_total = e->plan.records_planned,
+		.bytes_done = e->records_merged * rs,
+		.bytes_total = e->plan.records_planned * rs,
+		.seconds = now_seconds() - e->t_start,
+		.finished = finished,
+	};
+	e->o->progress(e->o->progress_ctx, &p);
+}
+
 /* Appends every parsed batch that is next in chunk order. Caller holds the
  * lock. */
 static void merge_ready_locked(struct engine *e)
@@ -220,8 +249,10 @@ static void merge_ready_locked(struct engine *e)
 		s->warnings.n = 0;
 		s->state = SLOT_FREE;
 		e->chunk_slot[e->next_merge] = NO_SLOT;
+		e->records_merged += e->plan.chunks[e->next_merge].count;
 		e->next_merge++;
 		e->free_slots++;
+		report_progress(e, false);
 		pthread_cond_broadcast(&e->free_cv);
 	}
 }
@@ -819,7 +850,8 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 		uffs_index_free(idx);
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
 	}
-	*e = (struct engine){.v = v, .idx = idx, .o = o, .st = stats, .warn = warn};
+	*e = (struct engine){.v = v, .idx = idx, .o = o, .st = stats, .warn = warn,
+			     .t_start = t0};
 	bool whole = stats->mode == UFFS_MODE_PARALLEL;
 	rc = uffs_plan_build(&e->plan, v, stats->chunk_bytes, o->skip_unused, err);
 	if (rc == MFT_OK)
@@ -843,6 +875,7 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 		}
 		wait_all_merged(e);
 		stop_workers(e);
+		report_progress(e, true);
 		if (e->error) {
 			*err = e->err;
 			rc = e->error;

@@ -39,6 +39,16 @@ int uffs_mode_parse(const char *s);
 #define UFFS_DEPTH_DEFAULT 8u
 #define UFFS_DEPTH_MAX 64u
 
+/* How far a scan is, for a progress display. */
+struct uffs_progress {
+	uint64_t records_done, records_total; /* records read and merged */
+	uint64_t bytes_done, bytes_total;     /* of the $MFT */
+	double seconds;                       /* since the scan began */
+	bool finished;                        /* the last call of the scan */
+};
+
+typedef void (*uffs_progress_fn)(void *ctx, const struct uffs_progress *p);
+
 struct uffs_scan_opts {
 	enum uffs_mode mode;
 	const struct uaio_backend_ops *backend; /* NULL = best available */
@@ -50,6 +60,11 @@ struct uffs_scan_opts {
 	bool skip_unused;     /* leave out records $MFT:$BITMAP marks unused */
 	bool keep_fn_times;   /* keep every name's $FILE_NAME times */
 	bool verbose;         /* explain choices on stderr */
+	/* Called on the merging thread after each chunk is merged (the callee
+	 * decides how often to show it; keep it short: the merge waits), and
+	 * once with `finished` set when the scan ends. */
+	uffs_progress_fn progress;
+	void *progress_ctx;
 };
 
 struct uffs_scan_stats {

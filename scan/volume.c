@@ -1,9 +1,12 @@
 /* Locating and mapping the $MFT. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../mft/bytes.h"
 #include "../mft/ntfs_format.h"
+#include "../mft/path.h"
 #include "volume.h"
 #include "winvol.h"
 
@@ -67,6 +70,20 @@ static int decode_runs(const struct uffs_volume *v, const struct mft_attr *a,
 		err->offset += a->offset + (a->length - a->runlist_len);
 	}
 	return rc;
+}
+
+/* A failed read of a non-resident attribute of the $MFT names the record
+ * holding the attribute, its offset there, and the source byte the read
+ * failed at. */
+static void name_attr_read(struct mft_error *err, uint64_t frs,
+			   uint32_t attr_offset, const char *attr)
+{
+	if (err->frs != MFT_NO_FRS)
+		return;
+	snprintf(err->detail, sizeof err->detail,
+		 "reading %s, source byte %" PRIu64, attr, err->offset);
+	err->frs = frs;
+	err->offset = attr_offset;
 }
 
 /* Reads bytes of a non-resident attribute described by `rs`. */
@@ -154,10 +171,16 @@ struct record0 {
 static int load_record0(struct uffs_volume *v, uint64_t lcn, struct record0 *r0,
 			struct mft_error *err)
 {
-	int rc = uffs_source_read(v->src, r0->buf, v->record_size,
-				  lcn * v->boot.cluster_size, err);
-	if (rc)
+	uint64_t at = lcn * v->boot.cluster_size;
+	int rc = uffs_source_read(v->src, r0->buf, v->record_size, at, err);
+	if (rc) {
+		/* Say which record could not be read, and where it was. */
+		err->frs = MFT_FRS_MFT;
+		err->offset = 0;
+		snprintf(err->detail, sizeof err->detail,
+			 "at source byte %" PRIu64, v->src->base + at);
 		return rc;
+	}
 	rc = mft_record_prepare(r0->buf, v->record_size, MFT_FRS_MFT,
 				&r0->first, &r0->end, err);
 	if (rc)
@@ -187,8 +210,12 @@ static int load_attr_list(struct uffs_volume *v, const struct mft_attr *al,
 	} else {
 		struct runs rs = {0};
 		rc = decode_runs(v, al, MFT_FRS_MFT, &rs, err);
-		if (rc == MFT_OK)
+		if (rc == MFT_OK) {
 			rc = read_runs(v, &rs, buf, len, err);
+			if (rc)
+				name_attr_read(err, MFT_FRS_MFT, al->offset,
+					       "$MFT:$ATTRIBUTE_LIST");
+		}
 		free(rs.r);
 	}
 	if (rc) {
@@ -271,12 +298,14 @@ static int follow_attr_list(struct uffs_volume *v, const struct record0 *r0,
 	return rc < 0 ? rc : MFT_OK;
 }
 
+
 /* Reads the first n bytes of an attribute's value, resident or through
  * its runs; sparse runs, and anything past the runs unless they must cover
- * n, read as zeros. */
+ * n, read as zeros. A failed read names the attribute (`what`). */
 static int read_attr_value(const struct uffs_volume *v,
 			   const struct mft_attr *a, uint64_t frs, uint8_t *out,
-			   uint64_t n, bool must_cover, struct mft_error *err)
+			   uint64_t n, bool must_cover, const char *what,
+			   struct mft_error *err)
 {
 	if (!a->nonresident) {
 		uint64_t have = a->value_len < n ? a->value_len : n;
@@ -290,14 +319,17 @@ static int read_attr_value(const struct uffs_volume *v,
 	    rs.next_vcn * v->boot.cluster_size < n)
 		rc = mft_fail(err, MFT_E_CORRUPT, frs, a->offset,
 			      "attribute runs end before its value does");
-	if (rc == MFT_OK)
+	if (rc == MFT_OK) {
 		rc = read_runs(v, &rs, out, n, err);
+		if (rc)
+			name_attr_read(err, frs, a->offset, what);
+	}
 	free(rs.r);
 	return rc;
 }
 
-/* Finds the unnamed attribute `type` (VCN 0) of record frs; rec is the
- * record, read into buf unless it is record 0 at hand. */
+/* Finds the unnamed attribute `type` (VCN 0) of record frs, read into buf
+ * unless it is record 0 at hand (r0). */
 static int find_record_attr(const struct uffs_volume *v,
 			    const struct record0 *r0, uint64_t frs,
 			    uint32_t type, uint8_t *buf, struct mft_attr *a,
@@ -318,9 +350,12 @@ static int find_record_attr(const struct uffs_volume *v,
 	return MFT_OK;
 }
 
-/* Reads $MFT:$BITMAP from the record that holds it, with the full map. */
+/* Reads $MFT:$BITMAP from the record that holds it, with the full map.
+ * A bitmap shorter than the $MFT is a warning: the records past its end
+ * count as in use (uffs_volume_record_in_bitmap), so none is left out. */
 static int load_bitmap(struct uffs_volume *v, const struct record0 *r0,
-		       uint64_t frs, uint8_t *buf, struct mft_error *err)
+		       uint64_t frs, uint8_t *buf,
+		       const struct uffs_warn_sink *warn, struct mft_error *err)
 {
 	struct mft_attr a;
 	bool found;
@@ -329,12 +364,18 @@ static int load_bitmap(struct uffs_volume *v, const struct record0 *r0,
 		return rc;
 	uint64_t need = (v->n_records + 7) / 8;
 	uint64_t have = a.nonresident ? a.data_size : a.value_len;
-	if (have < need)
+	if (have < need) {
+		struct mft_error w;
+		mft_fail(&w, MFT_E_CORRUPT, frs, a.offset,
+			 "$MFT:$BITMAP shorter than the $MFT; records past it "
+			 "are read as in use");
+		uffs_warn(warn, &w);
 		need = have;
+	}
 	uint8_t *bits = calloc(1, need ? need : 1);
 	if (!bits)
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
-	rc = read_attr_value(v, &a, frs, bits, need, false, err);
+	rc = read_attr_value(v, &a, frs, bits, need, false, "$MFT:$BITMAP", err);
 	if (rc) {
 		free(bits);
 		return rc;
@@ -364,9 +405,43 @@ int uffs_volume_read_attr(const struct uffs_volume *v, uint64_t frs,
 		*value_len = a.nonresident ? a.data_size : a.value_len;
 		if (n > *value_len)
 			n = *value_len;
-		rc = read_attr_value(v, &a, frs, out, n, true, err);
+		rc = read_attr_value(v, &a, frs, out, n, true, "an attribute",
+				     err);
 	}
 	free(buf);
+	return rc;
+}
+
+static int by_lcn(const void *a, const void *b)
+{
+	const struct mft_run *x = a, *y = b;
+	return (x->lcn > y->lcn) - (x->lcn < y->lcn);
+}
+
+/* Two runs of the $MFT on the same clusters would make records appear
+ * twice under different numbers (a runlist that loops back on itself):
+ * nothing the volume says can be trusted then. Runs are sorted by LCN on a
+ * copy, so the check costs O(n log n) over at most MFT_RUNS_MAX runs. */
+static int check_runs_disjoint(const struct runs *rs, uint32_t data_offset,
+			       struct mft_error *err)
+{
+	if (rs->n < 2)
+		return MFT_OK;
+	struct mft_run *r = malloc(rs->n * sizeof *r);
+	if (!r)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	size_t n = 0;
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i].lcn != MFT_LCN_SPARSE)
+			r[n++] = rs->r[i];
+	qsort(r, n, sizeof *r, by_lcn);
+	int rc = MFT_OK;
+	/* decode_runs bounded every run by the volume: no overflow here. */
+	for (size_t i = 1; i < n && rc == MFT_OK; i++)
+		if ((uint64_t)r[i].lcn < (uint64_t)r[i - 1].lcn + r[i - 1].length)
+			rc = mft_fail(err, MFT_E_CORRUPT, MFT_FRS_MFT, data_offset,
+				      "$MFT runlist maps the same clusters twice");
+	free(r);
 	return rc;
 }
 
@@ -378,6 +453,8 @@ static int map_mft(struct uffs_volume *v, struct record0 *r0, uint8_t *scratch,
 	int rc = decode_runs(v, &r0->data, MFT_FRS_MFT, &rs, err);
 	if (rc == MFT_OK)
 		rc = follow_attr_list(v, r0, &rs, &bitmap_frs, scratch, err);
+	if (rc == MFT_OK)
+		rc = check_runs_disjoint(&rs, r0->data.offset, err);
 	if (rc == MFT_OK)
 		rc = set_extents(v, &rs, err);
 	free(rs.r);
@@ -398,7 +475,7 @@ static int map_mft(struct uffs_volume *v, struct record0 *r0, uint8_t *scratch,
 		return mft_fail(err, MFT_E_CORRUPT, MFT_FRS_MFT, r0->data.offset,
 				"$MFT data size larger than the volume");
 	v->n_records = bytes / v->record_size;
-	return load_bitmap(v, r0, bitmap_frs, scratch, err);
+	return load_bitmap(v, r0, bitmap_frs, scratch, warn, err);
 }
 
 /* A live volume: compare the boot sector's and record 0's view with what
@@ -473,8 +550,10 @@ static int open_ntfs(struct uffs_volume *v, const struct uffs_warn_sink *warn,
 	if (rc && v->boot.mftmirr_lcn &&
 	    v->boot.mftmirr_lcn < v->boot.volume_size / v->boot.cluster_size) {
 		struct mft_error first = *err;
-		uffs_warn(warn, &first);
 		if (load_record0(v, v->boot.mftmirr_lcn, &r0, err) == MFT_OK) {
+			/* Only now a warning: when the mirror fails too, the
+			 * first failure is the error, printed once. */
+			uffs_warn(warn, &first);
 			v->from_mirror = true;
 			v->mirror_rec0 = malloc(v->record_size);
 			rc = v->mirror_rec0
@@ -599,10 +678,9 @@ int uffs_volume_read_records(const struct uffs_volume *v, uint64_t first,
 
 bool uffs_volume_record_in_bitmap(const struct uffs_volume *v, uint64_t frs)
 {
-	if (!v->bitmap)
+	/* Past a short bitmap nothing is known: in use, so it is read. */
+	if (!v->bitmap || frs / 8 >= v->bitmap_len)
 		return true;
-	if (frs / 8 >= v->bitmap_len)
-		return false;
 	return v->bitmap[frs / 8] >> (frs % 8) & 1;
 }
 
@@ -626,4 +704,51 @@ uint64_t uffs_volume_record_offset(const struct uffs_volume *v, uint64_t frs)
 	    e->vol_off == UFFS_SPARSE_OFFSET)
 		return UINT64_MAX;
 	return v->src->base + e->vol_off + (off - e->mft_off);
+}
+
+size_t uffs_error_text(const struct mft_error *e, const struct uffs_volume *vol,
+		       bool detail, char *buf, size_t cap)
+{
+	size_t n = 0;
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+#define APPEND(...)                                                            \
+	do {                                                                   \
+		if (n < cap) {                                                 \
+			int k = snprintf(buf + n, cap - n, __VA_ARGS__);       \
+			n += k > 0 ? (size_t)k : 0;                            \
+		}                                                              \
+	} while (0)
+	if (e->frs != MFT_NO_FRS) {
+		APPEND("record %" PRIu64, e->frs);
+		uint64_t at = vol ? uffs_volume_record_offset(vol, e->frs)
+				  : UINT64_MAX;
+		if (at != UINT64_MAX)
+			APPEND(" (at byte %" PRIu64 ")", at);
+		if (e->offset != MFT_NO_OFFSET)
+			APPEND(", offset %" PRIu64, e->offset);
+		APPEND(": ");
+	} else if (e->offset != MFT_NO_OFFSET) {
+		APPEND("byte offset %" PRIu64 ": ", e->offset);
+	}
+	APPEND("%s", e->what ? e->what : mft_strerror(e->code));
+	if (detail && e->detail[0])
+		APPEND(" (%s)", e->detail);
+#undef APPEND
+	return n < cap ? n : cap - 1;
+}
+
+void uffs_warn_parent_loops(const struct uffs_tree *t,
+			    const struct uffs_warn_sink *sink)
+{
+	for (uint64_t r = 0; r < t->idx->n_records; r++) {
+		if (!uffs_tree_loop_top(t, r))
+			continue;
+		struct mft_error w;
+		mft_fail(&w, MFT_E_CORRUPT, r, MFT_NO_OFFSET,
+			 "directory's parent chain loops back to itself (or is "
+			 "too deep): listed under /$OrphanFiles");
+		uffs_warn(sink, &w);
+	}
 }

@@ -23,6 +23,12 @@ struct uffs_warn_sink {
 
 void uffs_warn(const struct uffs_warn_sink *sink, const struct mft_error *e);
 
+struct uffs_tree;
+/* Directories cut out of a parent loop are listed under $OrphanFiles; the
+ * loop itself is damage: one warning each. */
+void uffs_warn_parent_loops(const struct uffs_tree *t,
+			    const struct uffs_warn_sink *sink);
+
 #define UFFS_SPARSE_OFFSET UINT64_MAX
 struct uffs_extent {
 	uint64_t mft_off; /* byte offset within the $MFT stream */
@@ -71,6 +77,12 @@ uint64_t uffs_volume_bitmap_count(const struct uffs_volume *v);
 /* Index of the extent holding byte `off` of the $MFT: the last extent that
  * starts at or before it (check its length). */
 size_t uffs_volume_find_extent(const struct uffs_volume *v, uint64_t off);
+
+/* An error as one line of text: "record N (at byte B), offset O: what
+ * (detail)", the location parts only where known; the detail only when
+ * asked for. vol may be NULL. Returns the length (truncated to cap). */
+size_t uffs_error_text(const struct mft_error *e, const struct uffs_volume *vol,
+		       bool detail, char *buf, size_t cap);
 
 /* Byte offset of record frs within the source file (for messages), or
  * UINT64_MAX when not mapped. */

@@ -2,6 +2,7 @@
 #ifndef UFFS_PROC_H
 #define UFFS_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,9 @@ void uffs_utf8_args(int *argc, char ***argv);
  * `--all`. Returns how many were written (at most max), or -1 where the
  * platform has no such thing. */
 int uffs_ntfs_volumes(char (*out)[4], int max);
+
+/* Whether standard error is a terminal (where a progress line belongs). */
+bool uffs_stderr_is_terminal(void);
 
 /* Processors online (at least 1). */
 unsigned uffs_cpu_count(void);

@@ -98,3 +98,8 @@ int uffs_file_drop_cache(const struct uffs_file *f)
 {
 	return posix_fadvise((int)f->handle, 0, 0, POSIX_FADV_DONTNEED);
 }
+
+bool uffs_stderr_is_terminal(void)
+{
+	return isatty(STDERR_FILENO) == 1;
+}

@@ -108,3 +108,11 @@ unsigned uffs_cpu_count(void)
 	GetSystemInfo(&si);
 	return si.dwNumberOfProcessors ? si.dwNumberOfProcessors : 1;
 }
+
+/* A console answers GetConsoleMode; a pipe or file does not. (_isatty
+ * would also call the NUL device a terminal.) */
+bool uffs_stderr_is_terminal(void)
+{
+	DWORD mode;
+	return GetConsoleMode(GetStdHandle(STD_ERROR_HANDLE), &mode) != 0;
+}

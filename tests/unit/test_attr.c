@@ -588,6 +588,17 @@ static void test_err_file_name_past_value(void **state)
 			   FN1_OFF + FN_ATTR_LEN, (struct kept){1, 0, 0, true});
 }
 
+/* A name of 0 units names nothing: damage, not a silently missing file. */
+static void test_err_file_name_empty(void **state)
+{
+	(void)state;
+	uint8_t rec[REC_SIZE];
+	build_record(rec);
+	rec[FN1_OFF + 0x18 + 0x40] = 0;
+	expect_attr_damage(rec, false, MFT_E_CORRUPT, FN1_OFF,
+			   FN1_OFF + FN_ATTR_LEN, (struct kept){1, 0, 0, true});
+}
+
 static void test_err_no_end_marker(void **state)
 {
 	(void)state;
@@ -909,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_err_resident_value_past_attribute),
 		cmocka_unit_test(test_err_runlist_offset_outside),
 		cmocka_unit_test(test_err_file_name_past_value),
+		cmocka_unit_test(test_err_file_name_empty),
 		cmocka_unit_test(test_err_bytes_in_use_too_large),
 		cmocka_unit_test(test_err_first_attr_offset),
 		cmocka_unit_test(test_err_no_end_marker),

@@ -752,6 +752,34 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* Only directories cut out of a loop (or naming themselves) are damage worth
+ * a warning; an orphan whose parent is simply gone is not. */
+static void test_loop_tops(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	add_dir(&idx, 100, 1, IN_USE, "x", REF(101, 1));
+	add_dir(&idx, 101, 1, IN_USE, "y", REF(100, 1));
+	add_dir(&idx, 102, 1, IN_USE, "self", REF(102, 1));
+	add_dir(&idx, 103, 1, IN_USE, "lost", REF(200, 1));
+	add_dir(&idx, 104, 1, IN_USE, "fine", REF(ROOT, ROOT_SEQ));
+	finish(&idx, &t);
+	unsigned tops = 0;
+	for (uint64_t r = 0; r < idx.n_records; r++)
+		tops += uffs_tree_loop_top(&t, r);
+	assert_int_equal(tops, 2);
+	assert_true(uffs_tree_loop_top(&t, 100) || uffs_tree_loop_top(&t, 101));
+	assert_true(uffs_tree_loop_top(&t, 102));
+	assert_false(uffs_tree_loop_top(&t, 103));
+	assert_false(uffs_tree_loop_top(&t, 104));
+	assert_false(uffs_tree_loop_top(&t, ROOT));
+	assert_false(uffs_tree_loop_top(&t, idx.n_records + 5));
+	done(&idx, &t);
+}
+
 static void test_cycle_of_two(void **state)
 {
 	(void)state;
@@ -989,6 +1017,7 @@ int main(void)
 		cmocka_unit_test(test_cycle_of_two),
 		cmocka_unit_test(test_deep_chain_ascending),
 		cmocka_unit_test(test_deep_chain_descending),
+		cmocka_unit_test(test_loop_tops),
 		cmocka_unit_test(test_deleted),
 		cmocka_unit_test(test_deleted_dir_seq_zero),
 		cmocka_unit_test(test_in_use_file_under_deleted_dir),

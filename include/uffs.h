@@ -1,0 +1,127 @@
+/*
+ * uffs: read the Master File Table of an NTFS volume, a disk image or a
+ * captured $MFT file (read-only) and walk every file it describes.
+ *
+ *   uffs_db *db;
+ *   char err[256];
+ *   if (uffs_db_open("disk.img", NULL, &db, err, sizeof err) != 0)
+ *       fprintf(stderr, "%s\n", err);
+ *   uffs_iter *it = uffs_iter_new(db, 0);
+ *   struct uffs_entry e;
+ *   while (uffs_iter_next(it, &e) == 1) ...
+ *   uffs_iter_free(it);
+ *   uffs_db_close(db);
+ *
+ * A uffs_db is read-only once opened: any number of threads may walk it at
+ * once, each with its own iterator. Names are WTF-8 (UTF-8, with unpaired
+ * UTF-16 surrogates kept as their 3-byte forms) and not NUL-terminated.
+ * Times are Windows FILETIMEs: 100-nanosecond intervals since 1601-01-01
+ * UTC. See docs/api.md.
+ */
+#ifndef UFFS_PUBLIC_H
+#define UFFS_PUBLIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UFFS_API_VERSION 1
+
+/* Returned by the functions below (0 is success). */
+enum uffs_status {
+	UFFS_OK = 0,
+	UFFS_ERR_USAGE = 1,   /* a bad argument or option */
+	UFFS_ERR_SOURCE = 2,  /* cannot open or read the source, not NTFS */
+	UFFS_ERR_NOMEM = 3,
+};
+
+typedef struct uffs_db uffs_db;
+typedef struct uffs_iter uffs_iter;
+
+/* How far a scan is; given to the progress callback. */
+struct uffs_db_progress {
+	uint64_t records_done, records_total;
+	uint64_t bytes_done, bytes_total;
+	double seconds;
+};
+
+struct uffs_db_options {
+	const char *mode;    /* scan mode as in uffs(1); NULL: auto */
+	const char *backend; /* I/O backend; NULL: the best available */
+	unsigned threads;    /* parse threads; 0: one per core */
+	int partition;       /* partition of a disk image; 0: the only one */
+	int64_t offset;      /* volume offset in bytes; -1: detect */
+	uint32_t record_size; /* of a captured $MFT; 0: from record 0 */
+	int deleted;         /* also keep records that are not in use */
+	/* Called from the scan's merging thread: keep it short. */
+	void (*progress)(void *ctx, const struct uffs_db_progress *p);
+	/* A damaged record, one line of text; the scan goes on. */
+	void (*warning)(void *ctx, const char *message);
+	void *ctx;
+};
+
+/* Fills in the defaults (the same as uffs(1)'s). */
+void uffs_db_options_init(struct uffs_db_options *o);
+
+/* Opens `source` read-only and scans it. opts may be NULL. On failure,
+ * returns a uffs_status, writes a one-line message into err (if err_cap >
+ * 0) and sets *db to NULL. */
+int uffs_db_open(const char *source, const struct uffs_db_options *opts,
+		 uffs_db **db, char *err, size_t err_cap);
+void uffs_db_close(uffs_db *db);
+
+/* Records the $MFT has room for (file record numbers are below it), and
+ * how many warnings the scan gave. */
+uint64_t uffs_db_records(const uffs_db *db);
+uint64_t uffs_db_warnings(const uffs_db *db);
+
+/* Per-entry flags. */
+#define UFFS_ENTRY_DIR 0x1        /* a directory */
+#define UFFS_ENTRY_DELETED 0x2    /* its record is not in use */
+#define UFFS_ENTRY_ORPHAN 0x4     /* listed under /$OrphanFiles */
+#define UFFS_ENTRY_REPARSE 0x8    /* has a reparse point */
+
+/* One name of a file or directory, or one of its named streams: what
+ * `uffs list` prints as a row. Valid until the next uffs_iter_next. */
+struct uffs_entry {
+	uint64_t frs;        /* file record number */
+	uint16_t sequence;
+	uint64_t parent_frs;
+	const char *name;    /* the file's name (not its path) */
+	size_t name_len;
+	const char *stream;  /* a named stream's name; "" for the file */
+	size_t stream_len;
+	uint64_t size, allocated;
+	uint64_t created, modified, mft_changed, accessed;
+	uint32_t attributes; /* FILE_ATTRIBUTE_* of $STANDARD_INFORMATION */
+	uint32_t links;      /* names the file has */
+	uint32_t streams;    /* named data streams it has */
+	uint32_t flags;      /* UFFS_ENTRY_* */
+	uint32_t link_;      /* private */
+};
+
+/* Iterator flags. */
+#define UFFS_ITER_STREAMS 0x1 /* also an entry per named stream */
+#define UFFS_ITER_DELETED 0x2 /* also records not in use (needs the db
+			       * opened with options.deleted) */
+
+uffs_iter *uffs_iter_new(const uffs_db *db, unsigned flags);
+/* 1 and the next entry, or 0 at the end. */
+int uffs_iter_next(uffs_iter *it, struct uffs_entry *e);
+void uffs_iter_free(uffs_iter *it);
+
+/* The entry's full path ("/dir/name", "/dir/name:stream") into buf,
+ * NUL-terminated. Returns its length; when that is >= cap the path did not
+ * fit (call again with a larger buffer; 64 KiB is always enough for a name,
+ * 256 KiB with any stream). */
+size_t uffs_entry_path(const uffs_db *db, const struct uffs_entry *e,
+		       char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

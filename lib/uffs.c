@@ -1,0 +1,357 @@
+/* The public API (include/uffs.h) over the scan engine and the index. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/uffs.h"
+#include "../mft/ntfs_format.h"
+#include "../mft/path.h"
+#include "../scan/scan.h"
+#include "../scan/volume.h"
+#include "../source/source.h"
+
+struct uffs_db {
+	struct uffs_source src;
+	struct uffs_volume vol;
+	struct uffs_index idx;
+	struct uffs_tree tree;
+	bool vol_open, scanned, tree_built;
+	uint64_t warnings;
+	const struct uffs_db_options *opts; /* during the open only */
+	char root[8];                       /* "/", or "C:\" */
+	char sep;
+};
+
+struct uffs_iter {
+	const uffs_db *db;
+	unsigned flags;
+	uint64_t r;     /* record */
+	uint32_t link;  /* next link row of r */
+	uint32_t stream; /* next stream row of the current link, or NONE */
+	bool in_link;
+	struct uffs_entry base; /* the current name's own entry */
+};
+
+#define NO_STREAM UINT32_MAX
+
+void uffs_db_options_init(struct uffs_db_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->offset = -1;
+}
+
+static void on_warning(void *ctx, const struct mft_error *e)
+{
+	uffs_db *db = ctx;
+	db->warnings++;
+	const struct uffs_db_options *o = db->opts;
+	if (o && o->warning) {
+		char text[512];
+		uffs_error_text(e, &db->vol, false, text, sizeof text);
+		o->warning(o->ctx, text);
+	}
+}
+
+static void on_progress(void *ctx, const struct uffs_progress *p)
+{
+	uffs_db *db = ctx;
+	const struct uffs_db_options *o = db->opts;
+	struct uffs_db_progress q = {p->records_done, p->records_total,
+				     p->bytes_done, p->bytes_total, p->seconds};
+	o->progress(o->ctx, &q);
+}
+
+static int fail(char *err, size_t cap, int status, const char *source,
+		const char *text)
+{
+	if (cap)
+		snprintf(err, cap, "%s: %s", source, text);
+	return status;
+}
+
+static int fail_mft(uffs_db *db, char *err, size_t cap, const char *source,
+		    const struct mft_error *e)
+{
+	char text[512];
+	uffs_error_text(e, db->vol_open ? &db->vol : NULL, true, text,
+			sizeof text);
+	return fail(err, cap, e->code == MFT_E_NOMEM ? UFFS_ERR_NOMEM
+			: e->code == MFT_E_USAGE ? UFFS_ERR_USAGE
+						 : UFFS_ERR_SOURCE,
+		    source, text);
+}
+
+static int scan_options(const struct uffs_db_options *o,
+			struct uffs_scan_opts *s, struct uffs_source_opts *so)
+{
+	*so = (struct uffs_source_opts)UFFS_SOURCE_OPTS_DEFAULT;
+	*s = (struct uffs_scan_opts){0};
+	if (o->mode) {
+		int m = uffs_mode_parse(o->mode);
+		if (m < 0)
+			return -1;
+		s->mode = (enum uffs_mode)m;
+	}
+	if (o->backend && !(s->backend = uaio_backend_by_name(o->backend)))
+		return -1;
+	if (o->threads > 64 || o->partition < 0)
+		return -1;
+	s->threads = o->threads;
+	s->skip_unused = !o->deleted;
+	so->partition = o->partition;
+	so->offset = o->offset;
+	so->record_size = o->record_size;
+	return 0;
+}
+
+int uffs_db_open(const char *source, const struct uffs_db_options *opts,
+		 uffs_db **out, char *err, size_t err_cap)
+{
+	struct uffs_db_options defaults;
+	uffs_db_options_init(&defaults);
+	const struct uffs_db_options *o = opts ? opts : &defaults;
+	*out = NULL;
+	if (!source)
+		return fail(err, err_cap, UFFS_ERR_USAGE, "(null)", "no source");
+	struct uffs_scan_opts so;
+	struct uffs_source_opts src_opts;
+	if (scan_options(o, &so, &src_opts))
+		return fail(err, err_cap, UFFS_ERR_USAGE, source,
+			    "unknown mode or backend, or a bad option value");
+	uffs_db *db = calloc(1, sizeof *db);
+	if (!db)
+		return fail(err, err_cap, UFFS_ERR_NOMEM, source, "out of memory");
+	db->opts = o;
+	struct mft_error e = {0};
+	struct uffs_warn_sink sink = {on_warning, db};
+	if (o->progress) {
+		so.progress = on_progress;
+		so.progress_ctx = db;
+	}
+	int rc = uffs_source_open(&db->src, source, &src_opts, &e);
+	if (rc) {
+		int status = fail_mft(db, err, err_cap, source, &e);
+		free(db);
+		return status;
+	}
+	rc = uffs_volume_open(&db->vol, &db->src, &sink, &e);
+	db->vol_open = rc == MFT_OK;
+	if (rc == MFT_OK) {
+		rc = uffs_scan(&db->vol, &so, &db->idx, &(struct uffs_scan_stats){0},
+			       &sink, &e);
+		db->scanned = rc == MFT_OK;
+	}
+	if (rc == MFT_OK) {
+		rc = uffs_tree_build(&db->tree, &db->idx, &e);
+		db->tree_built = rc == MFT_OK;
+		if (db->tree_built)
+			uffs_warn_parent_loops(&db->tree, &sink);
+	}
+	db->opts = NULL;
+	if (rc) {
+		int status = fail_mft(db, err, err_cap, source, &e);
+		uffs_db_close(db);
+		return status;
+	}
+	const char *drive = db->src.file.volume_prefix;
+	db->sep = drive[0] ? '\\' : '/';
+	snprintf(db->root, sizeof db->root, "%s%c", drive, db->sep);
+	*out = db;
+	return UFFS_OK;
+}
+
+void uffs_db_close(uffs_db *db)
+{
+	if (!db)
+		return;
+	if (db->tree_built)
+		uffs_tree_free(&db->tree);
+	if (db->scanned)
+		uffs_index_free(&db->idx);
+	if (db->vol_open)
+		uffs_volume_close(&db->vol);
+	uffs_source_close(&db->src);
+	free(db);
+}
+
+uint64_t uffs_db_records(const uffs_db *db)
+{
+	return db->idx.n_records;
+}
+
+uint64_t uffs_db_warnings(const uffs_db *db)
+{
+	return db->warnings;
+}
+
+/* ---- entries ------------------------------------------------------------- */
+
+uffs_iter *uffs_iter_new(const uffs_db *db, unsigned flags)
+{
+	uffs_iter *it = calloc(1, sizeof *it);
+	if (it) {
+		it->db = db;
+		it->flags = flags;
+	}
+	return it;
+}
+
+void uffs_iter_free(uffs_iter *it)
+{
+	free(it);
+}
+
+/* The stream that stands for the file itself: a directory's $I30 index
+ * (the unnamed $DATA is in the record's own columns). */
+static bool stream_is_main(const struct uffs_index *idx, uint32_t s)
+{
+	if (idx->streams.kind[s] == MFT_STREAM_DATA)
+		return idx->streams.name_len[s] == 0;
+	return idx->streams.name_len[s] == 4 &&
+	       memcmp(idx->pool + idx->streams.name[s], "$I30", 4) == 0;
+}
+
+static bool record_listed(const uffs_iter *it, uint64_t r)
+{
+	uint16_t f = it->db->idx.rflags[r];
+	if (!(f & UFFS_REC_PRESENT) || r == MFT_FRS_ROOT)
+		return false;
+	return (f & UFFS_REC_IN_USE) || (it->flags & UFFS_ITER_DELETED);
+}
+
+static void fill_name_entry(const uffs_iter *it, uint64_t r, uint32_t link,
+			    struct uffs_entry *e)
+{
+	const struct uffs_index *idx = &it->db->idx;
+	uint16_t f = idx->rflags[r];
+	const uint64_t *t = &idx->times[4 * r];
+	memset(e, 0, sizeof *e);
+	e->frs = r;
+	e->sequence = idx->seq[r];
+	e->parent_frs = MFT_REF_FRS(idx->links.parent[link]);
+	e->name = idx->pool + idx->links.name[link];
+	e->name_len = idx->links.name_len[link];
+	e->stream = "";
+	e->created = t[MFT_T_CREATED];
+	e->modified = t[MFT_T_MODIFIED];
+	e->mft_changed = t[MFT_T_CHANGED];
+	e->accessed = t[MFT_T_ACCESSED];
+	e->attributes = idx->fattrs[r];
+	e->link_ = link;
+	if (f & UFFS_REC_HAS_DATA) {
+		e->size = idx->data_size[r];
+		e->allocated = idx->data_alloc[r];
+	}
+	UFFS_FOR_EACH_LINK(idx, r, i)
+	e->links += !(idx->links.flags[i] & UFFS_LINK_HIDDEN);
+	UFFS_FOR_EACH_STREAM(idx, r, s)
+	{
+		if (stream_is_main(idx, s)) {
+			e->size = idx->streams.size[s];
+			e->allocated = idx->streams.alloc[s];
+		} else if (idx->streams.kind[s] == MFT_STREAM_DATA) {
+			e->streams++;
+		}
+	}
+	e->flags = (f & UFFS_REC_DIR ? UFFS_ENTRY_DIR : 0) |
+		   (f & UFFS_REC_IN_USE ? 0 : UFFS_ENTRY_DELETED) |
+		   (f & UFFS_REC_REPARSE ? UFFS_ENTRY_REPARSE : 0) |
+		   (uffs_tree_listed_in(&it->db->tree, r, link) ==
+				    UFFS_TREE_ORPHANS
+			    ? UFFS_ENTRY_ORPHAN
+			    : 0);
+}
+
+/* The next named stream row of the current name, as an entry. */
+static bool next_stream(uffs_iter *it, struct uffs_entry *e)
+{
+	const struct uffs_index *idx = &it->db->idx;
+	uint64_t r = it->r;
+	if (!(it->flags & UFFS_ITER_STREAMS) ||
+	    !(idx->rflags[r] & UFFS_REC_STREAMS))
+		return false;
+	if (it->stream == NO_STREAM)
+		it->stream = uffs_index_streams_begin(idx, r);
+	while (it->stream < idx->streams.n && idx->streams.owner[it->stream] == r) {
+		uint32_t s = it->stream++;
+		if (stream_is_main(idx, s))
+			continue;
+		*e = it->base;
+		e->stream = idx->pool + idx->streams.name[s];
+		e->stream_len = idx->streams.name_len[s];
+		e->size = idx->streams.size[s];
+		e->allocated = idx->streams.alloc[s];
+		return true;
+	}
+	return false;
+}
+
+int uffs_iter_next(uffs_iter *it, struct uffs_entry *e)
+{
+	const struct uffs_index *idx = &it->db->idx;
+	for (;;) {
+		if (it->in_link) {
+			if (next_stream(it, e))
+				return 1;
+			it->in_link = false;
+			it->link++;
+		}
+		if (it->r >= idx->n_records)
+			return 0;
+		if (!record_listed(it, it->r) || it->link >= idx->link_first[it->r + 1]) {
+			it->r++;
+			if (it->r < idx->n_records)
+				it->link = idx->link_first[it->r];
+			continue;
+		}
+		if (it->link < idx->link_first[it->r])
+			it->link = idx->link_first[it->r];
+		uint32_t l = it->link;
+		if (idx->links.flags[l] & UFFS_LINK_HIDDEN) {
+			it->link++;
+			continue;
+		}
+		fill_name_entry(it, it->r, l, &it->base);
+		it->in_link = true;
+		it->stream = NO_STREAM;
+		*e = it->base;
+		return 1;
+	}
+}
+
+/* The path of a name without the root, into buf (cap bytes): its length,
+ * or 0 when it does not fit. */
+static size_t name_path(const uffs_db *db, const struct uffs_entry *e,
+			char *buf, size_t cap)
+{
+	return uffs_link_path(&db->tree, e->frs, e->link_, db->sep, buf, cap);
+}
+
+size_t uffs_entry_path(const uffs_db *db, const struct uffs_entry *e,
+		       char *buf, size_t cap)
+{
+	size_t rl = strlen(db->root);
+	size_t extra = e->stream_len ? 1 + e->stream_len : 0;
+	size_t n = cap > rl ? name_path(db, e, buf + rl, cap - rl) : 0;
+	if (n == 0) {
+		/* Too long for buf: measure it in a buffer that always fits. */
+		size_t big = 256u * 1024;
+		char *tmp = malloc(big);
+		n = tmp ? name_path(db, e, tmp, big) : 0;
+		free(tmp);
+		if (cap)
+			buf[0] = '\0';
+		return rl + n + extra;
+	}
+	if (rl + n + extra >= cap) {
+		buf[0] = '\0';
+		return rl + n + extra;
+	}
+	memcpy(buf, db->root, rl);
+	if (e->stream_len) {
+		buf[rl + n] = ':';
+		memcpy(buf + rl + n + 1, e->stream, e->stream_len);
+	}
+	buf[rl + n + extra] = '\0';
+	return rl + n + extra;
+}
