@@ -255,6 +255,7 @@ int cmd_bench(int argc, char **argv)
 		return UFFS_EXIT_USAGE;
 	}
 	job.path = argv[optind];
+	job.common.need_source = true; /* it times scans */
 	struct loaded probe;
 	int rc = cli_load(&probe, job.path, &job.common, false);
 	if (rc)

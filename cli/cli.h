@@ -29,11 +29,14 @@ struct cli_common {
 	bool verbose;
 	bool want_upcase; /* read each volume's $UpCase (search) */
 	bool progress_shown; /* a progress line is on stderr (under lock) */
+	bool need_source; /* the command reads records: no saved index */
 	unsigned long warnings;
 };
 
 #define CLI_COMMON_INIT                                                        \
 	{.lock = PTHREAD_MUTEX_INITIALIZER, .src = UFFS_SOURCE_OPTS_DEFAULT}
+
+struct cli_saved; /* a saved index file, mapped (cli/index.c) */
 
 /* One source opened, mapped and (optionally) scanned. */
 struct loaded {
@@ -49,6 +52,9 @@ struct loaded {
 	uint16_t *upcase_owned; /* what cli_unload frees (upcase may point
 				 * elsewhere, e.g. into a mapping) */
 	bool scanned;
+	/* Non-NULL when the SOURCE is a saved index (uffs index): then idx,
+	 * tree, upcase and the facts of vol and src come from it. */
+	struct cli_saved *saved;
 };
 
 /* Returns 0, or prints a one-line error and returns an exit status. */
@@ -127,11 +133,21 @@ enum cli_long_option {
 void cli_error(const char *source, const struct mft_error *e,
 	       const struct uffs_volume *vol);
 
+/* Saved indexes (cli/index.c): whether `path` holds one (by its magic),
+ * loading it in place of a scan (same contract as cli_load), and what
+ * `uffs info` prints of it. */
+bool cli_saved_is(const char *path);
+int cli_saved_load(struct loaded *l, const char *path, struct cli_common *c,
+		   bool tree);
+void cli_saved_unload(struct loaded *l);
+void cli_saved_info(const struct loaded *l);
+
 int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_du(int argc, char **argv);
+int cmd_index(int argc, char **argv);
 
 #endif

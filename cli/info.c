@@ -35,6 +35,8 @@ static void print_info(const struct loaded *l, bool scanned)
 {
 	const struct uffs_volume *v = &l->vol;
 	printf("source:             %s\n", l->src.path);
+	if (l->saved)
+		cli_saved_info(l);
 	printf("container:          %s", l->src.container);
 	if (l->src.partition)
 		printf(" (partition %d)", l->src.partition);
@@ -82,7 +84,8 @@ static void info_source(const struct loaded *l, int nth, void *ctx)
 {
 	if (nth > 0)
 		printf("\n");
-	print_info(l, *(const bool *)ctx);
+	/* A saved index has its counts at hand. */
+	print_info(l, *(const bool *)ctx || l->saved);
 }
 
 int cmd_info(int argc, char **argv)

@@ -241,6 +241,8 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 {
 	struct mft_error err = {0};
 	memset(l, 0, sizeof *l);
+	if (cli_saved_is(path))
+		return cli_saved_load(l, path, c, scan);
 	int rc = uffs_source_open(&l->src, path, &c->src, &err);
 	if (rc) {
 		cli_error(path, &err, NULL);
@@ -399,6 +401,10 @@ void cli_unload(struct loaded *l)
 {
 	free(l->upcase_owned);
 	l->upcase = l->upcase_owned = NULL;
+	if (l->saved) {
+		cli_saved_unload(l);
+		return;
+	}
 	if (l->scanned) {
 		uffs_tree_free(&l->tree);
 		uffs_index_free(&l->idx);

@@ -22,12 +22,14 @@ static const char usage[] =
 	"  digest print a canonical hash of each source's index\n"
 	"  du     directory tree sizes, largest first\n"
 	"  bench  time every scan mode on a source\n"
+	"  index  save a source's index to a file, itself a SOURCE for the rest\n"
 	"\n"
 	"  uffs COMMAND --help   options of one command\n"
 	"  uffs --version        version\n"
 	"\n"
 	"A SOURCE is an NTFS volume image or block device, a disk image with an\n"
-	"MBR or GPT partition table, or a captured $MFT file.\n"
+	"MBR or GPT partition table, a captured $MFT file, or an index file\n"
+	"saved by uffs index.\n"
 	"Exit status: 0 ok, 1 error, 2 usage, 3 done with warnings (damaged\n"
 	"records skipped). See uffs(1).\n";
 
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
 		return cmd_du(argc - 1, argv + 1);
 	if (!strcmp(cmd, "bench"))
 		return cmd_bench(argc - 1, argv + 1);
+	if (!strcmp(cmd, "index"))
+		return cmd_index(argc - 1, argv + 1);
 	fprintf(stderr, "uffs: unknown command '%s' (try 'uffs --help')\n", cmd);
 	return UFFS_EXIT_USAGE;
 }

@@ -578,11 +578,15 @@ static void print_count(struct searcher *s, int nth)
  * first is the matcher's speed. */
 static void print_stats(const struct searcher *s, double wall, double cpu)
 {
+	const char *folding = s->o.exact_case		 ? "exact case"
+			      : s->o.syntax == SYN_REGEX ? "PCRE2 caseless"
+			      : s->l->upcase		 ? "the source's $UpCase"
+							 : "the built-in $UpCase";
 	fprintf(stderr,
-		"uffs: %s: %" PRIu64 " names tested in %.3f ms (%.3f ms CPU: %.1f M names/s per core), %" PRIu64 " matches\n",
+		"uffs: %s: %" PRIu64 " names tested in %.3f ms (%.3f ms CPU: %.1f M names/s per core), %" PRIu64 " matches; case: %s\n",
 		s->l->src.path, s->names_tested, wall * 1e3, cpu * 1e3,
 		cpu > 0 ? (double)s->names_tested / cpu / 1e6 : 0.0,
-		s->n_match);
+		s->n_match, folding);
 }
 
 static void search_source(const struct loaded *l, int nth, void *ctx)

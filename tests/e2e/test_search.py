@@ -503,6 +503,38 @@ def check_own_upcase(tap, binary, image):
         os.unlink(patched)
 
 
+def check_saved_index(tap, binary, images):
+    """A saved index (uffs index) searches as its volume does, folding
+    through the $UpCase saved with it."""
+    if run([binary, "index", "--help"]).returncode != 0:
+        tap.skip("search on a saved index", "this build has no uffs index")
+        return
+    work = tempfile.mkdtemp(prefix="uffs-search-idx-")
+    try:
+        for label, image in images:
+            saved = os.path.join(work, label + ".uffsidx")
+            r = run([binary, "index", image, "-o", saved])
+            if r.returncode not in (0, 3):
+                tap.ok(False, f"{label}: uffs index", r.stderr)
+                continue
+            bad, rows = [], 0
+            for args in (["*.TXT"], ["--streams", "-f", "csv", "-c", "path,size,modified",
+                                     "--sort", "path", "*"],
+                         ["--deleted", "--type", "f", "--size", ">1K", "*"],
+                         ["--path", "/names/**"]):
+                a = run([binary, "search"] + args + [image]).stdout
+                b = run([binary, "search"] + args + [saved]).stdout
+                if a != b:
+                    bad.append(" ".join(args))
+                rows += a.count(b"\n")
+            v = run([binary, "search", "-v", "CAF*", saved]).stderr
+            tap.ok(not bad and rows > 0 and b"the source's $UpCase" in v,
+                   f"{label}: a saved index searches as its volume ({rows} rows), with its $UpCase",
+                   bad + [v[-200:]])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -535,6 +567,7 @@ def main():
     check_deleted(tap, binary, images)
     check_captured_mft(tap, binary, first)
     check_own_upcase(tap, binary, first)
+    check_saved_index(tap, binary, images)
     two = [images[0][1], images[1][1]]
     r = run([binary, "search", "--count", "*"] + two)
     want = "".join(f"{p}:{len(uffs_paths(binary, ['*'], p))}\n" for p in two)

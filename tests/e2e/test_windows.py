@@ -11,6 +11,7 @@ import argparse
 import itertools
 import os
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Tap, committed_images, decompress, run  # noqa: E402
@@ -29,6 +30,41 @@ def wine(exe, args, timeout=120):
         print(f"# wine ran nothing for {' '.join(args)} (exit {r.returncode}): once more")
         r = run(["wine", exe] + args, timeout=timeout)
     return r
+
+
+def test_saved_index(tap, exe, ref):
+    """Index files are platform-neutral: one written by uffs.exe lists on
+    Linux and the other way round, with the source's bytes and digest; a
+    second write replaces the first (MoveFileEx)."""
+    img = decompress(committed_images()[-1])
+    want = run([ref, "list", "--deleted", img]).stdout
+    want_digest = run([ref, "digest", img]).stdout.split()[:1]
+    with tempfile.TemporaryDirectory() as work:
+        win_idx = os.path.join(work, "win.idx")
+        lin_idx = os.path.join(work, "lin.idx")
+        for attempt in ("writes", "replaces"):
+            w = wine(exe, ["index", img, "-o", win_idx])
+            tap.ok(w.returncode == 0 and os.path.exists(win_idx),
+                   f"uffs.exe index {attempt} an index file",
+                   w.stderr.decode(errors="replace"))
+        tap.ok(not [f for f in os.listdir(work) if ".tmp-" in f],
+               "uffs.exe index leaves no temporary file", os.listdir(work))
+        r = run([ref, "index", img, "-o", lin_idx])
+        checks = [("Linux lists the Windows-written index",
+                   run([ref, "list", "--deleted", win_idx])),
+                  ("uffs.exe lists the Windows-written index",
+                   wine(exe, ["list", "--deleted", win_idx])),
+                  ("uffs.exe lists the Linux-written index",
+                   wine(exe, ["list", "--deleted", lin_idx]))]
+        for name, got in checks:
+            tap.ok(got.returncode == 0 and got.stdout == want and want,
+                   f"{name}: the source's bytes",
+                   got.stderr.decode(errors="replace")[:300])
+        for name, idx in (("Windows", win_idx), ("Linux", lin_idx)):
+            w = wine(exe, ["digest", idx])
+            tap.ok(w.stdout.split()[:1] == want_digest and want_digest,
+                   f"uffs.exe digest of the {name}-written index: the source's",
+                   w.stderr.decode(errors="replace"))
 
 
 def main():
@@ -121,10 +157,21 @@ def main():
             w = wine(exe, ["info", "N:"])
             tap.ok(w.returncode == 0 and b"raw volume" in w.stdout,
                    "live volume: uffs info N:", w.stderr.decode(errors="replace"))
+            # A saved index of a live volume keeps its Windows paths.
+            with tempfile.TemporaryDirectory() as work:
+                idx = os.path.join(work, "n.idx")
+                w = wine(exe, ["index", "N:", "-o", idx])
+                listed = wine(exe, ["list", idx]).stdout.decode()
+                on_linux = run([ref, "list", idx]).stdout.decode()
+                tap.ok(w.returncode == 0 and listed == want and on_linux == want,
+                       "live volume saved: its index lists N:\\ paths on Windows and Linux",
+                       w.stderr.decode(errors="replace")[:300] + listed[:200])
         finally:
             os.unlink(link)
     else:
         tap.skip("live volume through dosdevices", "WINEPREFIX not set")
+
+    test_saved_index(tap, exe, ref)
 
     r = wine(exe, ["list", "Z:\\nonexistent\\disk.img"])
     err = r.stderr.decode(errors="replace")

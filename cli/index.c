@@ -1,0 +1,465 @@
+/* uffs index: saving an index to a file, and loading one as a SOURCE. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../mft/idxfile.h"
+#include "../scan/plan.h"
+#include "../source/map.h"
+#include "cli.h"
+
+#define CHUNK_DEFAULT (512u << 10) /* the scan's chunk on an SSD or image */
+
+struct cli_saved {
+	struct uffs_map map;
+	struct uffs_idxfile_facts facts;
+	char *source_path; /* the facts' strings, NUL-terminated */
+	char *container;
+	uint16_t *rflags; /* a private copy, when a scan would have skipped */
+	struct uffs_extent *ext;
+};
+
+/* ---- loading ---------------------------------------------------------------- */
+
+bool cli_saved_is(const char *path)
+{
+	struct uffs_file f;
+	int os_error;
+	const char *what;
+	if (uffs_file_open(path, &f, &os_error, &what))
+		return false;
+	uint8_t head[UFFS_IDXFILE_MAGIC_LEN];
+	int64_t n = f.is_device ? -1 : uffs_file_pread(&f, head, sizeof head, 0,
+							 &os_error);
+	uffs_file_close(&f);
+	/* A file cut short inside the magic is a truncated index too. */
+	return n > 0 && memcmp(head, UFFS_IDXFILE_MAGIC, (size_t)n) == 0;
+}
+
+/* The saved strings are printed as they are (info, --verbose): control
+ * characters from a hostile file become '?'. */
+static char *copy_string(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		s[i] = c < 0x20 || c == 0x7F ? '?' : (char)c;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+static int fill_volume(struct loaded *l, struct cli_saved *s, const char *path)
+{
+	const struct uffs_idxfile_facts *f = &s->facts;
+	s->source_path = copy_string(f->source_path, f->source_path_len);
+	s->container = copy_string(f->container, f->container_len);
+	s->ext = calloc(f->n_extents + 1, sizeof *s->ext);
+	if (!s->source_path || !s->container || !s->ext)
+		return -1;
+	for (uint64_t i = 0; i < f->n_extents; i++)
+		s->ext[i] = (struct uffs_extent){f->extents[3 * i],
+						 f->extents[3 * i + 1],
+						 f->extents[3 * i + 2]};
+	l->src.path = path;
+	l->src.file.handle = -1;
+	l->src.file.direct_handle = -1;
+	memcpy(l->src.file.volume_prefix, f->volume_prefix, 4);
+	l->src.base = f->base;
+	l->src.partition = f->partition;
+	l->src.container = s->container;
+	struct uffs_volume *v = &l->vol;
+	v->src = &l->src;
+	v->has_boot = f->has_boot;
+	v->boot.bytes_per_sector = f->bytes_per_sector;
+	v->boot.cluster_size = f->cluster_size;
+	v->boot.volume_size = f->volume_size;
+	v->boot.mft_lcn = f->mft_lcn;
+	v->boot.mftmirr_lcn = f->mftmirr_lcn;
+	v->boot.serial = f->serial;
+	v->record_size = l->idx.record_size;
+	v->mft_size = f->mft_size;
+	v->n_records = f->vol_records;
+	v->ext = s->ext;
+	v->n_ext = (size_t)f->n_extents;
+	/* Read only, like the rest of the mapping. */
+	v->bitmap = (uint8_t *)(uintptr_t)f->bitmap;
+	v->bitmap_len = f->bitmap_len;
+	v->from_mirror = f->from_mirror;
+	l->upcase = f->upcase;
+	return 0;
+}
+
+static uint64_t unused_run(const struct uffs_volume *v, uint64_t r,
+			   uint64_t limit)
+{
+	uint64_t n = 0;
+	while (r + n < limit && !uffs_volume_record_in_bitmap(v, r + n))
+		n++;
+	return n;
+}
+
+static int hide_records(struct cli_saved *s, struct uffs_index *idx,
+			uint64_t first, uint64_t n)
+{
+	for (uint64_t r = first; r < first + n; r++) {
+		if (!idx->rflags[r])
+			continue;
+		if (!s->rflags) {
+			size_t bytes = ((size_t)idx->n_records + 1) * sizeof *s->rflags;
+			s->rflags = malloc(bytes);
+			if (!s->rflags)
+				return -1;
+			memcpy(s->rflags, idx->rflags, bytes);
+			idx->rflags = s->rflags;
+		}
+		idx->rflags[r] = 0;
+	}
+	return 0;
+}
+
+/* The index a scan skipping unused records (list without --deleted) would
+ * have built leaves out the long runs $MFT:$BITMAP marks unused, even a
+ * record in them whose header says otherwise: the same runs are hidden
+ * here, as the scan planner chooses them. */
+static int hide_skipped(struct cli_saved *s, struct loaded *l,
+			const struct cli_common *c)
+{
+	const struct uffs_volume *v = &l->vol;
+	if (!v->bitmap)
+		return 0;
+	uint64_t n = l->idx.n_records;
+	uint32_t chunk = c->scan.chunk_bytes ? c->scan.chunk_bytes : CHUNK_DEFAULT;
+	uint64_t per = chunk / l->idx.record_size;
+	if (!per)
+		per = 1;
+	uint64_t r = 0;
+	while (r < n) {
+		uint64_t run = unused_run(v, r, n);
+		if (run >= UFFS_PLAN_SKIP_MIN_RECORDS || r + run == n) {
+			if (hide_records(s, &l->idx, r, run))
+				return -1;
+			r += run;
+			continue;
+		}
+		uint64_t count = n - r < per ? n - r : per;
+		for (uint64_t k = 1; k < count; k++)
+			if (!uffs_volume_record_in_bitmap(v, r + k) &&
+			    unused_run(v, r + k, r + count) >=
+				    UFFS_PLAN_SKIP_MIN_RECORDS) {
+				count = k;
+				break;
+			}
+		r += count;
+	}
+	return 0;
+}
+
+static void note_warnings(const char *path, struct cli_common *c,
+			  uint64_t warnings)
+{
+	if (!warnings)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->warnings++;
+	if (!c->quiet)
+		fprintf(stderr,
+			"uffs: warning: %s: the scan that made this index gave %" PRIu64
+			" warning(s) (damaged records skipped)\n",
+			path, warnings);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int cli_saved_load(struct loaded *l, const char *path, struct cli_common *c,
+		   bool tree)
+{
+	if (c->need_source) {
+		fprintf(stderr,
+			"uffs: %s: a saved index; this command needs an NTFS source (an image, device or $MFT file)\n",
+			path);
+		return UFFS_EXIT_ERROR;
+	}
+	struct cli_saved *s = calloc(1, sizeof *s);
+	if (!s) {
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
+	}
+	l->saved = s;
+	int os_error = 0;
+	const char *what = NULL;
+	if (uffs_map_open(path, &s->map, &os_error, &what)) {
+		fprintf(stderr, "uffs: %s: %s (%s)\n", path, what,
+			uffs_file_strerror(os_error));
+		cli_saved_unload(l);
+		return UFFS_EXIT_ERROR;
+	}
+	struct mft_error err = {0};
+	if (uffs_idxfile_load(s->map.data, s->map.len, true, &l->idx, &s->facts,
+			      &err)) {
+		cli_error(path, &err, NULL);
+		cli_saved_unload(l);
+		return UFFS_EXIT_ERROR;
+	}
+	if (fill_volume(l, s, path) ||
+	    (c->scan.skip_unused && hide_skipped(s, l, c))) {
+		fputs("uffs: out of memory\n", stderr);
+		cli_saved_unload(l);
+		return UFFS_EXIT_ERROR;
+	}
+	/* A scan keeps $FILE_NAME times only when asked to (they count in
+	 * the digest): a loaded index shows them on the same terms. */
+	if (!c->scan.keep_fn_times)
+		l->idx.links.times = NULL;
+	if (tree && uffs_tree_build(&l->tree, &l->idx, &err)) {
+		cli_error(path, &err, NULL);
+		cli_saved_unload(l);
+		return UFFS_EXIT_ERROR;
+	}
+	if (c->verbose)
+		fprintf(stderr, "uffs: %s: saved index of %s, %" PRIu64 " records\n",
+			path, s->source_path, l->idx.n_records);
+	note_warnings(path, c, s->facts.warnings);
+	return 0;
+}
+
+void cli_saved_unload(struct loaded *l)
+{
+	struct cli_saved *s = l->saved;
+	if (!s)
+		return;
+	if (l->tree.state)
+		uffs_tree_free(&l->tree);
+	uffs_map_close(&s->map);
+	free(s->source_path);
+	free(s->container);
+	free(s->rflags);
+	free(s->ext);
+	free(s);
+	l->saved = NULL;
+}
+
+/* ---- info ------------------------------------------------------------------- */
+
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	uint64_t doe = (uint64_t)(z - era * 146097);
+	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	uint64_t mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+void cli_saved_info(const struct loaded *l)
+{
+	const struct cli_saved *s = l->saved;
+	uint64_t t = s->facts.indexed_at;
+	int64_t y;
+	unsigned mo, d;
+	civil_from_days((int64_t)(t / 86400 % 1000000000), &y, &mo, &d);
+	unsigned sec = (unsigned)(t % 86400);
+	printf("saved index of:     %s\n", s->source_path);
+	printf("indexed at:         %04" PRId64 "-%02u-%02uT%02u:%02u:%02uZ\n", y,
+	       mo, d, sec / 3600, sec / 60 % 60, sec % 60);
+	printf("scan warnings:      %" PRIu64 "\n", s->facts.warnings);
+	printf("upcase table:       %s\n", s->facts.upcase ? "saved" : "none");
+	if (l->src.file.volume_prefix[0])
+		printf("paths as:           %s\\\n", l->src.file.volume_prefix);
+}
+
+/* ---- uffs index ------------------------------------------------------------- */
+
+static const char index_help[] =
+	"usage: uffs index [OPTIONS] SOURCE -o FILE\n"
+	"\n"
+	"Scan SOURCE (every record, deleted ones included) and save its index,\n"
+	"with the volume facts, to FILE: a checksummed file that every command\n"
+	"takes as a SOURCE, mapped in place without a scan. FILE is written\n"
+	"under a temporary name and renamed, so it is never left half written.\n"
+	"\n"
+	"  -o, --output FILE    the index file to write (replaced if it exists)\n"
+	"      --offset BYTES   the NTFS volume starts at this byte offset\n"
+	"                       (the -o of other commands)\n";
+
+/* The common options' help, without its "-o, --offset" line: -o is the
+ * output here. */
+static void print_help(void)
+{
+	fputs(index_help, stdout);
+	const char *common = CLI_COMMON_HELP;
+	while (*common) {
+		size_t n = strcspn(common, "\n") + 1;
+		if (strncmp(common, "  -o, --offset", 14) != 0)
+			fwrite(common, 1, n, stdout);
+		common += n;
+	}
+}
+
+struct writer {
+	struct uffs_outfile out;
+	int os_error;
+};
+
+static int write_out(void *ctx, const void *p, size_t n)
+{
+	struct writer *w = ctx;
+	return uffs_outfile_write(&w->out, p, n, &w->os_error);
+}
+
+/* The extents as the file stores them: (mft offset, volume offset,
+ * length) triples. */
+static uint64_t *extent_triples(const struct uffs_volume *v)
+{
+	uint64_t *t = malloc((v->n_ext * 3 + 1) * sizeof *t);
+	for (size_t i = 0; t && i < v->n_ext; i++) {
+		t[3 * i] = v->ext[i].mft_off;
+		t[3 * i + 1] = v->ext[i].vol_off;
+		t[3 * i + 2] = v->ext[i].len;
+	}
+	return t;
+}
+
+static void describe(const struct loaded *l, const struct cli_common *c,
+		     struct uffs_idxfile_facts *f)
+{
+	const struct uffs_volume *v = &l->vol;
+	*f = (struct uffs_idxfile_facts){0};
+	f->indexed_at = (uint64_t)time(NULL);
+	f->warnings = c->warnings;
+	f->base = l->src.base;
+	f->partition = l->src.partition;
+	f->has_boot = v->has_boot;
+	f->from_mirror = v->from_mirror;
+	f->bytes_per_sector = v->boot.bytes_per_sector;
+	f->cluster_size = v->boot.cluster_size;
+	f->volume_size = v->boot.volume_size;
+	f->mft_lcn = v->boot.mft_lcn;
+	f->mftmirr_lcn = v->boot.mftmirr_lcn;
+	f->serial = v->boot.serial;
+	f->mft_size = v->mft_size;
+	f->vol_records = v->n_records;
+	memcpy(f->volume_prefix, l->src.file.volume_prefix, 4);
+	f->volume_prefix[3] = '\0';
+	/* Re-saving a saved index keeps what it was made from. */
+	f->source_path = l->saved ? l->saved->source_path : l->src.path;
+	f->source_path_len = strlen(f->source_path);
+	f->container = l->src.container ? l->src.container : "";
+	f->container_len = strlen(f->container);
+	f->n_extents = v->n_ext;
+	f->bitmap = v->bitmap;
+	f->bitmap_len = v->bitmap ? v->bitmap_len : 0;
+	f->upcase = l->upcase;
+}
+
+static int save(const struct loaded *l, const struct cli_common *c,
+		const char *out_path)
+{
+	struct uffs_idxfile_facts f;
+	describe(l, c, &f);
+	uint64_t *triples = extent_triples(&l->vol);
+	if (!triples) {
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
+	}
+	f.extents = triples;
+	struct writer w = {.os_error = 0};
+	if (uffs_outfile_open(&w.out, out_path, &w.os_error)) {
+		fprintf(stderr, "uffs: %s: cannot create (%s)\n", out_path,
+			uffs_file_strerror(w.os_error));
+		free(triples);
+		return UFFS_EXIT_ERROR;
+	}
+	struct mft_error err = {0};
+	int rc = uffs_idxfile_write(&l->idx, &f, write_out, &w, &err);
+	free(triples);
+	if (rc) {
+		uffs_outfile_abort(&w.out);
+		if (rc == MFT_E_IO)
+			fprintf(stderr, "uffs: %s: cannot write (%s)\n", out_path,
+				uffs_file_strerror(w.os_error));
+		else
+			cli_error(out_path, &err, NULL);
+		return UFFS_EXIT_ERROR;
+	}
+	if (uffs_outfile_commit(&w.out, &w.os_error)) {
+		fprintf(stderr, "uffs: %s: cannot write (%s)\n", out_path,
+			uffs_file_strerror(w.os_error));
+		return UFFS_EXIT_ERROR;
+	}
+	return UFFS_EXIT_OK;
+}
+
+enum { OPT_INDEX_OFFSET = 512 };
+
+int cmd_index(int argc, char **argv)
+{
+	/* "offset" comes before the common entries, so that getopt takes
+	 * this one: -o is the output here. */
+	static const struct option longopts[] = {
+		{"output", required_argument, 0, 'O'},
+		{"offset", required_argument, 0, OPT_INDEX_OFFSET},
+		{"help", no_argument, 0, 'h'},
+		CLI_COMMON_LONGOPTS,
+		{0, 0, 0, 0},
+	};
+	struct cli_common common = CLI_COMMON_INIT;
+	const char *out_path = NULL;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "O:h" CLI_COMMON_SHORTOPTS,
+				  longopts, NULL)) != -1) {
+		if (opt == 'o' || opt == 'O') {
+			out_path = optarg;
+			continue;
+		}
+		if (opt == OPT_INDEX_OFFSET)
+			opt = 'o';
+		int rc = cli_common_option(&common, opt, optarg);
+		if (rc < 0)
+			return UFFS_EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (opt == 'h') {
+			print_help();
+			return UFFS_EXIT_OK;
+		}
+		fputs("try 'uffs index --help'\n", stderr);
+		return UFFS_EXIT_USAGE;
+	}
+	if (common.all || optind + 1 != argc || !out_path || !out_path[0]) {
+		fputs("uffs index: one SOURCE and -o FILE needed (try 'uffs index --help')\n",
+		      stderr);
+		return UFFS_EXIT_USAGE;
+	}
+	const char *src_path = argv[optind];
+	if (uffs_same_file(src_path, out_path)) {
+		fprintf(stderr, "uffs: %s: is the SOURCE itself; not writing over it\n",
+			out_path);
+		return UFFS_EXIT_USAGE;
+	}
+	/* Everything goes in: deleted records (list --deleted) and the
+	 * $FILE_NAME times (the body file). */
+	common.scan.skip_unused = false;
+	common.scan.keep_fn_times = true;
+	/* And the volume's $UpCase, so that search folds case as it would
+	 * on the volume. */
+	common.want_upcase = true;
+	struct loaded l;
+	int rc = cli_load(&l, src_path, &common, true);
+	if (rc)
+		return rc;
+	rc = save(&l, &common, out_path);
+	cli_unload(&l);
+	if (rc == UFFS_EXIT_OK && common.warnings)
+		rc = UFFS_EXIT_WARNINGS;
+	return rc;
+}
