@@ -620,10 +620,11 @@ static int contains_words(const uint8_t *map, bool fold, const char *text,
 	}
 }
 
-/* memcmp without the call, for the short literals of name patterns. */
+/* memcmp without the call, for the short literals of name patterns;
+ * from the end, where names differ most (extensions). */
 static inline bool bytes_equal(const char *a, const char *b, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = n; i-- > 0;)
 		if (a[i] != b[i])
 			return false;
 	return true;
