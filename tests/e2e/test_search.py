@@ -294,6 +294,26 @@ def cases(rows):
          [r for r in alln if r.mode[3:].find("w") < 0 and r.mode[3:] != "---------"],
          {r.path for r in alln if r.mode[3:] == "---------"}),
     ]
+    tests += [
+        ("--attr !hidden --type f", ["--attr", "!hidden", "--type", "f", "*"],
+         [r for r in alln if not r.dir and (r.mode[3:].find("w") >= 0 or r.mode[3:] == "---------")],
+         {r.path for r in alln if r.mode[3:] == "---------"}),
+        ("--ext .TXT", ["--ext", ".TXT", "*"],
+         [r for r in alln if fold(r.name).endswith(".TXT")], set()),
+        ("--size 1.5K..", ["--size", "1.5K..", "*"],
+         [r for r in alln if (r.size or 0) >= 1536], no_size),
+        ("*.txt --size ..2K", ["--size", "..2K", "*.txt"],
+         [r for r in ref_match(rows, "*.txt") if (r.size or 0) <= 2048], no_size),
+    ]
+    # Relative times: 30 days before now (the test's clock; uffs reads the
+    # same clock a moment later, far from any time in the images).
+    import time as _time
+    month = int(_time.time()) - 30 * 86400
+    tests.append(("--modified 30d", ["--modified", "30d", "*"],
+                  [r for r in alln if r.mtime is not None and r.mtime >= month], no_mtime))
+    tests.append(("--accessed <30d", ["--accessed", "<30d", "*"],
+                  [r for r in alln if r.atime is not None and r.atime < month],
+                  {r.path for r in alln if r.atime is None}))
     times = sorted(r.mtime for r in alln if r.mtime and r.mtime > 946684800)
     if times:
         mid = day(times[len(times) // 2])
@@ -344,6 +364,9 @@ def check_output_options(tap, binary, label, image, rows, common):
     r = run([binary, "search", "--count", "*", image])
     tap.ok(r.stdout.decode().strip() == str(len(plain)),
            f"{label}: --count is the number of rows", r.stdout[:200])
+    r = run([binary, "search", "--limit", "9", "*", image])
+    tap.ok(r.stdout.decode("utf-8", "surrogateescape").splitlines() == plain[:9],
+           f"{label}: --limit 9 without --sort: the first 9 rows")
     r = run([binary, "search", "--null", "*", image])
     tap.ok(r.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1] == plain,
            f"{label}: --null separates the same rows with NUL")
