@@ -33,18 +33,18 @@ static int parse_size_value(const char *s, size_t n, int64_t now,
 	if (errno || end == buf || v < 0)
 		return -1;
 	static const char units[] = "KMGTP";
-	const char *u = *end ? strchr(units, *end & ~0x20) : NULL;
-	if (*end && !u)
-		return -1;
+	/* Only a letter may be a unit (strchr also finds the NUL). */
+	char unit = (char)(*end & ~0x20);
+	const char *u = unit >= 'A' && unit <= 'Z' ? strchr(units, unit) : NULL;
 	if (u) {
 		for (const char *k = units; k <= u; k++)
 			v *= 1024;
 		end++;
-		if (!strcmp(end, "iB") || !strcmp(end, "B") || !strcmp(end, "b"))
-			end += strlen(end);
-	} else if (!strcmp(end, "B") || !strcmp(end, "b")) {
-		end++;
+		if (!strcmp(end, "iB"))
+			end += 2;
 	}
+	if (*end == 'B' || *end == 'b')
+		end++;
 	if (*end || v >= 18446744073709551615.0)
 		return -1;
 	out->first = out->last = (uint64_t)(v + 0.5);
