@@ -157,6 +157,16 @@ def main():
             w = wine(exe, ["info", "N:"])
             tap.ok(w.returncode == 0 and b"raw volume" in w.stdout,
                    "live volume: uffs info N:", w.stderr.decode(errors="replace"))
+            # Path patterns use '/' there too; results print as N:\ paths.
+            for pattern in ("/*/*.txt", "docs/**"):
+                w = wine(exe, ["search", "--path", pattern, "N:"])
+                lin = run([ref, "search", "--path", pattern, img]).stdout.decode()
+                want_s = "".join("N:" + line.replace("/", "\\") + "\n"
+                                 for line in lin.splitlines())
+                tap.ok(w.returncode == 0 and lin and w.stdout.decode() == want_s,
+                       f"live volume: `uffs search --path {pattern} N:` finds what Linux finds "
+                       f"({len(lin.splitlines())} rows), as N:\\ paths",
+                       w.stderr.decode(errors="replace")[:300] + w.stdout.decode()[:200])
             # A saved index of a live volume keeps its Windows paths.
             with tempfile.TemporaryDirectory() as work:
                 idx = os.path.join(work, "n.idx")
