@@ -27,6 +27,7 @@ struct cli_common {
 	bool all; /* --all: every NTFS volume of this (Windows) machine */
 	bool quiet;
 	bool verbose;
+	bool want_upcase; /* read each volume's $UpCase (search) */
 	bool progress_shown; /* a progress line is on stderr (under lock) */
 	bool need_source; /* the command reads records: no saved index */
 	unsigned long warnings;
@@ -48,6 +49,8 @@ struct loaded {
 	 * names without regard to case as NTFS itself does. NULL when the
 	 * source has none (a captured $MFT): a built-in table applies. */
 	const uint16_t *upcase;
+	uint16_t *upcase_owned; /* what cli_unload frees (upcase may point
+				 * elsewhere, e.g. into a mapping) */
 	bool scanned;
 	/* Non-NULL when the SOURCE is a saved index (uffs index): then idx,
 	 * tree, upcase and the facts of vol and src come from it. */
@@ -143,6 +146,7 @@ int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 

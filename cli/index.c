@@ -287,6 +287,9 @@ int cmd_index(int argc, char **argv)
 	 * $FILE_NAME times (the body file). */
 	common.scan.skip_unused = false;
 	common.scan.keep_fn_times = true;
+	/* And the volume's $UpCase, so that search folds case as it would
+	 * on the volume. */
+	common.want_upcase = true;
 	struct loaded l;
 	int rc = cli_load(&l, src_path, &common, true);
 	if (rc)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../mft/ntfs_format.h"
+#include "../mft/upcase.h"
 #include "../source/proc.h"
 #include "cli.h"
 #include "progress.h"
@@ -196,6 +198,44 @@ bad:
 	return -1;
 }
 
+/* The volume's own $UpCase (record 10's unnamed $DATA). A source without
+ * one, or with a damaged one (a warning), leaves l->upcase NULL: callers
+ * then use the built-in table. */
+static void load_upcase(struct loaded *l, const char *path,
+			struct cli_common *c, const struct uffs_warn_sink *sink)
+{
+	if (!l->vol.has_boot) {
+		if (c->verbose)
+			fprintf(stderr, "uffs: %s: a captured $MFT has no $UpCase: the built-in table folds case\n",
+				path);
+		return;
+	}
+	struct mft_error err = {0};
+	uint8_t *raw = malloc(UFFS_UPCASE_BYTES);
+	uint16_t *table = malloc(UFFS_UPCASE_BYTES);
+	uint64_t len = 0;
+	int rc = raw && table ? uffs_volume_read_attr(&l->vol, MFT_FRS_UPCASE,
+						      AT_DATA, raw,
+						      UFFS_UPCASE_BYTES, &len,
+						      &err)
+			      : mft_fail(&err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+					 "out of memory");
+	if (rc == MFT_OK && (len != UFFS_UPCASE_BYTES ||
+			     uffs_upcase_decode(raw, len, table)))
+		rc = mft_fail(&err, MFT_E_CORRUPT, MFT_FRS_UPCASE, 0,
+			      "$UpCase is not a 65536-unit case table; the built-in table folds case");
+	free(raw);
+	if (rc) {
+		sink->warn(sink->ctx, &err);
+		free(table);
+		return;
+	}
+	l->upcase = l->upcase_owned = table;
+	if (c->verbose)
+		fprintf(stderr, "uffs: %s: case folds through the volume's $UpCase\n",
+			path);
+}
+
 int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 	     bool scan)
 {
@@ -222,6 +262,8 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 			"uffs: %s: %s, %" PRIu64 " records of %u bytes in %zu extents\n",
 			path, l->src.container, l->vol.n_records,
 			l->vol.record_size, l->vol.n_ext);
+	if (c->want_upcase)
+		load_upcase(l, path, c, &sink);
 	if (!scan)
 		return 0;
 	struct uffs_scan_opts opts = c->scan;
@@ -233,6 +275,8 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 		rc = uffs_tree_build(&l->tree, &l->idx, &err);
 	if (rc) {
 		cli_error(path, &err, &l->vol);
+		free(l->upcase_owned);
+		l->upcase = l->upcase_owned = NULL;
 		uffs_volume_close(&l->vol);
 		uffs_source_close(&l->src);
 		return UFFS_EXIT_ERROR;
@@ -355,6 +399,8 @@ int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
 
 void cli_unload(struct loaded *l)
 {
+	free(l->upcase_owned);
+	l->upcase = l->upcase_owned = NULL;
 	if (l->saved) {
 		cli_saved_unload(l);
 		return;

@@ -17,6 +17,7 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  list   print every file, directory, hard link and named stream\n"
+	"  search print the files whose name or path matches a pattern\n"
 	"  info   print the volume facts (geometry, $MFT extents, record counts)\n"
 	"  digest print a canonical hash of each source's index\n"
 	"  du     directory tree sizes, largest first\n"
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "search"))
+		return cmd_search(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "digest"))

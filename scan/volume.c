@@ -299,16 +299,45 @@ static int follow_attr_list(struct uffs_volume *v, const struct record0 *r0,
 }
 
 
-/* Reads $MFT:$BITMAP from the record that holds it, with the full map.
- * A bitmap shorter than the $MFT is a warning: the records past its end
- * count as in use (uffs_volume_record_in_bitmap), so none is left out. */
-static int load_bitmap(struct uffs_volume *v, const struct record0 *r0,
-		       uint64_t frs, uint8_t *buf,
-		       const struct uffs_warn_sink *warn, struct mft_error *err)
+/* Reads the first n bytes of an attribute's value, resident or through
+ * its runs; sparse runs, and anything past the runs unless they must cover
+ * n, read as zeros. A failed read names the attribute (`what`). */
+static int read_attr_value(const struct uffs_volume *v,
+			   const struct mft_attr *a, uint64_t frs, uint8_t *out,
+			   uint64_t n, bool must_cover, const char *what,
+			   struct mft_error *err)
 {
-	const uint8_t *rec = r0->buf;
-	uint32_t first = r0->first, end = r0->end;
-	if (frs != MFT_FRS_MFT) {
+	if (!a->nonresident) {
+		uint64_t have = a->value_len < n ? a->value_len : n;
+		memcpy(out, a->value, have);
+		memset(out + have, 0, n - have);
+		return MFT_OK;
+	}
+	struct runs rs = {0};
+	int rc = decode_runs(v, a, frs, &rs, err);
+	if (rc == MFT_OK && must_cover &&
+	    rs.next_vcn * v->boot.cluster_size < n)
+		rc = mft_fail(err, MFT_E_CORRUPT, frs, a->offset,
+			      "attribute runs end before its value does");
+	if (rc == MFT_OK) {
+		rc = read_runs(v, &rs, out, n, err);
+		if (rc)
+			name_attr_read(err, frs, a->offset, what);
+	}
+	free(rs.r);
+	return rc;
+}
+
+/* Finds the unnamed attribute `type` (VCN 0) of record frs, read into buf
+ * unless it is record 0 at hand (r0). */
+static int find_record_attr(const struct uffs_volume *v,
+			    const struct record0 *r0, uint64_t frs,
+			    uint32_t type, uint8_t *buf, struct mft_attr *a,
+			    bool *found, struct mft_error *err)
+{
+	const uint8_t *rec = r0 ? r0->buf : buf;
+	uint32_t first = r0 ? r0->first : 0, end = r0 ? r0->end : 0;
+	if (!r0 || frs != MFT_FRS_MFT) {
 		int rc = uffs_volume_read_records(v, frs, 1, buf, err);
 		if (rc == MFT_OK)
 			rc = mft_record_prepare(buf, v->record_size, frs, &first,
@@ -317,9 +346,22 @@ static int load_bitmap(struct uffs_volume *v, const struct record0 *r0,
 			return rc;
 		rec = buf;
 	}
+	*found = find_attr(rec, first, end, frs, type, 0, a);
+	return MFT_OK;
+}
+
+/* Reads $MFT:$BITMAP from the record that holds it, with the full map.
+ * A bitmap shorter than the $MFT is a warning: the records past its end
+ * count as in use (uffs_volume_record_in_bitmap), so none is left out. */
+static int load_bitmap(struct uffs_volume *v, const struct record0 *r0,
+		       uint64_t frs, uint8_t *buf,
+		       const struct uffs_warn_sink *warn, struct mft_error *err)
+{
 	struct mft_attr a;
-	if (!find_attr(rec, first, end, frs, AT_BITMAP, 0, &a))
-		return MFT_OK;
+	bool found;
+	int rc = find_record_attr(v, r0, frs, AT_BITMAP, buf, &a, &found, err);
+	if (rc || !found)
+		return rc;
 	uint64_t need = (v->n_records + 7) / 8;
 	uint64_t have = a.nonresident ? a.data_size : a.value_len;
 	if (have < need) {
@@ -333,20 +375,7 @@ static int load_bitmap(struct uffs_volume *v, const struct record0 *r0,
 	uint8_t *bits = calloc(1, need ? need : 1);
 	if (!bits)
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
-	int rc = MFT_OK;
-	if (!a.nonresident) {
-		memcpy(bits, a.value, need);
-	} else {
-		struct runs rs = {0};
-		rc = decode_runs(v, &a, frs, &rs, err);
-		if (rc == MFT_OK) {
-			rc = read_runs(v, &rs, bits, need, err);
-			if (rc)
-				name_attr_read(err, frs, a.offset,
-					       "$MFT:$BITMAP");
-		}
-		free(rs.r);
-	}
+	rc = read_attr_value(v, &a, frs, bits, need, false, "$MFT:$BITMAP", err);
 	if (rc) {
 		free(bits);
 		return rc;
@@ -354,6 +383,33 @@ static int load_bitmap(struct uffs_volume *v, const struct record0 *r0,
 	v->bitmap = bits;
 	v->bitmap_len = need;
 	return MFT_OK;
+}
+
+int uffs_volume_read_attr(const struct uffs_volume *v, uint64_t frs,
+			  uint32_t type, uint8_t *out, uint64_t n,
+			  uint64_t *value_len, struct mft_error *err)
+{
+	if (!v->has_boot)
+		return mft_fail(err, MFT_E_USAGE, frs, 0,
+				"a captured $MFT holds no attribute values");
+	uint8_t *buf = malloc(v->record_size);
+	if (!buf)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	struct mft_attr a;
+	bool found;
+	int rc = find_record_attr(v, NULL, frs, type, buf, &a, &found, err);
+	if (rc == MFT_OK && !found)
+		rc = mft_fail(err, MFT_E_CORRUPT, frs, 0,
+			      "record has no such attribute");
+	if (rc == MFT_OK) {
+		*value_len = a.nonresident ? a.data_size : a.value_len;
+		if (n > *value_len)
+			n = *value_len;
+		rc = read_attr_value(v, &a, frs, out, n, true, "an attribute",
+				     err);
+	}
+	free(buf);
+	return rc;
 }
 
 static int by_lcn(const void *a, const void *b)

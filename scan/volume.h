@@ -61,6 +61,13 @@ int uffs_volume_read_records(const struct uffs_volume *v, uint64_t first,
 			     uint64_t count, uint8_t *buf,
 			     struct mft_error *err);
 
+/* Reads up to n bytes of the value of record frs's unnamed attribute of
+ * `type` (its VCN-0 piece, whose runs must cover them) into out, and sets
+ * *value_len to the whole value's length. For a volume only. */
+int uffs_volume_read_attr(const struct uffs_volume *v, uint64_t frs,
+			  uint32_t type, uint8_t *out, uint64_t n,
+			  uint64_t *value_len, struct mft_error *err);
+
 /* Whether $MFT:$BITMAP marks the record in use (true when unknown). */
 bool uffs_volume_record_in_bitmap(const struct uffs_volume *v, uint64_t frs);
 

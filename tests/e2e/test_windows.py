@@ -109,6 +109,19 @@ def main():
             tap.ok(w.returncode == l.returncode and w.stdout == l.stdout and w.stdout,
                    f"{name}: `uffs {' '.join(fmt)}` prints the same bytes on Windows",
                    f"exit {w.returncode} vs {l.returncode}; {w.stderr.decode(errors='replace')[:300]}")
+        if name == "hardcases.img.xz":
+            for cmd in (["search", "*.TXT"], ["search", "caf\u00c9*"],
+                        ["search", "--streams", "-f", "csv", "-c", "path,size",
+                         "--sort", "size:desc", "--path", "/names/**"],
+                        ["search", "--count", "--type", "f", "--size", ">1K", "*"]):
+                w, l = wine(exe, cmd + [img]), run([ref] + cmd + [img])
+                tap.ok(w.returncode == l.returncode and w.stdout == l.stdout and w.stdout,
+                       f"{name}: `uffs {' '.join(cmd)}` prints the same bytes on Windows",
+                       f"exit {w.returncode} vs {l.returncode}; {w.stderr.decode(errors='replace')[:300]}")
+            w = wine(exe, ["search", "--regex", "x", img])
+            err = w.stderr.decode(errors="replace")
+            tap.ok(w.returncode == 2 and "not available in this build" in err,
+                   "search --regex in the Windows build (no PCRE2): exit 2, says so", err)
         want = run([ref, "digest", img]).stdout.split()[0]
         bad = []
         combos = [["-m", m, "-b", b] for m, b in itertools.product(MODES, BACKENDS)]
@@ -144,6 +157,16 @@ def main():
             w = wine(exe, ["info", "N:"])
             tap.ok(w.returncode == 0 and b"raw volume" in w.stdout,
                    "live volume: uffs info N:", w.stderr.decode(errors="replace"))
+            # Path patterns use '/' there too; results print as N:\ paths.
+            for pattern in ("/*/*.txt", "docs/**"):
+                w = wine(exe, ["search", "--path", pattern, "N:"])
+                lin = run([ref, "search", "--path", pattern, img]).stdout.decode()
+                want_s = "".join("N:" + line.replace("/", "\\") + "\n"
+                                 for line in lin.splitlines())
+                tap.ok(w.returncode == 0 and lin and w.stdout.decode() == want_s,
+                       f"live volume: `uffs search --path {pattern} N:` finds what Linux finds "
+                       f"({len(lin.splitlines())} rows), as N:\\ paths",
+                       w.stderr.decode(errors="replace")[:300] + w.stdout.decode()[:200])
             # A saved index of a live volume keeps its Windows paths.
             with tempfile.TemporaryDirectory() as work:
                 idx = os.path.join(work, "n.idx")

@@ -1,0 +1,588 @@
+/* Row printing shared by uffs list and uffs search. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../mft/ntfs_format.h"
+#include "rows.h"
+
+const char *const rows_column_names[COL_COUNT] = {
+#define COL_NAME(id, name) name,
+	ROWS_COLUMNS(COL_NAME)
+#undef COL_NAME
+};
+
+/* The stream that stands for the file itself: its unnamed $DATA, or a
+ * directory's $I30 index, printed without a suffix. */
+bool rows_stream_is_main(const struct uffs_index *idx, uint32_t s)
+{
+	if (s == STREAM_DATA)
+		return true;
+	if (idx->streams.kind[s] == MFT_STREAM_DATA)
+		return idx->streams.name_len[s] == 0;
+	return idx->streams.name_len[s] == 4 &&
+	       memcmp(idx->pool + idx->streams.name[s], "$I30", 4) == 0;
+}
+
+uint32_t rows_visible_links(const struct uffs_index *idx, uint64_t r)
+{
+	uint32_t n = 0;
+	UFFS_FOR_EACH_LINK(idx, r, i)
+	n += !(idx->links.flags[i] & UFFS_LINK_HIDDEN);
+	return n;
+}
+
+uint32_t rows_named_streams(const struct uffs_index *idx, uint64_t r)
+{
+	uint32_t n = 0;
+	UFFS_FOR_EACH_STREAM(idx, r, i)
+	n += !rows_stream_is_main(idx, i) && idx->streams.kind[i] == MFT_STREAM_DATA;
+	return n;
+}
+
+/* The size of a row: its stream's, or the unnamed $DATA's for a bare row. */
+void rows_sizes(const struct uffs_index *idx, const struct row *rw,
+		      uint64_t *size, uint64_t *alloc)
+{
+	*size = *alloc = 0;
+	if (rw->stream == STREAM_DATA) {
+		*size = idx->data_size[rw->frs];
+		*alloc = idx->data_alloc[rw->frs];
+	} else if (rw->stream != STREAM_NONE) {
+		*size = idx->streams.size[rw->stream];
+		*alloc = idx->streams.alloc[rw->stream];
+	}
+}
+
+bool rows_has_stream_suffix(const struct uffs_index *idx, uint32_t s)
+{
+	return s != STREAM_NONE && !rows_stream_is_main(idx, s) &&
+	       idx->streams.name_len[s];
+}
+
+static void put_path(struct rows *p, const struct row *rw,
+		     enum out_escape esc, bool leading_slash);
+
+/* The path of the row's name, without any stream suffix. */
+static void put_name_path(struct rows *p, const struct row *rw,
+			  enum out_escape esc)
+{
+	struct row bare = *rw;
+	bare.stream = STREAM_NONE;
+	put_path(p, &bare, esc, true);
+}
+
+static void put_path(struct rows *p, const struct row *rw,
+		     enum out_escape esc, bool leading_slash)
+{
+	const struct uffs_index *idx = &p->l->idx;
+	if (leading_slash)
+		out_str(&p->o, p->root);
+	if (rw->kind != ROW_NAME) {
+		out_str(&p->o, UFFS_ORPHAN_DIR);
+		if (rw->kind == ROW_UNNAMED) {
+			out_char(&p->o, p->cache.sep);
+			out_str(&p->o, "OrphanFile-");
+			out_u64(&p->o, rw->frs);
+		}
+		return;
+	}
+	out_name(&p->o, p->path, p->path_len, esc);
+	if (rows_has_stream_suffix(idx, rw->stream)) {
+		out_char(&p->o, ':');
+		out_name(&p->o, idx->pool + idx->streams.name[rw->stream],
+			 idx->streams.name_len[rw->stream], esc);
+	}
+}
+
+static const char *row_type(const struct uffs_index *idx, const struct row *rw)
+{
+	if (rw->kind == ROW_ORPHAN_DIR)
+		return "virtual";
+	return idx->rflags[rw->frs] & UFFS_REC_DIR ? "dir" : "file";
+}
+
+/* Record columns of the virtual directory read as zero. */
+static bool row_has_record(const struct row *rw)
+{
+	return rw->kind != ROW_ORPHAN_DIR;
+}
+
+static bool column_is_text(enum column c)
+{
+	switch (c) {
+	case COL_PATH:
+	case COL_NAME:
+	case COL_STREAM:
+	case COL_TYPE:
+	case COL_CREATED:
+	case COL_MODIFIED:
+	case COL_MFT_CHANGED:
+	case COL_ACCESSED:
+	case COL_ATTRIBUTES:
+	case COL_REPARSE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void put_text_value(struct rows *p, const struct row *rw,
+			   enum column c, enum out_escape esc)
+{
+	const struct uffs_index *idx = &p->l->idx;
+	struct out *o = &p->o;
+	uint64_t size, alloc;
+	static const uint64_t no_times[4];
+	const uint64_t *t = row_has_record(rw) ? &idx->times[4 * rw->frs]
+					       : no_times;
+	if (!row_has_record(rw) && c != COL_PATH && c != COL_NAME &&
+	    c != COL_TYPE && c != COL_FRS && c != COL_PARENT) {
+		if (!column_is_text(c))
+			out_char(o, '0');
+		return;
+	}
+	switch (c) {
+	case COL_PATH:
+		put_path(p, rw, esc, true);
+		break;
+	case COL_NAME:
+		if (rw->kind == ROW_NAME)
+			out_name(o, idx->pool + idx->links.name[rw->link],
+				 idx->links.name_len[rw->link], esc);
+		else if (rw->kind == ROW_ORPHAN_DIR)
+			out_str(o, UFFS_ORPHAN_DIR);
+		else {
+			out_str(o, "OrphanFile-");
+			out_u64(o, rw->frs);
+		}
+		break;
+	case COL_STREAM:
+		if (rows_has_stream_suffix(idx, rw->stream))
+			out_name(o, idx->pool + idx->streams.name[rw->stream],
+				 idx->streams.name_len[rw->stream], esc);
+		break;
+	case COL_FRS:
+		out_u64(o, rw->frs);
+		break;
+	case COL_SEQUENCE:
+		out_u64(o, idx->seq[rw->frs]);
+		break;
+	case COL_PARENT:
+		out_u64(o, rw->kind == ROW_NAME ? MFT_REF_FRS(idx->links.parent[rw->link])
+						: MFT_FRS_ROOT);
+		break;
+	case COL_TYPE:
+		out_str(o, row_type(idx, rw));
+		break;
+	case COL_DELETED:
+		out_char(o, idx->rflags[rw->frs] & UFFS_REC_IN_USE ? '0' : '1');
+		break;
+	case COL_SIZE:
+	case COL_ALLOCATED:
+		rows_sizes(idx, rw, &size, &alloc);
+		out_u64(o, c == COL_SIZE ? size : alloc);
+		break;
+	case COL_CREATED:
+		out_filetime_iso(o, t[MFT_T_CREATED]);
+		break;
+	case COL_MODIFIED:
+		out_filetime_iso(o, t[MFT_T_MODIFIED]);
+		break;
+	case COL_MFT_CHANGED:
+		out_filetime_iso(o, t[MFT_T_CHANGED]);
+		break;
+	case COL_ACCESSED:
+		out_filetime_iso(o, t[MFT_T_ACCESSED]);
+		break;
+	case COL_ATTRIBUTES:
+		out_hex32(o, idx->fattrs[rw->frs]);
+		break;
+	case COL_LINKS:
+		out_u64(o, rows_visible_links(idx, rw->frs));
+		break;
+	case COL_STREAMS:
+		out_u64(o, rows_named_streams(idx, rw->frs));
+		break;
+	case COL_REPARSE:
+		out_hex32(o, uffs_index_reparse_tag(idx, rw->frs));
+		break;
+	case COL_COUNT:
+		break;
+	}
+}
+
+static void emit_delimited(struct rows *p, const struct row *rw, char sep,
+			   enum out_escape esc)
+{
+	for (size_t i = 0; i < p->n_cols; i++) {
+		if (i)
+			out_char(&p->o, sep);
+		bool quote = esc == ESC_CSV && column_is_text(p->cols[i]);
+		if (quote)
+			out_char(&p->o, '"');
+		put_text_value(p, rw, p->cols[i], esc);
+		if (quote)
+			out_char(&p->o, '"');
+	}
+	out_char(&p->o, '\n');
+}
+
+static void emit_jsonl(struct rows *p, const struct row *rw)
+{
+	out_char(&p->o, '{');
+	for (size_t i = 0; i < p->n_cols; i++) {
+		enum column c = p->cols[i];
+		if (i)
+			out_char(&p->o, ',');
+		out_char(&p->o, '"');
+		out_str(&p->o, rows_column_names[c]);
+		out_bytes(&p->o, "\":", 2);
+		if (c == COL_DELETED) {
+			bool del = row_has_record(rw) &&
+				   !(p->l->idx.rflags[rw->frs] & UFFS_REC_IN_USE);
+			out_str(&p->o, del ? "true" : "false");
+			continue;
+		}
+		bool text = column_is_text(c);
+		if (text)
+			out_char(&p->o, '"');
+		put_text_value(p, rw, c, ESC_JSON);
+		if (text)
+			out_char(&p->o, '"');
+	}
+	out_bytes(&p->o, "}\n", 2);
+}
+
+/* The Sleuth Kit's body file (fls -m): MD5|name|inode|mode|UID|GID|size|
+ * atime|mtime|ctime|crtime, inode as record-type-id. */
+/* Type of the name, then of the record, then permissions: read unless
+ * read-only, write unless hidden, execute always (The Sleuth Kit's mapping
+ * of DOS attributes). A deleted record's name is found through its parent
+ * reference, not a directory index: The Sleuth Kit types such names '-'. */
+static void put_mode(struct out *o, const struct uffs_index *idx, uint64_t r)
+{
+	uint16_t f = idx->rflags[r];
+	char type = f & UFFS_REC_DIR ? 'd' : 'r';
+	char perm[10] = "---------";
+	out_char(o, f & UFFS_REC_IN_USE ? type : '-');
+	out_char(o, '/');
+	out_char(o, type);
+	if (f & UFFS_REC_HAS_SI) {
+		for (int i = 0; i < 3; i++) {
+			if (!(idx->fattrs[r] & FILE_ATTR_READONLY))
+				perm[3 * i] = 'r';
+			if (!(idx->fattrs[r] & FILE_ATTR_HIDDEN))
+				perm[3 * i + 1] = 'w';
+			perm[3 * i + 2] = 'x';
+		}
+	}
+	out_bytes(o, perm, 9);
+}
+
+static void put_unix_times(struct out *o, const uint64_t *t)
+{
+	static const int order[4] = {MFT_T_ACCESSED, MFT_T_MODIFIED,
+				     MFT_T_CHANGED, MFT_T_CREATED};
+	for (int i = 0; i < 4; i++) {
+		out_char(o, '|');
+		out_i64(o, filetime_to_unix(t[order[i]]));
+	}
+}
+
+static void emit_bodyfile(struct rows *p, const struct row *rw)
+{
+	const struct uffs_index *idx = &p->l->idx;
+	struct out *o = &p->o;
+	uint64_t r = rw->frs;
+	if (rw->kind == ROW_ORPHAN_DIR) {
+		out_str(o, "0|");
+		out_str(o, p->root);
+		out_str(o, UFFS_ORPHAN_DIR "|");
+		out_u64(o, r);
+		out_str(o, "|V/V---------|0|0|0|0|0|0|0\n");
+		return;
+	}
+	bool deleted = !(idx->rflags[r] & UFFS_REC_IN_USE);
+	/* The $FILE_NAME line, once per name (with its first row). */
+	if (rw->kind == ROW_NAME && rw->first_of_link) {
+		out_str(o, "0|");
+		put_name_path(p, rw, ESC_DISPLAY);
+		out_str(o, deleted ? " ($FILE_NAME) (deleted)|" : " ($FILE_NAME)|");
+		out_u64(o, r);
+		out_str(o, "-48-");
+		out_u64(o, idx->links.attr_id[rw->link]);
+		out_char(o, '|');
+		put_mode(o, idx, r);
+		out_char(o, '|');
+		out_u64(o, uffs_index_owner_id(idx, r));
+		out_str(o, "|0|");
+		out_u64(o, idx->links.value_len[rw->link]);
+		put_unix_times(o, &idx->links.times[4 * (size_t)rw->link]);
+		out_char(o, '\n');
+	}
+	out_str(o, "0|");
+	put_path(p, rw, ESC_DISPLAY, true);
+	if (deleted)
+		out_str(o, " (deleted)");
+	out_char(o, '|');
+	out_u64(o, r);
+	if (rw->stream == STREAM_DATA) {
+		out_str(o, "-128-");
+		out_u64(o, idx->data_id[r]);
+	} else if (rw->stream != STREAM_NONE) {
+		out_char(o, '-');
+		out_u64(o, idx->streams.kind[rw->stream] == MFT_STREAM_DATA
+				   ? AT_DATA
+				   : AT_INDEX_ROOT);
+		out_char(o, '-');
+		out_u64(o, idx->streams.attr_id[rw->stream]);
+	}
+	out_char(o, '|');
+	put_mode(o, idx, r);
+	out_char(o, '|');
+	out_u64(o, uffs_index_owner_id(idx, r));
+	out_str(o, "|0|");
+	uint64_t size, alloc;
+	rows_sizes(idx, rw, &size, &alloc);
+	out_u64(o, size);
+	put_unix_times(o, &idx->times[4 * r]);
+	out_char(o, '\n');
+}
+
+/* Text with --columns: the columns side by side, two spaces apart, sizes
+ * for people. */
+static void emit_text_columns(struct rows *p, const struct row *rw)
+{
+	const struct uffs_index *idx = &p->l->idx;
+	for (size_t i = 0; i < p->n_cols; i++) {
+		enum column c = p->cols[i];
+		if (i)
+			out_bytes(&p->o, "  ", 2);
+		if ((c == COL_SIZE || c == COL_ALLOCATED) && row_has_record(rw)) {
+			uint64_t size, alloc;
+			rows_sizes(idx, rw, &size, &alloc);
+			out_size_human(&p->o, c == COL_SIZE ? size : alloc);
+			continue;
+		}
+		put_text_value(p, rw, c, ESC_DISPLAY);
+	}
+	out_char(&p->o, p->end);
+}
+
+void rows_emit(struct rows *p, const struct row *rw)
+{
+	if (rw->kind == ROW_NAME &&
+	    (p->path_frs != rw->frs || p->path_link != rw->link) &&
+	    !rows_link_path(p, rw->frs, rw->link))
+		return;
+	switch (p->fmt) {
+	case FMT_TEXT:
+		if (p->text_columns) {
+			emit_text_columns(p, rw);
+			break;
+		}
+		put_path(p, rw, ESC_DISPLAY, true);
+		out_char(&p->o, p->end);
+		break;
+	case FMT_CSV:
+		emit_delimited(p, rw, ',', ESC_CSV);
+		break;
+	case FMT_TSV:
+		emit_delimited(p, rw, '\t', ESC_TSV);
+		break;
+	case FMT_JSONL:
+		emit_jsonl(p, rw);
+		break;
+	case FMT_BODYFILE:
+		emit_bodyfile(p, rw);
+		break;
+	}
+}
+
+void rows_header(struct rows *p)
+{
+	if (p->fmt != FMT_CSV && p->fmt != FMT_TSV)
+		return;
+	for (size_t i = 0; i < p->n_cols; i++) {
+		if (i)
+			out_char(&p->o, p->fmt == FMT_CSV ? ',' : '\t');
+		out_str(&p->o, rows_column_names[p->cols[i]]);
+	}
+	out_char(&p->o, '\n');
+}
+
+int rows_parse_columns(struct rows *p, const char *spec)
+{
+	p->n_cols = 0;
+	const char *q = spec;
+	while (*q) {
+		size_t n = strcspn(q, ",");
+		int found = -1;
+		for (int c = 0; c < COL_COUNT; c++)
+			if (strlen(rows_column_names[c]) == n &&
+			    !strncmp(q, rows_column_names[c], n))
+				found = c;
+		if (found < 0 || p->n_cols == ROWS_MAX_COLUMNS) {
+			fprintf(stderr, "uffs: unknown column '%.*s' (columns:", (int)n, q);
+			for (int c = 0; c < COL_COUNT; c++)
+				fprintf(stderr, " %s", rows_column_names[c]);
+			fprintf(stderr, ")\n");
+			return -1;
+		}
+		p->cols[p->n_cols++] = (enum column)found;
+		q += n;
+		if (*q == ',')
+			q++;
+	}
+	if (!p->n_cols)
+		fputs("uffs: --columns needs at least one column\n", stderr);
+	return p->n_cols ? 0 : -1;
+}
+
+int rows_parse_format(struct rows *p, const char *s)
+{
+	static const struct {
+		const char *name;
+		enum rows_format fmt;
+	} formats[] = {{"text", FMT_TEXT},   {"csv", FMT_CSV},
+		       {"tsv", FMT_TSV},     {"jsonl", FMT_JSONL},
+		       {"bodyfile", FMT_BODYFILE}};
+	for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+		if (!strcmp(s, formats[i].name)) {
+			p->fmt = formats[i].fmt;
+			return 0;
+		}
+	fprintf(stderr, "uffs: unknown format '%s' (text, csv, tsv, jsonl, bodyfile)\n", s);
+	return -1;
+}
+
+
+int rows_init(struct rows *p)
+{
+	p->end = '\n';
+	p->path_frs = UINT64_MAX;
+	p->path = malloc(ROWS_PATH_CAP);
+	if (!p->path || uffs_path_cache_init(&p->cache, '/') ||
+	    out_init(&p->o, stdout)) {
+		free(p->path);
+		p->path = NULL;
+		uffs_path_cache_free(&p->cache);
+		return -1;
+	}
+	return 0;
+}
+
+int rows_finish(struct rows *p)
+{
+	int rc = out_finish(&p->o);
+	free(p->path);
+	p->path = NULL;
+	uffs_path_cache_free(&p->cache);
+	return rc;
+}
+
+void rows_begin_source(struct rows *p, const struct loaded *l)
+{
+	p->l = l;
+	/* A live Windows volume lists Windows paths: C:\dir\file. */
+	const char *drive = l->src.file.volume_prefix;
+	p->cache.sep = drive[0] ? '\\' : '/';
+	snprintf(p->root, sizeof p->root, "%s%c", drive, p->cache.sep);
+	uffs_path_cache_reset(&p->cache);
+	p->path_frs = UINT64_MAX;
+}
+
+bool rows_link_path(struct rows *p, uint64_t r, uint32_t link)
+{
+	size_t n = uffs_link_path_cached(&p->l->tree, &p->cache, r, link,
+					 p->path, ROWS_PATH_CAP);
+	p->path_frs = n ? r : UINT64_MAX;
+	p->path_link = link;
+	p->path_len = n;
+	return n != 0;
+}
+
+bool rows_has_visible_link(const struct uffs_index *idx, uint64_t r)
+{
+	uint32_t link;
+	return uffs_index_primary_link(idx, r, &link);
+}
+
+/* The stream row that stands for the file: its unnamed $DATA, else a
+ * directory's $I30, else none. */
+uint32_t rows_main_stream(const struct uffs_index *idx, uint64_t r)
+{
+	if (idx->rflags[r] & UFFS_REC_HAS_DATA)
+		return STREAM_DATA;
+	UFFS_FOR_EACH_STREAM(idx, r, s)
+	if (rows_stream_is_main(idx, s))
+		return s;
+	return STREAM_NONE;
+}
+
+void rows_for_streams(const struct uffs_index *idx, struct row *rw,
+		      enum rows_streams which,
+		      void (*each)(void *ctx, const struct row *rw), void *ctx)
+{
+	uint64_t r = rw->frs;
+	if (which != ROWS_EVERY_STREAM) {
+		rw->stream = rows_main_stream(idx, r);
+		each(ctx, rw);
+		rw->first_of_link = false;
+		if (which == ROWS_MAIN)
+			return;
+		UFFS_FOR_EACH_STREAM(idx, r, s)
+		if (idx->streams.kind[s] == MFT_STREAM_DATA &&
+		    rows_has_stream_suffix(idx, s)) {
+			rw->stream = s;
+			each(ctx, rw);
+		}
+		return;
+	}
+	/* As The Sleuth Kit forms them: one row per $DATA and per
+	 * $INDEX_ROOT attribute, or the bare name when there is neither. */
+	bool printed = false;
+	if (idx->rflags[r] & UFFS_REC_HAS_DATA) {
+		rw->stream = STREAM_DATA;
+		each(ctx, rw);
+		rw->first_of_link = false;
+		printed = true;
+	}
+	UFFS_FOR_EACH_STREAM(idx, r, s)
+	{
+		rw->stream = s;
+		each(ctx, rw);
+		rw->first_of_link = false;
+		printed = true;
+	}
+	if (!printed) {
+		rw->stream = STREAM_NONE;
+		each(ctx, rw);
+	}
+}
+
+void out_size_human(struct out *o, uint64_t v)
+{
+	static const char units[] = "KMGTPE";
+	if (v < 1024) {
+		out_u64(o, v);
+		return;
+	}
+	int u = 0;
+	uint64_t scale = 1024;
+	while (u < 5 && v / scale >= 1024) {
+		scale *= 1024;
+		u++;
+	}
+	/* Tenths, rounded to nearest, shown below 10 units. */
+	uint64_t tenths = (v / (scale / 1024) * 10 + 512) / 1024;
+	if (tenths < 100) {
+		out_u64(o, tenths / 10);
+		out_char(o, '.');
+		out_char(o, (char)('0' + tenths % 10));
+	} else {
+		out_u64(o, (tenths + 5) / 10);
+	}
+	out_char(o, units[u]);
+}

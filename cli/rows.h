@@ -1,0 +1,132 @@
+/* The row model and column printing shared by uffs list and uffs search:
+ * one row per (name, stream) of a record, printed in text, csv, tsv, jsonl
+ * or body-file form. */
+#ifndef UFFS_ROWS_H
+#define UFFS_ROWS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "out.h"
+
+enum rows_format { FMT_TEXT, FMT_CSV, FMT_TSV, FMT_JSONL, FMT_BODYFILE };
+
+#define ROWS_COLUMNS(X)                                                        \
+	X(PATH, "path")                                                        \
+	X(NAME, "name")                                                        \
+	X(STREAM, "stream")                                                    \
+	X(FRS, "frs")                                                          \
+	X(SEQUENCE, "sequence")                                                \
+	X(PARENT, "parent")                                                    \
+	X(TYPE, "type")                                                        \
+	X(DELETED, "deleted")                                                  \
+	X(SIZE, "size")                                                        \
+	X(ALLOCATED, "allocated")                                              \
+	X(CREATED, "created")                                                  \
+	X(MODIFIED, "modified")                                                \
+	X(MFT_CHANGED, "mft-changed")                                          \
+	X(ACCESSED, "accessed")                                                \
+	X(ATTRIBUTES, "attributes")                                            \
+	X(LINKS, "links")                                                      \
+	X(STREAMS, "streams")                                                  \
+	X(REPARSE, "reparse-tag")
+
+enum column {
+#define COL_ENUM(id, name) COL_##id,
+	ROWS_COLUMNS(COL_ENUM)
+#undef COL_ENUM
+	COL_COUNT
+};
+
+extern const char *const rows_column_names[COL_COUNT];
+
+#define ROWS_DEFAULT_COLUMNS                                                   \
+	"path,frs,sequence,parent,type,deleted,size,allocated,created,"        \
+	"modified,mft-changed,accessed,attributes"
+#define ROWS_COLUMNS_HELP                                                      \
+	"                       path name stream frs sequence parent type deleted\n" \
+	"                       size allocated created modified mft-changed\n" \
+	"                       accessed attributes links streams reparse-tag\n"
+
+#define ROWS_PATH_CAP (256u * 1024)
+#define ROWS_MAX_COLUMNS 64
+
+/* One output row: a name of a record, with one of its streams or none.
+ * Two kinds have no name of their own: the virtual /$OrphanFiles directory
+ * and unnamed deleted records (/$OrphanFiles/OrphanFile-N), both as The
+ * Sleuth Kit lists them. */
+enum row_kind { ROW_NAME, ROW_ORPHAN_DIR, ROW_UNNAMED };
+
+struct row {
+	uint64_t frs;
+	uint32_t link;
+	uint32_t stream; /* STREAM_NONE, STREAM_DATA or a stream row */
+	enum row_kind kind;
+	bool first_of_link;
+};
+
+/* Row stream values besides table rows: none (the bare name) and the
+ * record's unnamed $DATA. */
+#define STREAM_NONE UINT32_MAX
+#define STREAM_DATA (UINT32_MAX - 1)
+
+struct rows {
+	struct out o;
+	enum rows_format fmt;
+	enum column cols[ROWS_MAX_COLUMNS];
+	size_t n_cols;
+	bool text_columns; /* text format with --columns: a table */
+	char end;          /* '\n', or '\0' for --null (text) */
+	const struct loaded *l;
+	char *path;
+	size_t path_len;
+	uint64_t path_frs; /* whose path is in `path` (UINT64_MAX: none) */
+	uint32_t path_link;
+	struct uffs_path_cache cache;
+	char root[8]; /* "/", or "C:\" for a live Windows volume */
+};
+
+int rows_init(struct rows *p);
+/* Flushes; returns 0, or -1 after a write error. */
+int rows_finish(struct rows *p);
+/* Usage errors are printed; both return 0 or -1. */
+int rows_parse_format(struct rows *p, const char *s);
+int rows_parse_columns(struct rows *p, const char *spec);
+/* The csv/tsv header line. */
+void rows_header(struct rows *p);
+/* Starts the rows of a source: its root and separator. */
+void rows_begin_source(struct rows *p, const struct loaded *l);
+
+/* Resolves the path of link `link` of record r into p->path; false when
+ * it cannot be (then the name is not listed). */
+bool rows_link_path(struct rows *p, uint64_t r, uint32_t link);
+void rows_emit(struct rows *p, const struct row *rw);
+
+/* Which streams of a name become rows. */
+enum rows_streams {
+	ROWS_EVERY_STREAM, /* each $DATA and $INDEX_ROOT (uffs list) */
+	ROWS_MAIN,         /* the file itself only */
+	ROWS_MAIN_NAMED,   /* the file and its named data streams */
+};
+/* Calls `each` for each row of rw's name (rw->stream set in turn). */
+void rows_for_streams(const struct uffs_index *idx, struct row *rw,
+		      enum rows_streams which,
+		      void (*each)(void *ctx, const struct row *rw), void *ctx);
+
+/* Row facts used by filters and sorting. */
+bool rows_stream_is_main(const struct uffs_index *idx, uint32_t s);
+bool rows_has_stream_suffix(const struct uffs_index *idx, uint32_t s);
+void rows_sizes(const struct uffs_index *idx, const struct row *rw,
+		uint64_t *size, uint64_t *alloc);
+uint32_t rows_visible_links(const struct uffs_index *idx, uint64_t r);
+uint32_t rows_named_streams(const struct uffs_index *idx, uint64_t r);
+bool rows_has_visible_link(const struct uffs_index *idx, uint64_t r);
+/* The stream row that stands for the file: its unnamed $DATA, else a
+ * directory's $I30, else STREAM_NONE. */
+uint32_t rows_main_stream(const struct uffs_index *idx, uint64_t r);
+
+/* Sizes for people: 1023, 1.0K, 15K, 2.5G (binary units). */
+void out_size_human(struct out *o, uint64_t v);
+
+#endif

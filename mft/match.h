@@ -1,0 +1,101 @@
+/*
+ * Name and path matching for uffs search: glob and substring patterns over
+ * WTF-8 names, exact or case-folded through a volume's $UpCase table.
+ *
+ * Folding maps each UTF-16 unit of both the pattern and the text through
+ * the table, as NTFS compares names (code points beyond the BMP, stored as
+ * surrogate pairs, are left as they are: $UpCase maps no surrogate).
+ *
+ * Glob: '*' any run of characters within one path component, '**' any run
+ * across components, '?' one character, '[...]' one character of a set
+ * (ranges a-z; '!' or '^' first negates; ']' first is literal), '\' makes
+ * the next character literal. In path mode the text is a whole path and
+ * '*', '?' and sets never match the separator; a pattern that does not
+ * start with the separator matches at any depth (as if led by '**' + sep).
+ */
+#ifndef UFFS_MATCH_H
+#define UFFS_MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Case folding of WTF-8 text through a $UpCase table. */
+struct uffs_fold {
+	const uint16_t *upcase; /* UFFS_UPCASE_UNITS entries */
+	uint8_t ascii[128];     /* folded ASCII byte, 0 when not ASCII */
+	bool ascii_standard;    /* ASCII folds a-z to A-Z and nothing else */
+};
+
+void uffs_fold_init(struct uffs_fold *f, const uint16_t *upcase);
+/* Writes the folded text of s[0, n) into out, which must hold 3 * n
+ * bytes; returns its length. Invalid sequences are copied unchanged. */
+size_t uffs_fold_wtf8(const struct uffs_fold *f, const char *s, size_t n,
+		      char *out);
+
+enum uffs_match_syntax {
+	UFFS_MATCH_GLOB,
+	UFFS_MATCH_CONTAINS, /* the pattern is a plain substring */
+};
+
+/* What a compiled pattern needs of its text; the simple shapes run without
+ * the general glob matcher. */
+enum uffs_match_shape {
+	UFFS_SHAPE_ALL,      /* '*' */
+	UFFS_SHAPE_EXACT,    /* literal */
+	UFFS_SHAPE_PREFIX,   /* literal '*' */
+	UFFS_SHAPE_SUFFIX,   /* '*' literal */
+	UFFS_SHAPE_CONTAINS, /* '*' literal '*', or --contains */
+	UFFS_SHAPE_GLOB,
+};
+
+struct uffs_match_tok {
+	uint8_t op;
+	uint8_t negate;
+	uint32_t off; /* literal bytes, or first range pair */
+	uint32_t len; /* bytes, or range pairs */
+};
+
+struct uffs_matcher {
+	enum uffs_match_shape shape;
+	bool folding;
+	bool path; /* the text is a whole path */
+	char sep;
+	struct uffs_fold fold;
+	struct uffs_match_tok *tok;
+	size_t n_tok;
+	char *lit; /* literal bytes of every token, folded */
+	size_t lit_len;
+	uint32_t *ranges; /* pairs of code points, folded */
+	size_t n_ranges;
+	const char *needle; /* the literal of a simple shape */
+	size_t needle_len;
+	bool needle_ascii;
+	const char *head, *tail; /* a glob's literal ends (folded) */
+	size_t head_len, tail_len;
+	bool head_ascii, tail_ascii;
+	uint8_t map[256]; /* byte -> byte for substring search */
+	char *scratch; /* folded text */
+	size_t scratch_cap;
+};
+
+/* Compiles pattern (UTF-8). upcase NULL: exact case. path: match whole
+ * paths whose components are joined by sep. Returns 0, or -1 with a
+ * message in msg. */
+int uffs_matcher_init(struct uffs_matcher *m, const char *pattern,
+		      enum uffs_match_syntax syntax, const uint16_t *upcase,
+		      bool path, char sep, char *msg, size_t msg_cap);
+void uffs_matcher_free(struct uffs_matcher *m);
+
+/* Whether s[0, n) (WTF-8) matches. Not thread-safe: one matcher per
+ * thread (it folds into its own scratch buffer). */
+bool uffs_matcher_match(struct uffs_matcher *m, const char *s, size_t n);
+
+/* For a path pattern: the pattern of its last component when every match
+ * of the whole pattern must end in a name matching it (no '**' in it), so
+ * that paths are built only for names that pass. Returns 0 and sets
+ * *has = false when there is none; -1 on error (msg). */
+int uffs_matcher_last_component(const char *pattern, char *out,
+				size_t out_cap, bool *has);
+
+#endif

@@ -1,0 +1,298 @@
+/* Matching (mft/match.c) and case folding (mft/upcase.c): each expectation
+ * is the pattern semantics written down by hand; the built-in $UpCase is
+ * checked against the table mkntfs wrote into the committed images (read
+ * with The Sleuth Kit's icat, tests/unit/data/upcase-mkntfs.txt). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "match.h"
+#include "upcase.h"
+
+static const char *table_file;
+static uint16_t default_table[UFFS_UPCASE_UNITS];
+
+static bool match(const char *pattern, enum uffs_match_syntax syn, bool fold,
+		  bool path, const char *text)
+{
+	struct uffs_matcher m;
+	char msg[128];
+	int rc = uffs_matcher_init(&m, pattern, syn, fold ? default_table : NULL,
+				   path, '/', msg, sizeof msg);
+	if (rc)
+		fail_msg("pattern '%s': %s", pattern, msg);
+	bool r = uffs_matcher_match(&m, text, strlen(text));
+	uffs_matcher_free(&m);
+	return r;
+}
+
+#define GLOB(p, t) match(p, UFFS_MATCH_GLOB, false, false, t)
+#define IGLOB(p, t) match(p, UFFS_MATCH_GLOB, true, false, t)
+#define PATH(p, t) match(p, UFFS_MATCH_GLOB, false, true, t)
+
+static void glob_basics(void **state)
+{
+	(void)state;
+	assert_true(GLOB("*.txt", "a.txt"));
+	assert_true(GLOB("*.txt", ".txt"));
+	assert_false(GLOB("*.txt", "a.txt.bak"));
+	assert_false(GLOB("*.txt", "a.TXT"));
+	assert_true(GLOB("a*", "abc"));
+	assert_false(GLOB("a*", "bac"));
+	assert_true(GLOB("*b*", "abc"));
+	assert_false(GLOB("*d*", "abc"));
+	assert_true(GLOB("abc", "abc"));
+	assert_false(GLOB("abc", "abcd"));
+	assert_true(GLOB("*", ""));
+	assert_true(GLOB("a?c", "abc"));
+	assert_false(GLOB("a?c", "ac"));
+	assert_true(GLOB("a*b*c", "aXbYbZc"));
+	assert_false(GLOB("a*b*c", "aXbYbZ"));
+	assert_true(GLOB("*a*a*a*", "aaa"));
+	assert_false(GLOB("*a*a*a*a", "aaa"));
+}
+
+static void glob_sets_and_escapes(void **state)
+{
+	(void)state;
+	assert_true(GLOB("[abc]x", "bx"));
+	assert_false(GLOB("[abc]x", "dx"));
+	assert_true(GLOB("[a-c]x", "cx"));
+	assert_true(GLOB("[!a-c]x", "dx"));
+	assert_false(GLOB("[^a-c]x", "ax"));
+	assert_true(GLOB("[]]", "]"));
+	assert_true(GLOB("[!]]", "a"));
+	assert_true(GLOB("x[", "x["));      /* unclosed: literal */
+	assert_true(GLOB("\\*", "*"));
+	assert_false(GLOB("\\*", "a"));
+	assert_true(GLOB("\\[a]", "[a]"));
+	assert_true(GLOB("[\\]]", "]"));
+	/* '?' and sets take one code point, not one byte. */
+	assert_true(GLOB("caf?", "caf\xc3\xa9"));
+	assert_true(GLOB("?", "\xf0\x9f\x98\x80"));
+	assert_true(GLOB("[\xc3\xa0-\xc3\xbf]", "\xc3\xa9"));
+	assert_false(GLOB("[\xc3\xa0-\xc3\xbf]", "e"));
+	/* A truncated sequence at the end is stepped over, not past. */
+	assert_true(GLOB("*???", "ZZ\xf7"));
+	assert_false(GLOB("*???x", "ZZ\xf7"));
+	assert_false(GLOB("*ab", "x\xf7"));
+	assert_true(GLOB("*", "x\xf7"));
+	/* A lone surrogate (WTF-8) is one character. */
+	assert_true(GLOB("a?b", "a\xed\xa0\x80" "b"));
+}
+
+static void folding(void **state)
+{
+	(void)state;
+	assert_true(IGLOB("*.TXT", "a.txt"));
+	assert_true(IGLOB("readme*", "README.md"));
+	assert_true(IGLOB("[a-c]*", "Beta"));
+	assert_true(IGLOB("CAF\xc3\x89", "caf\xc3\xa9"));      /* É é */
+	assert_true(IGLOB("\xce\xb1\xce\xb2", "\xce\x91\xce\x92")); /* αβ ΑΒ */
+	assert_true(IGLOB("\xd0\xb4\xd0\xbe\xd0\xbc", "\xd0\x94\xd0\x9e\xd0\x9c"));
+	assert_true(IGLOB("\xc3\xbf", "\xc5\xb8")); /* ÿ folds to Ÿ (U+0178) */
+	/* NTFS leaves final sigma and dotless i alone. */
+	assert_false(IGLOB("\xcf\x82", "\xce\xa3"));
+	assert_false(IGLOB("\xc4\xb1", "I"));
+	assert_false(GLOB("ABC", "abc"));
+	/* The ASCII shortcuts give way where a name is not ASCII. */
+	assert_true(IGLOB("*\xc3\x89.TXT", "caf\xc3\xa9.txt"));
+	assert_false(IGLOB("*E.TXT", "caf\xc3\xa9.txt"));
+	assert_true(IGLOB("CAF*", "caf\xc3\xa9"));
+	assert_true(match("F\xc3\x89", UFFS_MATCH_CONTAINS, true, false, "caf\xc3\xa9s"));
+	assert_true(match("AF", UFFS_MATCH_CONTAINS, true, false, "caf\xc3\xa9s"));
+	assert_false(IGLOB("CAFE", "caf\xc3\xa9"));
+	assert_true(IGLOB("*.txt", "\xc3\xa9.TXT"));
+	/* A glob's literal ends, checked first. */
+	assert_true(IGLOB("[a-c]*5.TXT", "b-5.txt"));
+	assert_false(IGLOB("[a-c]*5.txt", "b-5.txq"));
+	assert_true(IGLOB("ca?*\xc3\x89", "caf\xc3\xa9"));
+	assert_false(IGLOB("cb?*\xc3\x89", "caf\xc3\xa9"));
+	assert_true(GLOB("ab*[0-9]x", "abc5x"));
+	assert_false(GLOB("ab*[0-9]x", "abc5y"));
+	/* Substrings eight positions at a time, across word edges. */
+	assert_true(match("PQRS", UFFS_MATCH_CONTAINS, true, false,
+			  "abcdefghijklmnopqrstuvwxyz"));
+	assert_true(match("XYZ", UFFS_MATCH_CONTAINS, true, false,
+			  "abcdefghijklmnopqrstuvwxyz"));
+	assert_false(match("XYA", UFFS_MATCH_CONTAINS, true, false,
+			   "abcdefghijklmnopqrstuvwxyz"));
+	assert_true(match("ABCDEFGHIJKL", UFFS_MATCH_CONTAINS, true, false,
+			  "xxabcdefghijklxxxxxxxx"));
+	assert_true(match("J\xc3\x89", UFFS_MATCH_CONTAINS, true, false,
+			  "abcdefghij\xc3\xa9klmnopqrstuvwxyz"));
+	assert_true(match("KLM", UFFS_MATCH_CONTAINS, true, false,
+			  "abcdefghij\xc3\xa9klmnopqrstuvwxyz"));
+	assert_false(match("klm", UFFS_MATCH_CONTAINS, false, false,
+			   "ABCDEFGHIJKLMNOP"));
+	assert_true(match("KLM", UFFS_MATCH_CONTAINS, false, false,
+			  "ABCDEFGHIJKLMNOP"));
+	assert_true(match("ell", UFFS_MATCH_CONTAINS, true, false, "HELLO"));
+	assert_false(match("ell", UFFS_MATCH_CONTAINS, false, false, "HELLO"));
+	assert_true(match("*?", UFFS_MATCH_CONTAINS, false, false, "a*?b"));
+	assert_false(match("*?", UFFS_MATCH_CONTAINS, false, false, "ab"));
+}
+
+static void paths(void **state)
+{
+	(void)state;
+	assert_true(PATH("/a/*.c", "/a/x.c"));
+	assert_false(PATH("/a/*.c", "/a/b/x.c"));
+	assert_true(PATH("/a/**.c", "/a/b/x.c"));
+	assert_true(PATH("/a/**/x.c", "/a/b/c/x.c"));
+	assert_true(PATH("b/*.c", "/a/b/x.c"));   /* any depth */
+	assert_false(PATH("b/*.c", "/a/bb/x.c"));
+	assert_true(PATH("*.c", "/a/b/x.c"));
+	assert_false(PATH("/*.c", "/a/x.c"));
+	assert_false(PATH("/a?x.c", "/a/x.c"));   /* '?' is not the separator */
+	assert_false(PATH("/a[/]x.c", "/a/x.c"));
+	assert_true(PATH("**/x/*.c", "/a/x/y/x/z.c"));
+	assert_false(PATH("/*a/*", "/xa/ya/z"));
+	assert_true(PATH("/**", "/anything/at/all"));
+	assert_true(match("/b/", UFFS_MATCH_CONTAINS, false, true, "/a/b/c"));
+	char last[64];
+	bool has;
+	assert_int_equal(uffs_matcher_last_component("a/*.c", last, sizeof last, &has), 0);
+	assert_true(has);
+	assert_string_equal(last, "*.c");
+	uffs_matcher_last_component("a/**.c", last, sizeof last, &has);
+	assert_false(has);
+	uffs_matcher_last_component("*.c", last, sizeof last, &has);
+	assert_true(has);
+	assert_string_equal(last, "*.c");
+}
+
+/* A naive recursive matcher of the documented semantics (ASCII, no
+ * sets), for comparison on random patterns and texts. */
+static bool naive(const char *p, const char *t, bool path)
+{
+	if (*p == '\0')
+		return *t == '\0';
+	if (p[0] == '*') {
+		bool across = p[1] == '*' && path;
+		const char *rest = p;
+		while (*rest == '*')
+			rest++;
+		for (const char *u = t;; u++) {
+			if (naive(rest, u, path))
+				return true;
+			if (*u == '\0' || (*u == '/' && path && !across))
+				return false;
+		}
+	}
+	if (*t == '\0')
+		return false;
+	if (p[0] == '?')
+		return !(path && *t == '/') && naive(p + 1, t + 1, path);
+	return p[0] == *t && naive(p + 1, t + 1, path);
+}
+
+static void random_globs_agree_with_naive(void **state)
+{
+	(void)state;
+	static const char pat_chars[] = "ab/*?";
+	static const char text_chars[] = "ab/";
+	uint32_t seed = 12345;
+	for (int round = 0; round < 20000; round++) {
+		char p[12], t[14];
+		seed = seed * 1103515245u + 12345u;
+		size_t pn = 1 + (seed >> 16) % 10, tn = (seed >> 8) % 13;
+		for (size_t i = 0; i < pn; i++) {
+			seed = seed * 1103515245u + 12345u;
+			p[i] = pat_chars[(seed >> 16) % 5];
+		}
+		p[pn] = '\0';
+		t[0] = '/';
+		for (size_t i = 1; i <= tn; i++) {
+			seed = seed * 1103515245u + 12345u;
+			t[i] = text_chars[(seed >> 16) % 3];
+		}
+		t[tn + 1] = '\0';
+		bool path = round & 1;
+		const char *text = path ? t : t + 1;
+		/* A path pattern not led by '/' is matched as if led by '**' + '/'. */
+		char anchored[16];
+		snprintf(anchored, sizeof anchored, "%s%s",
+			 path && p[0] != '/' ? "**/" : "", p);
+		bool want = naive(anchored, text, path);
+		bool got = match(p, UFFS_MATCH_GLOB, false, path, text);
+		if (want != got)
+			fail_msg("pattern '%s' text '%s' path %d: got %d, want %d",
+				 p, text, path, got, want);
+	}
+}
+
+static void bad_patterns(void **state)
+{
+	(void)state;
+	struct uffs_matcher m;
+	char msg[128];
+	assert_int_equal(uffs_matcher_init(&m, "a\xff", UFFS_MATCH_GLOB, NULL,
+					   false, '/', msg, sizeof msg), -1);
+	assert_non_null(strstr(msg, "UTF-8"));
+}
+
+/* The built-in table against the one mkntfs writes: equal on ASCII,
+ * Latin-1, Latin Extended-A, Greek and Cyrillic. */
+static void default_table_matches_mkntfs(void **state)
+{
+	(void)state;
+	static uint16_t real[UFFS_UPCASE_UNITS];
+	for (unsigned u = 0; u < UFFS_UPCASE_UNITS; u++)
+		real[u] = (uint16_t)u;
+	FILE *f = fopen(table_file, "r");
+	assert_non_null(f);
+	char line[128];
+	unsigned n = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned a, b;
+		if (line[0] != '#' && sscanf(line, "%x %x", &a, &b) == 2 &&
+		    a < UFFS_UPCASE_UNITS) {
+			real[a] = (uint16_t)b;
+			n++;
+		}
+	}
+	fclose(f);
+	assert_true(n > 900);
+	static const unsigned ranges[][2] = {
+		{0x0000, 0x017F}, {0x0380, 0x03CF}, {0x0400, 0x0523}};
+	for (size_t r = 0; r < 3; r++)
+		for (unsigned u = ranges[r][0]; u <= ranges[r][1]; u++)
+			if (default_table[u] != real[u])
+				fail_msg("U+%04X: built-in %04X, mkntfs %04X", u,
+					 default_table[u], real[u]);
+	/* Decoding the on-disk form gives the same table back. */
+	static uint8_t le[UFFS_UPCASE_BYTES];
+	static uint16_t back[UFFS_UPCASE_UNITS];
+	for (unsigned u = 0; u < UFFS_UPCASE_UNITS; u++) {
+		le[2 * u] = (uint8_t)real[u];
+		le[2 * u + 1] = (uint8_t)(real[u] >> 8);
+	}
+	assert_int_equal(uffs_upcase_decode(le, sizeof le, back), 0);
+	assert_memory_equal(back, real, sizeof real);
+	assert_int_equal(uffs_upcase_decode(le, sizeof le - 2, back), -1);
+	le[2 * 'a'] = 'a';
+	assert_int_equal(uffs_upcase_decode(le, sizeof le, back), -1);
+}
+
+int main(int argc, char **argv)
+{
+	table_file = argc > 1 ? argv[1] : "tests/unit/data/upcase-mkntfs.txt";
+	uffs_upcase_default(default_table);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(glob_basics),
+		cmocka_unit_test(glob_sets_and_escapes),
+		cmocka_unit_test(folding),
+		cmocka_unit_test(paths),
+		cmocka_unit_test(random_globs_agree_with_naive),
+		cmocka_unit_test(bad_patterns),
+		cmocka_unit_test(default_table_matches_mkntfs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
