@@ -211,20 +211,10 @@ static void load_upcase(struct loaded *l, const char *path,
 		return;
 	}
 	struct mft_error err = {0};
-	uint8_t *raw = malloc(UFFS_UPCASE_BYTES);
 	uint16_t *table = malloc(UFFS_UPCASE_BYTES);
-	uint64_t len = 0;
-	int rc = raw && table ? uffs_volume_read_attr(&l->vol, MFT_FRS_UPCASE,
-						      AT_DATA, raw,
-						      UFFS_UPCASE_BYTES, &len,
-						      &err)
-			      : mft_fail(&err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-					 "out of memory");
-	if (rc == MFT_OK && (len != UFFS_UPCASE_BYTES ||
-			     uffs_upcase_decode(raw, len, table)))
-		rc = mft_fail(&err, MFT_E_CORRUPT, MFT_FRS_UPCASE, 0,
-			      "$UpCase is not a 65536-unit case table; the built-in table folds case");
-	free(raw);
+	int rc = table ? uffs_volume_read_upcase(&l->vol, table, &err)
+		       : mft_fail(&err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				  "out of memory");
 	if (rc) {
 		sink->warn(sink->ctx, &err);
 		free(table);

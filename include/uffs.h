@@ -113,6 +113,23 @@ uffs_iter *uffs_iter_new(const uffs_db *db, unsigned flags);
 int uffs_iter_next(uffs_iter *it, struct uffs_entry *e);
 void uffs_iter_free(uffs_iter *it);
 
+/* Search flags. */
+#define UFFS_SEARCH_CASE 0x1     /* exact case (default: without regard to
+				  * case, through the volume's $UpCase) */
+#define UFFS_SEARCH_PATH 0x2     /* match whole paths ("/dir/name"), also
+				  * when the pattern holds a '/' */
+#define UFFS_SEARCH_CONTAINS 0x4 /* the pattern is a plain substring */
+
+/* An iterator over the entries whose name (or path) matches pattern: a
+ * glob as in uffs search ('*' within a name, '**' across directories, '?',
+ * '[a-z]', '\' escapes), matched against the whole name. A named stream
+ * matches when its file does, or by "name:stream". iter_flags as for
+ * uffs_iter_new. NULL for a pattern that does not compile (err says why)
+ * or no memory. Walk and free it as any iterator. */
+uffs_iter *uffs_search_new(const uffs_db *db, const char *pattern,
+			   unsigned search_flags, unsigned iter_flags,
+			   char *err, size_t err_cap);
+
 /* The entry's full path ("/dir/name", "/dir/name:stream") into buf,
  * NUL-terminated. Returns its length; when that is >= cap the path did not
  * fit (call again with a larger buffer; 64 KiB is always enough for a name,

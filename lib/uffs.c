@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "../include/uffs.h"
+#include "../mft/match.h"
 #include "../mft/ntfs_format.h"
+#include "../mft/upcase.h"
 #include "../mft/path.h"
 #include "../scan/saved.h"
 #include "../scan/scan.h"
@@ -17,7 +19,8 @@ struct uffs_db {
 	struct uffs_index idx;
 	struct uffs_tree tree;
 	struct uffs_saved *saved; /* a saved index file: the rest points in */
-	const uint16_t *upcase;
+	const uint16_t *upcase;   /* the volume's, the saved or the built-in */
+	uint16_t *upcase_owned;
 	bool vol_open, scanned, tree_built;
 	uint64_t warnings;
 	const struct uffs_db_options *opts; /* during the open only */
@@ -25,8 +28,20 @@ struct uffs_db {
 	char sep;
 };
 
+/* A search's matching state: per iterator, as matchers fold into their
+ * own scratch space. */
+struct search {
+	struct uffs_matcher m;
+	struct uffs_matcher last; /* the pattern's last component, if any */
+	bool has_last, path;
+	bool base_matched; /* the current name matched: so do its streams */
+	char *text;
+	size_t cap;
+};
+
 struct uffs_iter {
 	const uffs_db *db;
+	struct search *search;
 	unsigned flags;
 	uint64_t r;     /* record */
 	uint32_t link;  /* next link row of r */
@@ -154,6 +169,30 @@ static int open_saved(uffs_db *db, const char *source,
 	return MFT_OK;
 }
 
+/* Names fold through the volume's own $UpCase, as NTFS compares them; a
+ * source without a usable one folds through the built-in table. */
+static int choose_upcase(uffs_db *db, const struct uffs_warn_sink *sink,
+			 struct mft_error *e)
+{
+	if (db->upcase)
+		return MFT_OK; /* saved with the index */
+	db->upcase_owned = malloc(UFFS_UPCASE_BYTES);
+	if (!db->upcase_owned)
+		return mft_fail(e, MFT_E_NOMEM, MFT_NO_FRS, MFT_NO_OFFSET,
+				"out of memory");
+	struct mft_error why;
+	int rc = db->saved ? MFT_E_USAGE
+			   : uffs_volume_read_upcase(&db->vol, db->upcase_owned,
+						     &why);
+	if (rc != MFT_OK) {
+		if (rc != MFT_E_USAGE)
+			uffs_warn(sink, &why);
+		uffs_upcase_default(db->upcase_owned);
+	}
+	db->upcase = db->upcase_owned;
+	return MFT_OK;
+}
+
 int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 		 uffs_db **out, char *err, size_t err_cap)
 {
@@ -181,6 +220,8 @@ int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 	int rc = uffs_saved_is(source) ? open_saved(db, source, o, &e)
 					: open_and_scan(db, source, &src_opts,
 							&so, &sink, &e);
+	if (rc == MFT_OK)
+		rc = choose_upcase(db, &sink, &e);
 	if (rc == MFT_OK) {
 		rc = uffs_tree_build(&db->tree, &db->idx, &e);
 		db->tree_built = rc == MFT_OK;
@@ -206,6 +247,7 @@ void uffs_db_close(uffs_db *db)
 		return;
 	if (db->tree_built)
 		uffs_tree_free(&db->tree);
+	free(db->upcase_owned);
 	if (db->saved) {
 		uffs_saved_close(db->saved);
 		free(db->saved);
@@ -240,8 +282,21 @@ uffs_iter *uffs_iter_new(const uffs_db *db, unsigned flags)
 	return it;
 }
 
+static void search_free(struct search *s)
+{
+	if (!s)
+		return;
+	uffs_matcher_free(&s->m);
+	if (s->has_last)
+		uffs_matcher_free(&s->last);
+	free(s->text);
+	free(s);
+}
+
 void uffs_iter_free(uffs_iter *it)
 {
+	if (it)
+		search_free(it->search);
 	free(it);
 }
 
@@ -318,7 +373,10 @@ static bool next_stream(uffs_iter *it, struct uffs_entry *e)
 		it->stream = uffs_index_streams_begin(idx, r);
 	while (it->stream < idx->streams.n && idx->streams.owner[it->stream] == r) {
 		uint32_t s = it->stream++;
-		if (stream_is_main(idx, s))
+		/* Alternate data streams; named index roots ($Quota:$O,
+		 * $Secure:$SDH) are the file system's own indexes. */
+		if (stream_is_main(idx, s) ||
+		    idx->streams.kind[s] != MFT_STREAM_DATA)
 			continue;
 		*e = it->base;
 		e->stream = idx->pool + idx->streams.name[s];
@@ -330,7 +388,7 @@ static bool next_stream(uffs_iter *it, struct uffs_entry *e)
 	return false;
 }
 
-int uffs_iter_next(uffs_iter *it, struct uffs_entry *e)
+static int next_entry(uffs_iter *it, struct uffs_entry *e)
 {
 	const struct uffs_index *idx = &it->db->idx;
 	for (;;) {
@@ -361,6 +419,122 @@ int uffs_iter_next(uffs_iter *it, struct uffs_entry *e)
 		*e = it->base;
 		return 1;
 	}
+}
+
+/* ---- search ---------------------------------------------------------------- */
+
+static void text_add(struct search *s, size_t *n, const char *p, size_t len)
+{
+	if (*n + len <= s->cap) {
+		memcpy(s->text + *n, p, len);
+		*n += len;
+	} else {
+		*n = s->cap + 1; /* too long: matches nothing */
+	}
+}
+
+/* The text an entry is matched on: its name, or its path from the root
+ * with '/' between components (on every platform), then ":stream". */
+static bool entry_text(const uffs_iter *it, const struct uffs_entry *e,
+		       bool path, size_t *len)
+{
+	struct search *s = it->search;
+	size_t n = 0;
+	if (path) {
+		s->text[0] = '/';
+		size_t k = uffs_link_path(&it->db->tree, e->frs, e->link_, '/',
+					  s->text + 1, s->cap - 1);
+		if (k == 0)
+			return false;
+		n = 1 + k;
+	} else {
+		text_add(s, &n, e->name, e->name_len);
+	}
+	if (e->stream_len) {
+		text_add(s, &n, ":", 1);
+		text_add(s, &n, e->stream, e->stream_len);
+	}
+	*len = n;
+	return n <= s->cap;
+}
+
+/* A name matches by its name or path; a stream when its file does, or
+ * by name:stream (as uffs search decides). */
+static bool entry_matches(const uffs_iter *it, const struct uffs_entry *e)
+{
+	struct search *s = it->search;
+	if (e->stream_len && s->base_matched)
+		return true;
+	size_t n;
+	bool m;
+	if (!s->path) {
+		m = entry_text(it, e, false, &n) &&
+		    uffs_matcher_match(&s->m, s->text, n);
+	} else if (s->has_last && (!entry_text(it, e, false, &n) ||
+				   !uffs_matcher_match(&s->last, s->text, n))) {
+		m = false; /* paths are built only for names that can end one */
+	} else {
+		m = entry_text(it, e, true, &n) &&
+		    uffs_matcher_match(&s->m, s->text, n);
+	}
+	if (!e->stream_len)
+		s->base_matched = m;
+	return m;
+}
+
+int uffs_iter_next(uffs_iter *it, struct uffs_entry *e)
+{
+	while (next_entry(it, e))
+		if (!it->search || entry_matches(it, e))
+			return 1;
+	return 0;
+}
+
+uffs_iter *uffs_search_new(const uffs_db *db, const char *pattern,
+			   unsigned search_flags, unsigned iter_flags,
+			   char *err, size_t err_cap)
+{
+	uffs_iter *it = uffs_iter_new(db, iter_flags);
+	struct search *s = it ? calloc(1, sizeof *s) : NULL;
+	if (!s) {
+		free(it);
+		fail(err, err_cap, UFFS_ERR_NOMEM, "search", "out of memory");
+		return NULL;
+	}
+	it->search = s;
+	s->cap = 256u * 1024;
+	s->text = malloc(s->cap);
+	if (!pattern)
+		pattern = "";
+	s->path = (search_flags & UFFS_SEARCH_PATH) || strchr(pattern, '/');
+	const uint16_t *upcase = search_flags & UFFS_SEARCH_CASE ? NULL
+								 : db->upcase;
+	enum uffs_match_syntax syn = search_flags & UFFS_SEARCH_CONTAINS
+					     ? UFFS_MATCH_CONTAINS
+					     : UFFS_MATCH_GLOB;
+	char msg[256] = "out of memory";
+	bool ok = s->text && uffs_matcher_init(&s->m, pattern, syn, upcase,
+					       s->path, '/', msg,
+					       sizeof msg) == 0;
+	if (ok && s->path && syn == UFFS_MATCH_GLOB) {
+		char last[1024];
+		bool has = false;
+		ok = uffs_matcher_last_component(pattern, last, sizeof last,
+						 &has) == 0 &&
+		     (!has || uffs_matcher_init(&s->last, last, UFFS_MATCH_GLOB,
+						upcase, false, '/', msg,
+						sizeof msg) == 0);
+		s->has_last = ok && has;
+	}
+	if (!ok) {
+		if (s->text)
+			fail(err, err_cap, UFFS_ERR_USAGE, pattern, msg);
+		else
+			fail(err, err_cap, UFFS_ERR_NOMEM, "search", msg);
+		uffs_iter_free(it);
+		return NULL;
+	}
+	return it;
 }
 
 /* The path of a name without the root, into buf (cap bytes): its length,

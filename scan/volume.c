@@ -7,6 +7,7 @@
 #include "../mft/bytes.h"
 #include "../mft/ntfs_format.h"
 #include "../mft/path.h"
+#include "../mft/upcase.h"
 #include "volume.h"
 #include "winvol.h"
 
@@ -751,4 +752,25 @@ void uffs_warn_parent_loops(const struct uffs_tree *t,
 			 "too deep): listed under /$OrphanFiles");
 		uffs_warn(sink, &w);
 	}
+}
+
+int uffs_volume_read_upcase(const struct uffs_volume *v, uint16_t *table,
+			    struct mft_error *err)
+{
+	if (!v->has_boot)
+		return mft_fail(err, MFT_E_USAGE, MFT_NO_FRS, MFT_NO_OFFSET,
+				"a captured $MFT has no $UpCase");
+	uint8_t *raw = malloc(UFFS_UPCASE_BYTES);
+	if (!raw)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, MFT_NO_OFFSET,
+				"out of memory");
+	uint64_t len = 0;
+	int rc = uffs_volume_read_attr(v, MFT_FRS_UPCASE, AT_DATA, raw,
+				       UFFS_UPCASE_BYTES, &len, err);
+	if (rc == MFT_OK && (len != UFFS_UPCASE_BYTES ||
+			     uffs_upcase_decode(raw, len, table)))
+		rc = mft_fail(err, MFT_E_CORRUPT, MFT_FRS_UPCASE, 0,
+			      "$UpCase is not a 65536-unit case table; the built-in table folds case");
+	free(raw);
+	return rc;
 }

@@ -68,6 +68,13 @@ int uffs_volume_read_attr(const struct uffs_volume *v, uint64_t frs,
 			  uint32_t type, uint8_t *out, uint64_t n,
 			  uint64_t *value_len, struct mft_error *err);
 
+/* The volume's $UpCase table (record 10's unnamed $DATA) into table
+ * (UFFS_UPCASE_UNITS units). An error when the volume has none (a captured
+ * $MFT: MFT_E_USAGE) or it is unreadable or not a case table: callers fall
+ * back to the built-in table (uffs_upcase_default). */
+int uffs_volume_read_upcase(const struct uffs_volume *v, uint16_t *table,
+			    struct mft_error *err);
+
 /* Whether $MFT:$BITMAP marks the record in use (true when unknown). */
 bool uffs_volume_record_in_bitmap(const struct uffs_volume *v, uint64_t frs);
 

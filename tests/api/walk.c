@@ -1,6 +1,7 @@
 /* walk: every entry the library gives, as tab-separated fields, for
  * tests/e2e/test_api.py to compare with `uffs list`.
- *   walk [--deleted] [--mode MODE] [--progress] SOURCE */
+ *   walk [--deleted] [--mode MODE] [--progress] [--no-streams]
+ *        [--search PATTERN [--case] [--path] [--contains]] SOURCE */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ int main(int argc, char **argv)
 	uffs_db_options_init(&o);
 	o.warning = on_warning;
 	o.ctx = &c;
-	unsigned flags = UFFS_ITER_STREAMS;
+	unsigned flags = UFFS_ITER_STREAMS, search_flags = 0;
+	const char *pattern = NULL;
 	int i = 1;
 	for (; i < argc - 1; i++) {
 		if (!strcmp(argv[i], "--deleted")) {
@@ -62,6 +64,16 @@ int main(int argc, char **argv)
 			o.mode = argv[++i];
 		} else if (!strcmp(argv[i], "--progress")) {
 			o.progress = on_progress;
+		} else if (!strcmp(argv[i], "--no-streams")) {
+			flags &= ~(unsigned)UFFS_ITER_STREAMS;
+		} else if (!strcmp(argv[i], "--search") && i + 1 < argc - 1) {
+			pattern = argv[++i];
+		} else if (!strcmp(argv[i], "--case")) {
+			search_flags |= UFFS_SEARCH_CASE;
+		} else if (!strcmp(argv[i], "--path")) {
+			search_flags |= UFFS_SEARCH_PATH;
+		} else if (!strcmp(argv[i], "--contains")) {
+			search_flags |= UFFS_SEARCH_CONTAINS;
 		} else {
 			break;
 		}
@@ -77,7 +89,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "status %d: %s\n", rc, err);
 		return 1;
 	}
-	uffs_iter *it = uffs_iter_new(db, flags);
+	uffs_iter *it = pattern ? uffs_search_new(db, pattern, search_flags,
+						  flags, err, sizeof err)
+				: uffs_iter_new(db, flags);
+	if (!it) {
+		fprintf(stderr, "search: %s\n", err);
+		uffs_db_close(db);
+		return 1;
+	}
 	struct uffs_entry e;
 	char small[8], *path = malloc(1 << 18);
 	while (it && path && uffs_iter_next(it, &e) == 1) {

@@ -88,13 +88,28 @@ def listing(uffs, image, deleted):
     return rows
 
 
+def index_root_rows(uffs, image, deleted):
+    """Paths of the listing's rows for named index roots ($Quota:$O): in
+    the body file their inode field is FRS-144-ID (The Sleuth Kit's)."""
+    r = run([uffs, "list", "-q", "-f", "bodyfile"] +
+            (["--deleted"] if deleted else []) + [image])
+    out = set()
+    for line in r.stdout.decode("utf-8", "surrogatepass").splitlines():
+        f = line.split("|")
+        if len(f) > 3 and re.fullmatch(r"\d+-144-\d+", f[2]):
+            out.add(f[1].removesuffix(" (deleted)"))
+    return out
+
+
 def compare(tap, uffs, walker, image, name, deleted):
     opts = ["--deleted"] if deleted else []
     got, err = walk(walker, image, *opts)
     if got is None:
         tap.ok(False, f"{name}: the library opens it", err)
         return
-    want = listing(uffs, image, deleted)
+    roots = index_root_rows(uffs, image, deleted)
+    rows = listing(uffs, image, deleted)
+    want = [j for j in rows if not (j["stream"] and j["path"] in roots)]
     want_set = {(j["path"], j["frs"], j["size"], j["allocated"], j["links"],
                  j["streams"], j["type"] + (",deleted" if j["deleted"] else ""),
                  j["name"], j["sequence"]) for j in want}
@@ -103,8 +118,8 @@ def compare(tap, uffs, walker, image, name, deleted):
     # A name whose record has neither unnamed $DATA nor an index root has
     # no bare row in the listing (only its streams'); the library still
     # gives the name an entry, of size 0.
-    bare = {j["path"] for j in want if not j["stream"]}
-    with_streams = {j["path"][:-len(j["stream"]) - 1] for j in want
+    bare = {j["path"] for j in rows if not j["stream"]}
+    with_streams = {j["path"][:-len(j["stream"]) - 1] for j in rows
                     if j["stream"]}
     extra = {g for g in got_set - want_set
              if not (g[0] not in bare and g[0] in with_streams and
@@ -114,6 +129,41 @@ def compare(tap, uffs, walker, image, name, deleted):
            "entries are the listing's rows",
            "\n".join([f"missing {m}" for m in sorted(missing)[:10]] +
                      [f"extra {x}" for x in sorted(extra)[:10]]))
+
+
+SEARCHES = [
+    (["*.txt"], []), (["FILE00*"], []), (["*.TXT"], ["--case"]),
+    (["deep/**"], ["--path"]), (["**/level0?/*"], ["--path"]),
+    (["42"], ["--contains"]), (["*"], []), (["[a-c]*"], []),
+    (["*:*"], []), (["$*"], ["--case"]),
+]
+
+
+def check_search(tap, uffs, walker, image, work):
+    """uffs_search_new against uffs search (test_search.py checks that one
+    against The Sleuth Kit), with and without named streams."""
+    cli_flag = {"--case": "--case", "--path": "--path",
+                "--contains": "--contains"}
+    for pattern, flags in SEARCHES:
+        for streams in (False, True):
+            args = ["--search", pattern[0]] + flags + (
+                [] if streams else ["--no-streams"])
+            got, err = walk(walker, image, *args)
+            r = run([uffs, "search", "-q", "-f", "jsonl", "-c", "path,stream"]
+                    + [cli_flag[f] for f in flags] +
+                    (["--streams"] if streams else []) + ["--", pattern[0],
+                                                          image])
+            want = {json.loads(ln)["path"] for ln in
+                    r.stdout.decode().splitlines()}
+            have = {g[0] for g in got} if got is not None else None
+            tap.ok(have is not None and r.returncode in (0, 3) and
+                   have == want,
+                   f"library search {pattern[0]} {' '.join(flags)}"
+                   f"{' with streams' if streams else ''}: the paths uffs "
+                   f"search finds ({len(want)})",
+                   f"only library: {sorted((have or set()) - want)[:8]}\n"
+                   f"only uffs search: {sorted(want - (have or set()))[:8]}"
+                   f"\n{err}")
 
 
 def check_example(tap, uffs, biggest, image):
@@ -155,7 +205,7 @@ def main():
             r = run(["nm", "-D", "--defined-only", libs[0]])
             syms = [ln.split()[-1] for ln in r.stdout.decode().splitlines()
                     if " T " in ln]
-            tap.ok(syms and all(re.match(r"uffs_(db|iter|entry)_", s)
+            tap.ok(syms and all(re.match(r"uffs_(db|iter|entry|search)_", s)
                                 for s in syms),
                    "the library exports its API and nothing else", syms[:20])
         else:
@@ -201,6 +251,7 @@ def main():
                 same = same and x is not None and x == y
             tap.ok(same, f"{os.path.basename(img)}: the library opens its "
                    "saved index and walks the same entries", r.stderr)
+        check_search(tap, args.uffs, walker, hard, work)
         a, _ = walk(walker, hard, "--mode", "streaming")
         b, err = walk(walker, hard, "--mode", "async", "--progress")
         tap.ok(a is not None and a == b, "scan modes give the same entries")
