@@ -40,8 +40,8 @@ def pkg_config(root):
     return flags + [f"-Wl,-rpath,{d}" for d in libdirs], ""
 
 
-def compile_c(src, out, flags):
-    r = run(["cc"] + CFLAGS + ["-o", out, src] + flags)
+def compile_c(src, out, flags, cc="cc"):
+    r = run(cc.split() + CFLAGS + ["-o", out, src] + flags)
     return r.returncode == 0, r.stderr.decode()
 
 
@@ -186,6 +186,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
     ap.add_argument("--build", required=True)
+    ap.add_argument("--cc", default="cc",
+                    help="compiler command for the test programs (the "
+                    "sanitizer run passes clang with its -fsanitize flags)")
     args = ap.parse_args()
     tap = Tap()
     with tempfile.TemporaryDirectory() as work:
@@ -214,12 +217,12 @@ def main():
         example = os.path.join(work, "biggest.c")
         tap.ok(example_from_doc(example), "docs/api.md has the example")
         biggest = os.path.join(work, "biggest")
-        ok, log = compile_c(example, biggest, flags)
+        ok, log = compile_c(example, biggest, flags, args.cc)
         tap.ok(ok, "the example compiles with -Wall -Wextra -Werror against "
                "the installed library", log)
         walker = os.path.join(work, "walk")
         ok2, log = compile_c(os.path.join(TOP, "tests", "api", "walk.c"),
-                             walker, flags)
+                             walker, flags, args.cc)
         tap.ok(ok2, "tests/api/walk.c compiles", log)
         hard = decompress(os.path.join(TOP, "images", "hardcases.img.xz"))
         if ok:
