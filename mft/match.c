@@ -842,7 +842,7 @@ static size_t next_event(struct uffs_name_scan *ps, size_t i)
 		if (ps->next_b[c] != SIZE_MAX)
 			e = min_size(e, ps->next_b[c] - ps->at);
 	}
-	if (ps->fold) {
+	if (ps->high) {
 		if (ps->next_high < i)
 			ps->next_high = find_high(ps, i);
 		e = min_size(e, ps->next_high);
@@ -863,7 +863,7 @@ static void scan_init(struct uffs_name_scan *ps)
 	ps->b[1] = ps->fold && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : -1;
 	for (int j = 0; j < 2; j++)
 		ps->next_b[j] = ps->b[j] < 0 ? SIZE_MAX : find_byte(ps, ps->b[j], best);
-	ps->next_high = ps->fold ? find_high(ps, 0) : SIZE_MAX;
+	ps->next_high = ps->high ? find_high(ps, 0) : SIZE_MAX;
 }
 
 /* Whether the needle stands at i, every byte ASCII when folding (the
@@ -880,6 +880,22 @@ static bool needle_at(const struct uffs_name_scan *ps, size_t i)
 	return true;
 }
 
+/* Whether some character beyond ASCII folds to a byte of the needle (the
+ * dotless i to I, say). When none does, a match in a folded name is made
+ * of ASCII characters only, which stand in the name as one run of bytes:
+ * comparing bytes (a-z as A-Z) then decides, whatever else the name
+ * holds. */
+static bool non_ascii_folds_into(const struct uffs_matcher *m)
+{
+	bool in_needle[128] = {false};
+	for (size_t j = 0; j < m->needle_len; j++)
+		in_needle[(unsigned char)m->needle[j] & 0x7f] = true;
+	for (uint32_t u = 0x80; u < UFFS_UPCASE_UNITS; u++)
+		if (m->fold.upcase[u] < 0x80 && in_needle[m->fold.upcase[u]])
+			return true;
+	return false;
+}
+
 int uffs_name_scan_init(struct uffs_name_scan *ns,
 			const struct uffs_matcher *m, const char *pool,
 			size_t pool_len)
@@ -894,6 +910,7 @@ int uffs_name_scan_init(struct uffs_name_scan *ns,
 		.needle = (const unsigned char *)m->needle,
 		.k = m->needle_len,
 		.fold = m->folding,
+		.high = m->folding && non_ascii_folds_into(m),
 	};
 	scan_init(ns);
 	next_event(ns, 0);
@@ -912,7 +929,7 @@ enum uffs_scan_verdict uffs_name_scan_look(struct uffs_name_scan *ns,
 	size_t e = next_event(ns, o);
 	uint8_t v = UFFS_SCAN_NO;
 	for (; e < o + l; e = next_event(ns, e + 1)) {
-		if (ns->fold && ns->p[e] >= 0x80) {
+		if (ns->high && ns->p[e] >= 0x80) {
 			v = UFFS_SCAN_ASK;
 			break;
 		}

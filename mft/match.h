@@ -106,7 +106,8 @@ struct uffs_name_scan {
 	size_t len;
 	const unsigned char *needle;
 	size_t k;
-	bool fold;  /* ASCII a-z to A-Z; bytes >= 0x80 need the matcher */
+	bool fold;  /* ASCII a-z to A-Z */
+	bool high;  /* names with bytes >= 0x80 need the matcher */
 	size_t at;  /* the needle byte memchr looks for */
 	int b[2];   /* it, and its lower case when folding (else -1) */
 	size_t next_b[2], next_high; /* the first at or after a point not

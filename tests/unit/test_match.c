@@ -289,14 +289,15 @@ struct pool_name {
 };
 
 /* The verdicts on names of pool for a --contains needle, in order. */
-static void scan_verdicts(const char *needle, bool fold, const char *pool,
+static void scan_verdicts(const char *needle, const uint16_t *upcase,
+			  const char *pool,
 			  size_t pool_len, const struct pool_name *names,
 			  size_t n, int *out)
 {
 	struct uffs_matcher m;
 	char msg[128];
 	assert_int_equal(uffs_matcher_init(&m, needle, UFFS_MATCH_CONTAINS,
-					   fold ? default_table : NULL, false,
+					   upcase, false,
 					   '/', msg, sizeof msg),
 			 0);
 	struct uffs_name_scan ns;
@@ -317,24 +318,24 @@ static void pool_scan_cases(void **state)
 		{0, 3}, {3, 4}, {8, 2}, {10, 2}, {15, 2}, {14, 3},
 	};
 	int v[6];
-	scan_verdicts("bc", true, pool, sizeof pool - 1, names, 2, v);
+	scan_verdicts("bc", default_table, pool, sizeof pool - 1, names, 2, v);
 	assert_int_equal(v[0], UFFS_SCAN_YES);
 	assert_int_equal(v[1], UFFS_SCAN_YES);
 	/* "ab" "cd": "bc" spans the two names; "Bc"@15 lies inside "zBc"
 	 * but the name asked is @15..17 only, after the gap @12 */
-	scan_verdicts("bc", true, pool, sizeof pool - 1, names + 2, 3, v);
+	scan_verdicts("bc", default_table, pool, sizeof pool - 1, names + 2, 3, v);
 	assert_int_equal(v[0], UFFS_SCAN_NO);
 	assert_int_equal(v[1], UFFS_SCAN_NO);
 	assert_int_equal(v[2], UFFS_SCAN_YES);
 	/* Exact case: "BC" and "Bc" do not hold "bc". */
-	scan_verdicts("bc", false, pool, sizeof pool - 1, names, 2, v);
+	scan_verdicts("bc", NULL, pool, sizeof pool - 1, names, 2, v);
 	assert_int_equal(v[0], UFFS_SCAN_YES);
 	assert_int_equal(v[1], UFFS_SCAN_NO);
 	/* A name asked out of order, or twice in a row, or outside. */
 	const struct pool_name odd[] = {
 		{3, 4}, {3, 4}, {0, 3}, {14, 3}, {16, 5},
 	};
-	scan_verdicts("BC", false, pool, sizeof pool - 1, odd, 5, v);
+	scan_verdicts("BC", NULL, pool, sizeof pool - 1, odd, 5, v);
 	assert_int_equal(v[0], UFFS_SCAN_YES);
 	assert_int_equal(v[1], UFFS_SCAN_YES);
 	assert_int_equal(v[2], UFFS_SCAN_ASK);
@@ -342,11 +343,11 @@ static void pool_scan_cases(void **state)
 	assert_int_equal(v[4], UFFS_SCAN_ASK);
 	/* The needle at the very start and end of the pool, one byte long. */
 	const struct pool_name ends[] = {{0, 1}, {1, 15}, {16, 1}};
-	scan_verdicts("A", true, pool, sizeof pool - 1, ends, 3, v);
+	scan_verdicts("A", default_table, pool, sizeof pool - 1, ends, 3, v);
 	assert_int_equal(v[0], UFFS_SCAN_YES);
 	assert_int_equal(v[1], UFFS_SCAN_YES);
 	assert_int_equal(v[2], UFFS_SCAN_NO);
-	scan_verdicts("c", false, pool, sizeof pool - 1, ends, 3, v);
+	scan_verdicts("c", NULL, pool, sizeof pool - 1, ends, 3, v);
 	assert_int_equal(v[0], UFFS_SCAN_NO);
 	assert_int_equal(v[1], UFFS_SCAN_YES);
 	assert_int_equal(v[2], UFFS_SCAN_YES);
@@ -360,18 +361,43 @@ static void pool_scan_non_ascii(void **state)
 	const char pool[] = "\xc3\xa9" "bc" "\xc4\xb1x" "plain";
 	const struct pool_name names[] = {{0, 4}, {4, 3}, {7, 5}};
 	int v[3];
-	/* Folded: a name with bytes >= 0x80 is left to the matcher unless an
-	 * ASCII run already holds the needle. */
-	scan_verdicts("IX", true, pool, sizeof pool - 1, names, 3, v);
+	/* Folded: no character beyond ASCII folds into ASCII in this table,
+	 * so bytes decide whatever else the name holds. */
+	scan_verdicts("IX", default_table, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_NO);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	assert_int_equal(v[2], UFFS_SCAN_NO);
+	scan_verdicts("BC", default_table, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	/* A table folding the dotless i to I (as Windows' may): names with
+	 * bytes >= 0x80 go to the matcher when the needle holds an I, and it
+	 * finds "IX" in the second. */
+	static uint16_t turkic[UFFS_UPCASE_UNITS];
+	memcpy(turkic, default_table, sizeof turkic);
+	turkic[0x131] = 'I';
+	scan_verdicts("IX", turkic, pool, sizeof pool - 1, names, 3, v);
 	assert_int_equal(v[0], UFFS_SCAN_ASK);
 	assert_int_equal(v[1], UFFS_SCAN_ASK);
 	assert_int_equal(v[2], UFFS_SCAN_NO);
-	/* Exact case: bytes are compared as they are. */
-	scan_verdicts("bc", false, pool, sizeof pool - 1, names, 3, v);
+	scan_verdicts("BC", turkic, pool, sizeof pool - 1, names, 3, v);
 	assert_int_equal(v[0], UFFS_SCAN_YES);
 	assert_int_equal(v[1], UFFS_SCAN_NO);
 	assert_int_equal(v[2], UFFS_SCAN_NO);
-	scan_verdicts("\xc3\xa9" "b", false, pool, sizeof pool - 1, names, 3, v);
+	struct uffs_matcher t;
+	char tmsg[128];
+	assert_int_equal(uffs_matcher_init(&t, "ix", UFFS_MATCH_CONTAINS, turkic,
+					   false, '/', tmsg, sizeof tmsg),
+			 0);
+	assert_true(uffs_matcher_match(&t, pool + 4, 3));
+	assert_false(uffs_matcher_match(&t, pool, 4));
+	uffs_matcher_free(&t);
+	/* Exact case: bytes are compared as they are. */
+	scan_verdicts("bc", NULL, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	assert_int_equal(v[2], UFFS_SCAN_NO);
+	scan_verdicts("\xc3\xa9" "b", NULL, pool, sizeof pool - 1, names, 3, v);
 	assert_int_equal(v[0], UFFS_SCAN_YES);
 	assert_int_equal(v[1], UFFS_SCAN_NO);
 	/* A non-ASCII needle, or an empty one, is not for the scan. */
@@ -430,7 +456,8 @@ static void pool_scan_random_agrees_with_naive(void **state)
 		}
 		needle[k] = '\0';
 		bool fold = round % 2;
-		scan_verdicts(needle, fold, pool, len, names, n, v);
+		scan_verdicts(needle, fold ? default_table : NULL, pool, len,
+			      names, n, v);
 		for (size_t i = 0; i < n; i++) {
 			char name[16], up[16];
 			memcpy(name, pool + names[i].off, names[i].len);
