@@ -73,13 +73,6 @@ struct searcher {
 
 #define TEXT_CAP (ROWS_PATH_CAP + 1024)
 
-static double clock_seconds(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- the text a row is matched by ---- */
 
 static void text_put(struct searcher *s, const char *p, size_t n)
@@ -578,6 +571,12 @@ static int compile_for(struct searcher *s, const struct loaded *l, char *msg,
 	return 0;
 }
 
+static double clock_seconds(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void print_count(struct searcher *s, int nth)
 {
