@@ -364,6 +364,14 @@ static void search_names_only(struct searcher *s)
 	const uint16_t *name_len = idx->links.name_len;
 	uint16_t need = UFFS_REC_PRESENT | (s->o.deleted ? 0 : UFFS_REC_IN_USE);
 	uint64_t tested = 0;
+	/* A substring is looked for in one pass over the name pool (the
+	 * links come in the pool's order); names it cannot tell about alone
+	 * go through the matcher. */
+	struct uffs_name_scan scan;
+	bool scanning = !uffs_name_scan_init(&scan, &s->m, idx->pool,
+					     idx->pool_len);
+	/* With --count and no size filter the row's stream is never read. */
+	bool want_stream = !s->o.count || s->o.size.on;
 	for (uint64_t r = 0; r < idx->n_records && !s->stop; r++) {
 		uint16_t f = rflags[r];
 		if ((f & need) != need || r == MFT_FRS_ROOT)
@@ -381,11 +389,19 @@ static void search_names_only(struct searcher *s)
 			if (lflags[i] & UFFS_LINK_HIDDEN)
 				continue;
 			tested++;
-			if (!uffs_matcher_match(&s->m, idx->pool + name[i],
-						name_len[i]))
+			enum uffs_scan_verdict v =
+				scanning ? uffs_name_scan_next(&scan, name[i],
+							       name_len[i])
+					 : UFFS_SCAN_ASK;
+			if (v == UFFS_SCAN_NO ||
+			    (v == UFFS_SCAN_ASK &&
+			     !uffs_matcher_match(&s->m, idx->pool + name[i],
+						 name_len[i])))
 				continue;
-			struct row rw = {r, i, rows_main_stream(idx, r), ROW_NAME,
-					 true};
+			struct row rw = {r, i,
+					 want_stream ? rows_main_stream(idx, r)
+						     : STREAM_NONE,
+					 ROW_NAME, true};
 			if (size_ok(s, &rw))
 				take(s, &rw);
 			if (s->stop)

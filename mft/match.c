@@ -773,6 +773,178 @@ bool uffs_matcher_match(struct uffs_matcher *m, const char *s, size_t n)
 	return match_shape(m, m->scratch, fn);
 }
 
+/* ---- substring search over a whole name pool ---- */
+
+/* Little-endian whatever the machine, so that the lowest set bit of a
+ * mask of it is the first position (compilers make this one load). */
+static inline uint64_t load8_le(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	       (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
+}
+
+static inline unsigned char upper1(unsigned char b)
+{
+	return b >= 'a' && b <= 'z' ? (unsigned char)(b - ('a' - 'A')) : b;
+}
+
+/* Filename bytes from the most to the least frequent (a guess: digits of
+ * numbered names, vowels, separators); memchr looks for the needle's
+ * rarest, so that it stops seldom. */
+static size_t rarity(unsigned char c)
+{
+	static const char common[] = "0e1.2a_toisnr-l3c 5d4m6p97h8gubfyxkvwjzq";
+	int lower = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+	const char *q = memchr(common, lower, sizeof common - 1);
+	return q ? (size_t)(q - common) : sizeof common;
+}
+
+static size_t find_byte(const struct uffs_name_scan *ps, int b, size_t i)
+{
+	if (i >= ps->len)
+		return SIZE_MAX;
+	const unsigned char *q = memchr(ps->p + i, b, ps->len - i);
+	return q ? (size_t)(q - ps->p) : SIZE_MAX;
+}
+
+/* The first byte >= 0x80 at or after i; eight at a time. */
+static size_t find_high(const struct uffs_name_scan *ps, size_t i)
+{
+	for (; i + 8 <= ps->len; i += 8) {
+		uint64_t h = load8_le(ps->p + i) & HIGHS;
+		if (h)
+			return i + (size_t)__builtin_ctzll(h) / 8;
+	}
+	for (; i < ps->len; i++)
+		if (ps->p[i] >= 0x80)
+			return i;
+	return SIZE_MAX;
+}
+
+static size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/* The first position at or after i where the needle may start (its
+ * rarest byte is there, either case when folding) or, when folding, a
+ * byte >= 0x80 stands; SIZE_MAX when none. */
+static size_t next_event(struct uffs_name_scan *ps, size_t i)
+{
+	size_t e = SIZE_MAX;
+	for (int c = 0; c < 2; c++) {
+		if (ps->b[c] < 0)
+			continue;
+		if (ps->next_b[c] < i + ps->at)
+			ps->next_b[c] = find_byte(ps, ps->b[c], i + ps->at);
+		if (ps->next_b[c] != SIZE_MAX)
+			e = min_size(e, ps->next_b[c] - ps->at);
+	}
+	if (ps->high) {
+		if (ps->next_high < i)
+			ps->next_high = find_high(ps, i);
+		e = min_size(e, ps->next_high);
+	}
+	ps->next = e;
+	return e;
+}
+
+static void scan_init(struct uffs_name_scan *ps)
+{
+	size_t best = 0;
+	for (size_t j = 1; j < ps->k; j++)
+		if (rarity(ps->needle[j]) > rarity(ps->needle[best]))
+			best = j;
+	unsigned char c = ps->needle[best];
+	ps->at = best;
+	ps->b[0] = c;
+	ps->b[1] = ps->fold && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : -1;
+	for (int j = 0; j < 2; j++)
+		ps->next_b[j] = ps->b[j] < 0 ? SIZE_MAX : find_byte(ps, ps->b[j], best);
+	ps->next_high = ps->high ? find_high(ps, 0) : SIZE_MAX;
+}
+
+/* Whether the needle stands at i, every byte ASCII when folding (the
+ * folded text then holds the same run, whatever else the name holds). */
+static bool needle_at(const struct uffs_name_scan *ps, size_t i)
+{
+	for (size_t j = 0; j < ps->k; j++) {
+		unsigned char b = ps->p[i + j];
+		if (ps->fold && b >= 0x80)
+			return false;
+		if ((ps->fold ? upper1(b) : b) != ps->needle[j])
+			return false;
+	}
+	return true;
+}
+
+/* Whether some character beyond ASCII folds to a byte of the needle (the
+ * dotless i to I, say). When none does, a match in a folded name is made
+ * of ASCII characters only, which stand in the name as one run of bytes:
+ * comparing bytes (a-z as A-Z) then decides, whatever else the name
+ * holds. */
+static bool non_ascii_folds_into(const struct uffs_matcher *m)
+{
+	bool in_needle[128] = {false};
+	for (size_t j = 0; j < m->needle_len; j++)
+		in_needle[(unsigned char)m->needle[j] & 0x7f] = true;
+	for (uint32_t u = 0x80; u < UFFS_UPCASE_UNITS; u++)
+		if (m->fold.upcase[u] < 0x80 && in_needle[m->fold.upcase[u]])
+			return true;
+	return false;
+}
+
+int uffs_name_scan_init(struct uffs_name_scan *ns,
+			const struct uffs_matcher *m, const char *pool,
+			size_t pool_len)
+{
+	if (m->shape != UFFS_SHAPE_CONTAINS || m->path || m->needle_len == 0)
+		return -1;
+	if (m->folding && (!m->needle_ascii || !m->fold.ascii_standard))
+		return -1;
+	*ns = (struct uffs_name_scan){
+		.p = (const unsigned char *)pool,
+		.len = pool_len,
+		.needle = (const unsigned char *)m->needle,
+		.k = m->needle_len,
+		.fold = m->folding,
+		.high = m->folding && non_ascii_folds_into(m),
+	};
+	scan_init(ns);
+	next_event(ns, 0);
+	return 0;
+}
+
+enum uffs_scan_verdict uffs_name_scan_look(struct uffs_name_scan *ns,
+					   size_t o, size_t l)
+{
+	if (o > ns->len || l > ns->len - o)
+		return UFFS_SCAN_ASK;
+	if (o == ns->prev_off && l == ns->prev_len && ns->prev_end)
+		return ns->prev;
+	if (o < ns->prev_end)
+		return UFFS_SCAN_ASK;
+	size_t e = next_event(ns, o);
+	uint8_t v = UFFS_SCAN_NO;
+	for (; e < o + l; e = next_event(ns, e + 1)) {
+		if (ns->high && ns->p[e] >= 0x80) {
+			v = UFFS_SCAN_ASK;
+			break;
+		}
+		if (e + ns->k <= o + l && needle_at(ns, e)) {
+			v = UFFS_SCAN_YES;
+			break;
+		}
+	}
+	ns->prev_off = o;
+	ns->prev_len = l;
+	ns->prev_end = o + l;
+	ns->prev = v;
+	return (enum uffs_scan_verdict)v;
+}
+
 int uffs_matcher_last_component(const char *pattern, char *out,
 				size_t out_cap, bool *has)
 {

@@ -91,6 +91,59 @@ void uffs_matcher_free(struct uffs_matcher *m);
  * thread (it folds into its own scratch buffer). */
 bool uffs_matcher_match(struct uffs_matcher *m, const char *s, size_t n);
 
+/* What uffs_matcher_scan_names says of one name. */
+enum uffs_scan_verdict {
+	UFFS_SCAN_NO = 0,  /* does not match */
+	UFFS_SCAN_YES = 1, /* matches */
+	UFFS_SCAN_ASK = 2, /* ask uffs_matcher_match (non-ASCII bytes) */
+};
+
+/* A substring pattern (UFFS_SHAPE_CONTAINS, not a path) looked for in
+ * the names of one pool in a single pass: memchr finds the needle's
+ * rarest byte, so that the names without it cost next to nothing. */
+struct uffs_name_scan {
+	const unsigned char *p;
+	size_t len;
+	const unsigned char *needle;
+	size_t k;
+	bool fold;  /* ASCII a-z to A-Z */
+	bool high;  /* names with bytes >= 0x80 need the matcher */
+	size_t at;  /* the needle byte memchr looks for */
+	int b[2];   /* it, and its lower case when folding (else -1) */
+	size_t next_b[2], next_high; /* the first at or after a point not
+				      * beyond the names still to come */
+	size_t next; /* the first event at or after a point <= prev_end */
+	size_t prev_off, prev_len, prev_end;
+	uint8_t prev;
+};
+
+/* Returns 0, or -1 when the pattern or its folding (only plain ASCII a-z
+ * to A-Z) do not allow it. */
+int uffs_name_scan_init(struct uffs_name_scan *ns,
+			const struct uffs_matcher *m, const char *pool,
+			size_t pool_len);
+/* The verdict on the name pool[off, off + len): names are asked in the
+ * order they lie in the pool; one that lies before the end of the
+ * previous one (other than at its very place), or outside the pool, gets
+ * UFFS_SCAN_ASK. */
+enum uffs_scan_verdict uffs_name_scan_look(struct uffs_name_scan *ns,
+					   size_t off, size_t len);
+
+static inline enum uffs_scan_verdict
+uffs_name_scan_next(struct uffs_name_scan *ns, uint32_t off, uint16_t len)
+{
+	/* Most names end before the next place worth a look. */
+	if (off >= ns->prev_end && ns->next >= (size_t)off + len &&
+	    (size_t)off + len <= ns->len) {
+		ns->prev_off = off;
+		ns->prev_len = len;
+		ns->prev_end = (size_t)off + len;
+		ns->prev = UFFS_SCAN_NO;
+		return UFFS_SCAN_NO;
+	}
+	return uffs_name_scan_look(ns, off, len);
+}
+
 /* For a path pattern: the pattern of its last component when every match
  * of the whole pattern must end in a name matching it (no '**' in it), so
  * that paths are built only for names that pass. Returns 0 and sets

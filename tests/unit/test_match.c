@@ -281,6 +281,205 @@ static void default_table_matches_mkntfs(void **state)
 	assert_int_equal(uffs_upcase_decode(le, sizeof le, back), -1);
 }
 
+/* ---- substring search over a name pool (uffs_name_scan) ---- */
+
+struct pool_name {
+	uint32_t off;
+	uint16_t len;
+};
+
+/* The verdicts on names of pool for a --contains needle, in order. */
+static void scan_verdicts(const char *needle, const uint16_t *upcase,
+			  const char *pool,
+			  size_t pool_len, const struct pool_name *names,
+			  size_t n, int *out)
+{
+	struct uffs_matcher m;
+	char msg[128];
+	assert_int_equal(uffs_matcher_init(&m, needle, UFFS_MATCH_CONTAINS,
+					   upcase, false,
+					   '/', msg, sizeof msg),
+			 0);
+	struct uffs_name_scan ns;
+	assert_int_equal(uffs_name_scan_init(&ns, &m, pool, pool_len), 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = uffs_name_scan_next(&ns, names[i].off, names[i].len);
+	uffs_matcher_free(&m);
+}
+
+static void pool_scan_cases(void **state)
+{
+	(void)state;
+	/* names: "abc"@0 "xBCy"@3 "ab"@8 "cd"@10 (a hit across them),
+	 * bytes "bc" between names @12 (a stream name, say), "zBc"@14
+	 * ending the pool */
+	const char pool[] = "abcxBCyzabcdbczBc";
+	const struct pool_name names[] = {
+		{0, 3}, {3, 4}, {8, 2}, {10, 2}, {15, 2}, {14, 3},
+	};
+	int v[6];
+	scan_verdicts("bc", default_table, pool, sizeof pool - 1, names, 2, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_YES);
+	/* "ab" "cd": "bc" spans the two names; "Bc"@15 lies inside "zBc"
+	 * but the name asked is @15..17 only, after the gap @12 */
+	scan_verdicts("bc", default_table, pool, sizeof pool - 1, names + 2, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_NO);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	assert_int_equal(v[2], UFFS_SCAN_YES);
+	/* Exact case: "BC" and "Bc" do not hold "bc". */
+	scan_verdicts("bc", NULL, pool, sizeof pool - 1, names, 2, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	/* A name asked out of order, or twice in a row, or outside. */
+	const struct pool_name odd[] = {
+		{3, 4}, {3, 4}, {0, 3}, {14, 3}, {16, 5},
+	};
+	scan_verdicts("BC", NULL, pool, sizeof pool - 1, odd, 5, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_YES);
+	assert_int_equal(v[2], UFFS_SCAN_ASK);
+	assert_int_equal(v[3], UFFS_SCAN_NO);
+	assert_int_equal(v[4], UFFS_SCAN_ASK);
+	/* The needle at the very start and end of the pool, one byte long. */
+	const struct pool_name ends[] = {{0, 1}, {1, 15}, {16, 1}};
+	scan_verdicts("A", default_table, pool, sizeof pool - 1, ends, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_YES);
+	assert_int_equal(v[2], UFFS_SCAN_NO);
+	scan_verdicts("c", NULL, pool, sizeof pool - 1, ends, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_NO);
+	assert_int_equal(v[1], UFFS_SCAN_YES);
+	assert_int_equal(v[2], UFFS_SCAN_YES);
+}
+
+static void pool_scan_non_ascii(void **state)
+{
+	(void)state;
+	/* "\xc3\xa9bc" (e acute, bc), "\xc4\xb1x" (dotless i: folds to I
+	 * through $UpCase), "plain" */
+	const char pool[] = "\xc3\xa9" "bc" "\xc4\xb1x" "plain";
+	const struct pool_name names[] = {{0, 4}, {4, 3}, {7, 5}};
+	int v[3];
+	/* Folded: no character beyond ASCII folds into ASCII in this table,
+	 * so bytes decide whatever else the name holds. */
+	scan_verdicts("IX", default_table, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_NO);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	assert_int_equal(v[2], UFFS_SCAN_NO);
+	scan_verdicts("BC", default_table, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	/* A table folding the dotless i to I (as Windows' may): names with
+	 * bytes >= 0x80 go to the matcher when the needle holds an I, and it
+	 * finds "IX" in the second. */
+	static uint16_t turkic[UFFS_UPCASE_UNITS];
+	memcpy(turkic, default_table, sizeof turkic);
+	turkic[0x131] = 'I';
+	scan_verdicts("IX", turkic, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_ASK);
+	assert_int_equal(v[1], UFFS_SCAN_ASK);
+	assert_int_equal(v[2], UFFS_SCAN_NO);
+	scan_verdicts("BC", turkic, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	assert_int_equal(v[2], UFFS_SCAN_NO);
+	struct uffs_matcher t;
+	char tmsg[128];
+	assert_int_equal(uffs_matcher_init(&t, "ix", UFFS_MATCH_CONTAINS, turkic,
+					   false, '/', tmsg, sizeof tmsg),
+			 0);
+	assert_true(uffs_matcher_match(&t, pool + 4, 3));
+	assert_false(uffs_matcher_match(&t, pool, 4));
+	uffs_matcher_free(&t);
+	/* Exact case: bytes are compared as they are. */
+	scan_verdicts("bc", NULL, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	assert_int_equal(v[2], UFFS_SCAN_NO);
+	scan_verdicts("\xc3\xa9" "b", NULL, pool, sizeof pool - 1, names, 3, v);
+	assert_int_equal(v[0], UFFS_SCAN_YES);
+	assert_int_equal(v[1], UFFS_SCAN_NO);
+	/* A non-ASCII needle, or an empty one, is not for the scan. */
+	struct uffs_matcher m;
+	struct uffs_name_scan ns;
+	char msg[128];
+	assert_int_equal(uffs_matcher_init(&m, "\xc3\xa9", UFFS_MATCH_CONTAINS,
+					   default_table, false, '/', msg,
+					   sizeof msg),
+			 0);
+	assert_int_equal(uffs_name_scan_init(&ns, &m, pool, sizeof pool - 1), -1);
+	uffs_matcher_free(&m);
+	assert_int_equal(uffs_matcher_init(&m, "", UFFS_MATCH_CONTAINS,
+					   default_table, false, '/', msg,
+					   sizeof msg),
+			 0);
+	assert_int_equal(uffs_name_scan_init(&ns, &m, pool, sizeof pool - 1), -1);
+	uffs_matcher_free(&m);
+	assert_int_equal(uffs_matcher_init(&m, "*x*", UFFS_MATCH_GLOB,
+					   default_table, false, '/', msg,
+					   sizeof msg),
+			 0);
+	assert_int_equal(uffs_name_scan_init(&ns, &m, pool, sizeof pool - 1), 0);
+	uffs_matcher_free(&m);
+}
+
+/* Random ASCII pools: each verdict is what a naive search of the
+ * (upper-cased) name says; the gaps between names hold needles too. */
+static void pool_scan_random_agrees_with_naive(void **state)
+{
+	(void)state;
+	static char pool[4096];
+	static struct pool_name names[1024];
+	static int v[1024];
+	unsigned seed = 12345;
+	for (int round = 0; round < 300; round++) {
+		size_t len = 0, n = 0;
+		while (len < sizeof pool - 40 && n < 1024) {
+			seed = seed * 1103515245u + 12345u;
+			size_t gap = (seed >> 16) % 3, nl = (seed >> 20) % 12;
+			for (size_t j = 0; j < gap + nl; j++) {
+				seed = seed * 1103515245u + 12345u;
+				pool[len + j] = "abAB0.c"[(seed >> 16) % 7];
+			}
+			names[n].off = (uint32_t)(len + gap);
+			names[n].len = (uint16_t)nl;
+			n++;
+			len += gap + nl;
+		}
+		seed = seed * 1103515245u + 12345u;
+		size_t k = 1 + (seed >> 16) % 4;
+		char needle[8];
+		for (size_t j = 0; j < k; j++) {
+			seed = seed * 1103515245u + 12345u;
+			needle[j] = "abAB0.c"[(seed >> 16) % 7];
+		}
+		needle[k] = '\0';
+		bool fold = round % 2;
+		scan_verdicts(needle, fold ? default_table : NULL, pool, len,
+			      names, n, v);
+		for (size_t i = 0; i < n; i++) {
+			char name[16], up[16];
+			memcpy(name, pool + names[i].off, names[i].len);
+			name[names[i].len] = '\0';
+			for (size_t j = 0; j <= names[i].len; j++)
+				up[j] = fold && name[j] >= 'a' && name[j] <= 'z'
+						? (char)(name[j] - 32) : name[j];
+			char want_needle[8];
+			for (size_t j = 0; j <= k; j++)
+				want_needle[j] = fold && needle[j] >= 'a' &&
+							 needle[j] <= 'z'
+							 ? (char)(needle[j] - 32)
+							 : needle[j];
+			int want = strstr(up, want_needle) ? UFFS_SCAN_YES
+							   : UFFS_SCAN_NO;
+			if (v[i] != want)
+				fail_msg("needle '%s' fold %d name '%s': %d, want %d",
+					 needle, fold, name, v[i], want);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	table_file = argc > 1 ? argv[1] : "tests/unit/data/upcase-mkntfs.txt";
@@ -293,6 +492,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(random_globs_agree_with_naive),
 		cmocka_unit_test(bad_patterns),
 		cmocka_unit_test(default_table_matches_mkntfs),
+		cmocka_unit_test(pool_scan_cases),
+		cmocka_unit_test(pool_scan_non_ascii),
+		cmocka_unit_test(pool_scan_random_agrees_with_naive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
