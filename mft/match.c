@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mft.h"
 #include "upcase.h"
 
 enum tok_op { TOK_LIT, TOK_ANY, TOK_STAR, TOK_GSTAR, TOK_CLASS };
@@ -75,30 +76,6 @@ static size_t decode(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-static size_t encode(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | cp >> 12);
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | cp >> 18);
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 void uffs_fold_init(struct uffs_fold *f, const uint16_t *upcase)
 {
 	f->upcase = upcase;
@@ -144,7 +121,7 @@ size_t uffs_fold_wtf8(const struct uffs_fold *f, const char *s, size_t n,
 			i++;
 			continue;
 		}
-		o += encode(fold_cp(f, cp), out + o);
+		o += mft_wtf8_put(out + o, fold_cp(f, cp));
 		i += len;
 	}
 	return o;
@@ -208,7 +185,7 @@ static int push_lit(struct builder *b, uint32_t cp)
 		return fail(b, "out of memory");
 	if (m->path && cp == '/')
 		cp = (unsigned char)m->sep;
-	size_t n = encode(folded(m, cp), m->lit + m->lit_len);
+	size_t n = mft_wtf8_put(m->lit + m->lit_len, folded(m, cp));
 	m->lit_len += n;
 	m->tok[m->n_tok - 1].len += (uint32_t)n;
 	return 0;

@@ -175,6 +175,9 @@ int mft_al_next(struct mft_al_iter *it, struct mft_al_entry *e,
  * surrogates are kept as their 3-byte encodings so no name is lost. `out`
  * must hold 3 * units bytes. Returns the bytes written. */
 size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out);
+/* One code point (a lone surrogate too: WTF-8) as 1 to 4 bytes into out;
+ * returns how many. */
+size_t mft_wtf8_put(char *out, uint32_t cp);
 
 /* ---- one parsed record ------------------------------------------------------- */
 struct mft_name_view {

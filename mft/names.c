@@ -4,7 +4,7 @@
 #include "bytes.h"
 #include "mft.h"
 
-static size_t put_utf8(char *out, uint32_t cp)
+size_t mft_wtf8_put(char *out, uint32_t cp)
 {
 	if (cp < 0x80) {
 		out[0] = (char)cp;
@@ -62,7 +62,7 @@ size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
 				i++;
 			}
 		}
-		n += put_utf8(out + n, u);
+		n += mft_wtf8_put(out + n, u);
 	}
 	return n;
 }
