@@ -922,6 +922,104 @@ enum uffs_scan_verdict uffs_name_scan_look(struct uffs_name_scan *ns,
 	return (enum uffs_scan_verdict)v;
 }
 
+/* ---- links whose names hold a substring ---- */
+
+/* Whether each name ends before the next begins or is the same name, and
+ * lies inside the pool; no early exit, so that it runs as a vector loop. */
+static bool names_in_pool_order(const uint32_t *name, const uint16_t *len,
+				size_t n, size_t pool_len)
+{
+	if (n == 0)
+		return true;
+	bool ok = (uint64_t)name[n - 1] + len[n - 1] <= pool_len;
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint64_t end = (uint64_t)name[i] + len[i];
+		bool apart = name[i + 1] >= end;
+		bool same = name[i + 1] == name[i] && len[i + 1] == len[i];
+		ok &= apart | same;
+	}
+	return ok;
+}
+
+int uffs_link_scan_init(struct uffs_link_scan *ls,
+			const struct uffs_matcher *m, const char *pool,
+			size_t pool_len, const uint32_t *name,
+			const uint16_t *name_len, size_t n)
+{
+	*ls = (struct uffs_link_scan){
+		.name = name, .name_len = name_len, .n = n};
+	if (uffs_name_scan_init(&ls->ns, m, pool, pool_len) || ls->ns.high)
+		return -1;
+	if (!names_in_pool_order(name, name_len, n, pool_len))
+		return -1;
+	return 0;
+}
+
+/* The last link at or after lo whose name begins at or before e; SIZE_MAX
+ * when name[lo] begins after it. Gallops, since the next place is often
+ * near. */
+static size_t last_link_at(const struct uffs_link_scan *ls, size_t lo,
+			   size_t e)
+{
+	if (ls->name[lo] > e)
+		return SIZE_MAX;
+	size_t hi = lo + 1;
+	for (size_t step = 1; hi < ls->n && ls->name[hi] <= e; step *= 2) {
+		lo = hi;
+		hi = ls->n - lo > step ? lo + step : ls->n;
+	}
+	/* name[lo] <= e, and hi == n or name[hi] > e */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ls->name[mid] <= e)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t uffs_link_scan_next(struct uffs_link_scan *ls)
+{
+	if (ls->floor < ls->group_end)
+		return ls->floor++;
+	struct uffs_name_scan *ns = &ls->ns;
+	while (ls->floor < ls->n) {
+		size_t e = next_event(ns, ls->pos);
+		if (e == SIZE_MAX || e + ns->k > ns->len)
+			break;
+		/* Most places hold the rarest byte only: told apart in the
+		 * pool, before any link is looked for. */
+		if (!needle_at(ns, e)) {
+			ls->pos = e + 1;
+			continue;
+		}
+		size_t j = last_link_at(ls, ls->floor, e);
+		if (j == SIZE_MAX) {
+			ls->pos = ls->name[ls->floor];
+			continue;
+		}
+		/* Only the name of j (and the same name of the links just
+		 * before it) can hold e: the ones before end before it. */
+		size_t g = j;
+		while (g > ls->floor && ls->name[g - 1] == ls->name[j] &&
+		       ls->name_len[g - 1] == ls->name_len[j])
+			g--;
+		ls->floor = g;
+		size_t end = (size_t)ls->name[j] + ls->name_len[j];
+		if (e + ns->k > end) {
+			/* Nor can a later place in it: on past it. */
+			ls->pos = e + 1 > end ? e + 1 : end;
+			continue;
+		}
+		ls->pos = end;
+		ls->group_end = j + 1;
+		return ls->floor++;
+	}
+	ls->floor = ls->group_end = ls->n;
+	return SIZE_MAX;
+}
+
 int uffs_matcher_last_component(const char *pattern, char *out,
 				size_t out_cap, bool *has)
 {
