@@ -800,6 +800,51 @@ static size_t find_high(const struct uffs_name_scan *ps, size_t i)
 	return SIZE_MAX;
 }
 
+typedef unsigned char uffs_v16 __attribute__((vector_size(16)));
+
+static size_t first_set_byte(uffs_v16 m)
+{
+	uint64_t h[2];
+	memcpy(h, &m, sizeof h);
+	for (int w = 0; w < 2; w++) {
+		uint64_t x = load8_le((const unsigned char *)&h[w]);
+		if (x)
+			return (size_t)w * 8 + (size_t)__builtin_ctzll(x) / 8;
+	}
+	return 16;
+}
+
+static bool pair_at(const struct uffs_name_scan *ps, size_t i)
+{
+	unsigned char x = ps->p[i], y = ps->p[i + 1];
+	return (x == ps->pb[0][0] || x == ps->pb[0][1]) &&
+	       (y == ps->pb[1][0] || y == ps->pb[1][1]);
+}
+
+/* The first i' >= i where the pair stands; sixteen places at a time, the
+ * many single bytes of it that memchr would stop at costing nothing. */
+static size_t find_pair(const struct uffs_name_scan *ps, size_t i)
+{
+	uffs_v16 a0 = (uffs_v16){0} + ps->pb[0][0];
+	uffs_v16 a1 = (uffs_v16){0} + ps->pb[0][1];
+	uffs_v16 c0 = (uffs_v16){0} + ps->pb[1][0];
+	uffs_v16 c1 = (uffs_v16){0} + ps->pb[1][1];
+	for (; i + 17 <= ps->len; i += 16) {
+		uffs_v16 x, y;
+		memcpy(&x, ps->p + i, 16);
+		memcpy(&y, ps->p + i + 1, 16);
+		uffs_v16 m = (uffs_v16)((x == a0) | (x == a1)) &
+			     (uffs_v16)((y == c0) | (y == c1));
+		size_t j = first_set_byte(m);
+		if (j < 16)
+			return i + j;
+	}
+	for (; i + 1 < ps->len; i++)
+		if (pair_at(ps, i))
+			return i;
+	return SIZE_MAX;
+}
+
 static size_t min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;
@@ -811,7 +856,13 @@ static size_t min_size(size_t a, size_t b)
 static size_t next_event(struct uffs_name_scan *ps, size_t i)
 {
 	size_t e = SIZE_MAX;
-	for (int c = 0; c < 2; c++) {
+	if (ps->pair) {
+		if (ps->next_pair < i + ps->at)
+			ps->next_pair = find_pair(ps, i + ps->at);
+		if (ps->next_pair != SIZE_MAX)
+			e = ps->next_pair - ps->at;
+	}
+	for (int c = 0; c < 2 && !ps->pair; c++) {
 		if (ps->b[c] < 0)
 			continue;
 		if (ps->next_b[c] < i + ps->at)
@@ -834,6 +885,28 @@ static void scan_init(struct uffs_name_scan *ps)
 	for (size_t j = 1; j < ps->k; j++)
 		if (rarity(ps->needle[j]) > rarity(ps->needle[best]))
 			best = j;
+	/* Two bytes side by side stand far more seldom than one. */
+	if (ps->k >= 2) {
+		size_t two = 0;
+		for (size_t j = 1; j + 1 < ps->k; j++)
+			if (rarity(ps->needle[j]) + rarity(ps->needle[j + 1]) >
+			    rarity(ps->needle[two]) + rarity(ps->needle[two + 1]))
+				two = j;
+		ps->pair = true;
+		ps->at = two;
+		for (int h = 0; h < 2; h++) {
+			unsigned char c = ps->needle[two + (size_t)h];
+			ps->pb[h][0] = c;
+			ps->pb[h][1] = ps->fold && c >= 'A' && c <= 'Z'
+					       ? (unsigned char)(c + ('a' - 'A'))
+					       : c;
+		}
+		ps->next_pair = find_pair(ps, two);
+		ps->b[0] = ps->b[1] = -1;
+		ps->next_b[0] = ps->next_b[1] = SIZE_MAX;
+		ps->next_high = ps->high ? find_high(ps, 0) : SIZE_MAX;
+		return;
+	}
 	unsigned char c = ps->needle[best];
 	ps->at = best;
 	ps->b[0] = c;
