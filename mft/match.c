@@ -816,13 +816,9 @@ static size_t first_set_byte(uffs_v16 m)
 
 static bool pair_at(const struct uffs_name_scan *ps, size_t i)
 {
-	unsigned char x = ps->p[i];
-	if (x != ps->pb[0][0] && x != ps->pb[0][1])
-		return false;
-	if (ps->one)
-		return true;
-	unsigned char y = ps->p[i + 1];
-	return y == ps->pb[1][0] || y == ps->pb[1][1];
+	unsigned char x = ps->p[i], y = ps->p[i + 1];
+	return (x == ps->pb[0][0] || x == ps->pb[0][1]) &&
+	       (y == ps->pb[1][0] || y == ps->pb[1][1]);
 }
 
 /* The first i' >= i where the pair stands; sixteen places at a time, the
@@ -833,19 +829,17 @@ static size_t find_pair(const struct uffs_name_scan *ps, size_t i)
 	uffs_v16 a1 = (uffs_v16){0} + ps->pb[0][1];
 	uffs_v16 c0 = (uffs_v16){0} + ps->pb[1][0];
 	uffs_v16 c1 = (uffs_v16){0} + ps->pb[1][1];
-	size_t width = ps->one ? 1 : 2;
 	for (; i + 17 <= ps->len; i += 16) {
 		uffs_v16 x, y;
 		memcpy(&x, ps->p + i, 16);
 		memcpy(&y, ps->p + i + 1, 16);
-		uffs_v16 m = (uffs_v16)((x == a0) | (x == a1));
-		if (!ps->one)
-			m &= (uffs_v16)((y == c0) | (y == c1));
+		uffs_v16 m = (uffs_v16)((x == a0) | (x == a1)) &
+			     (uffs_v16)((y == c0) | (y == c1));
 		size_t j = first_set_byte(m);
 		if (j < 16)
 			return i + j;
 	}
-	for (; i + width <= ps->len; i++)
+	for (; i + 1 < ps->len; i++)
 		if (pair_at(ps, i))
 			return i;
 	return SIZE_MAX;
@@ -891,11 +885,8 @@ static void scan_init(struct uffs_name_scan *ps)
 	for (size_t j = 1; j < ps->k; j++)
 		if (rarity(ps->needle[j]) > rarity(ps->needle[best]))
 			best = j;
-	/* Two bytes side by side stand far more seldom than one; one in
-	 * either case is found in one pass rather than two. */
-	ps->one = ps->k == 1 && ps->fold && ps->needle[0] >= 'A' &&
-		  ps->needle[0] <= 'Z';
-	if (ps->k >= 2 || ps->one) {
+	/* Two bytes side by side stand far more seldom than one. */
+	if (ps->k >= 2) {
 		size_t two = 0;
 		for (size_t j = 1; j + 1 < ps->k; j++)
 			if (rarity(ps->needle[j]) + rarity(ps->needle[j + 1]) >
@@ -903,7 +894,7 @@ static void scan_init(struct uffs_name_scan *ps)
 				two = j;
 		ps->pair = true;
 		ps->at = two;
-		for (int h = 0; h < (ps->one ? 1 : 2); h++) {
+		for (int h = 0; h < 2; h++) {
 			unsigned char c = ps->needle[two + (size_t)h];
 			ps->pb[h][0] = c;
 			ps->pb[h][1] = ps->fold && c >= 'A' && c <= 'Z'

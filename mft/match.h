@@ -111,7 +111,6 @@ struct uffs_name_scan {
 	size_t at;  /* the needle byte memchr looks for */
 	int b[2];   /* it, and its lower case when folding (else -1) */
 	bool pair;  /* with the byte after it, looked for 16 at a time */
-	bool one;   /* or alone in either case, the same way */
 	unsigned char pb[2][2]; /* the two bytes, each in both cases */
 	size_t next_pair;
 	size_t next_b[2], next_high; /* the first at or after a point not
