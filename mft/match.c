@@ -862,7 +862,8 @@ static size_t next_event(struct uffs_name_scan *ps, size_t i)
 		if (ps->next_pair != SIZE_MAX)
 			e = ps->next_pair - ps->at;
 	}
-	for (int c = 0; c < 2 && !ps->pair; c++) {
+	/* b[] is -1 with a pair. */
+	for (int c = 0; c < 2; c++) {
 		if (ps->b[c] < 0)
 			continue;
 		if (ps->next_b[c] < i + ps->at)
