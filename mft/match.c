@@ -800,6 +800,51 @@ static size_t find_high(const struct uffs_name_scan *ps, size_t i)
 	return SIZE_MAX;
 }
 
+typedef unsigned char uffs_v16 __attribute__((vector_size(16)));
+
+static size_t first_set_byte(uffs_v16 m)
+{
+	uint64_t h[2];
+	memcpy(h, &m, sizeof h);
+	for (int w = 0; w < 2; w++) {
+		uint64_t x = load8_le((const unsigned char *)&h[w]);
+		if (x)
+			return (size_t)w * 8 + (size_t)__builtin_ctzll(x) / 8;
+	}
+	return 16;
+}
+
+static bool pair_at(const struct uffs_name_scan *ps, size_t i)
+{
+	unsigned char x = ps->p[i], y = ps->p[i + 1];
+	return (x == ps->pb[0][0] || x == ps->pb[0][1]) &&
+	       (y == ps->pb[1][0] || y == ps->pb[1][1]);
+}
+
+/* The first i' >= i where the pair stands; sixteen places at a time, the
+ * many single bytes of it that memchr would stop at costing nothing. */
+static size_t find_pair(const struct uffs_name_scan *ps, size_t i)
+{
+	uffs_v16 a0 = (uffs_v16){0} + ps->pb[0][0];
+	uffs_v16 a1 = (uffs_v16){0} + ps->pb[0][1];
+	uffs_v16 c0 = (uffs_v16){0} + ps->pb[1][0];
+	uffs_v16 c1 = (uffs_v16){0} + ps->pb[1][1];
+	for (; i + 17 <= ps->len; i += 16) {
+		uffs_v16 x, y;
+		memcpy(&x, ps->p + i, 16);
+		memcpy(&y, ps->p + i + 1, 16);
+		uffs_v16 m = (uffs_v16)((x == a0) | (x == a1)) &
+			     (uffs_v16)((y == c0) | (y == c1));
+		size_t j = first_set_byte(m);
+		if (j < 16)
+			return i + j;
+	}
+	for (; i + 1 < ps->len; i++)
+		if (pair_at(ps, i))
+			return i;
+	return SIZE_MAX;
+}
+
 static size_t min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;
@@ -811,6 +856,13 @@ static size_t min_size(size_t a, size_t b)
 static size_t next_event(struct uffs_name_scan *ps, size_t i)
 {
 	size_t e = SIZE_MAX;
+	if (ps->pair) {
+		if (ps->next_pair < i + ps->at)
+			ps->next_pair = find_pair(ps, i + ps->at);
+		if (ps->next_pair != SIZE_MAX)
+			e = ps->next_pair - ps->at;
+	}
+	/* b[] is -1 with a pair. */
 	for (int c = 0; c < 2; c++) {
 		if (ps->b[c] < 0)
 			continue;
@@ -834,6 +886,28 @@ static void scan_init(struct uffs_name_scan *ps)
 	for (size_t j = 1; j < ps->k; j++)
 		if (rarity(ps->needle[j]) > rarity(ps->needle[best]))
 			best = j;
+	/* Two bytes side by side stand far more seldom than one. */
+	if (ps->k >= 2) {
+		size_t two = 0;
+		for (size_t j = 1; j + 1 < ps->k; j++)
+			if (rarity(ps->needle[j]) + rarity(ps->needle[j + 1]) >
+			    rarity(ps->needle[two]) + rarity(ps->needle[two + 1]))
+				two = j;
+		ps->pair = true;
+		ps->at = two;
+		for (int h = 0; h < 2; h++) {
+			unsigned char c = ps->needle[two + (size_t)h];
+			ps->pb[h][0] = c;
+			ps->pb[h][1] = ps->fold && c >= 'A' && c <= 'Z'
+					       ? (unsigned char)(c + ('a' - 'A'))
+					       : c;
+		}
+		ps->next_pair = find_pair(ps, two);
+		ps->b[0] = ps->b[1] = -1;
+		ps->next_b[0] = ps->next_b[1] = SIZE_MAX;
+		ps->next_high = ps->high ? find_high(ps, 0) : SIZE_MAX;
+		return;
+	}
 	unsigned char c = ps->needle[best];
 	ps->at = best;
 	ps->b[0] = c;
@@ -920,6 +994,104 @@ enum uffs_scan_verdict uffs_name_scan_look(struct uffs_name_scan *ns,
 	ns->prev_end = o + l;
 	ns->prev = v;
 	return (enum uffs_scan_verdict)v;
+}
+
+/* ---- links whose names hold a substring ---- */
+
+/* Whether each name ends before the next begins or is the same name, and
+ * lies inside the pool; no early exit, so that it runs as a vector loop. */
+static bool names_in_pool_order(const uint32_t *name, const uint16_t *len,
+				size_t n, size_t pool_len)
+{
+	if (n == 0)
+		return true;
+	bool ok = (uint64_t)name[n - 1] + len[n - 1] <= pool_len;
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint64_t end = (uint64_t)name[i] + len[i];
+		bool apart = name[i + 1] >= end;
+		bool same = name[i + 1] == name[i] && len[i + 1] == len[i];
+		ok &= apart | same;
+	}
+	return ok;
+}
+
+int uffs_link_scan_init(struct uffs_link_scan *ls,
+			const struct uffs_matcher *m, const char *pool,
+			size_t pool_len, const uint32_t *name,
+			const uint16_t *name_len, size_t n)
+{
+	*ls = (struct uffs_link_scan){
+		.name = name, .name_len = name_len, .n = n};
+	if (uffs_name_scan_init(&ls->ns, m, pool, pool_len) || ls->ns.high)
+		return -1;
+	if (!names_in_pool_order(name, name_len, n, pool_len))
+		return -1;
+	return 0;
+}
+
+/* The last link at or after lo whose name begins at or before e; SIZE_MAX
+ * when name[lo] begins after it. Gallops, since the next place is often
+ * near. */
+static size_t last_link_at(const struct uffs_link_scan *ls, size_t lo,
+			   size_t e)
+{
+	if (ls->name[lo] > e)
+		return SIZE_MAX;
+	size_t hi = lo + 1;
+	for (size_t step = 1; hi < ls->n && ls->name[hi] <= e; step *= 2) {
+		lo = hi;
+		hi = ls->n - lo > step ? lo + step : ls->n;
+	}
+	/* name[lo] <= e, and hi == n or name[hi] > e */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ls->name[mid] <= e)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t uffs_link_scan_next(struct uffs_link_scan *ls)
+{
+	if (ls->floor < ls->group_end)
+		return ls->floor++;
+	struct uffs_name_scan *ns = &ls->ns;
+	while (ls->floor < ls->n) {
+		size_t e = next_event(ns, ls->pos);
+		if (e == SIZE_MAX || e + ns->k > ns->len)
+			break;
+		/* Most places hold the rarest byte only: told apart in the
+		 * pool, before any link is looked for. */
+		if (!needle_at(ns, e)) {
+			ls->pos = e + 1;
+			continue;
+		}
+		size_t j = last_link_at(ls, ls->floor, e);
+		if (j == SIZE_MAX) {
+			ls->pos = ls->name[ls->floor];
+			continue;
+		}
+		/* Only the name of j (and the same name of the links just
+		 * before it) can hold e: the ones before end before it. */
+		size_t g = j;
+		while (g > ls->floor && ls->name[g - 1] == ls->name[j] &&
+		       ls->name_len[g - 1] == ls->name_len[j])
+			g--;
+		ls->floor = g;
+		size_t end = (size_t)ls->name[j] + ls->name_len[j];
+		if (e + ns->k > end) {
+			/* Nor can a later place in it: on past it. */
+			ls->pos = e + 1 > end ? e + 1 : end;
+			continue;
+		}
+		ls->pos = end;
+		ls->group_end = j + 1;
+		return ls->floor++;
+	}
+	ls->floor = ls->group_end = ls->n;
+	return SIZE_MAX;
 }
 
 int uffs_matcher_last_component(const char *pattern, char *out,

@@ -110,6 +110,9 @@ struct uffs_name_scan {
 	bool high;  /* names with bytes >= 0x80 need the matcher */
 	size_t at;  /* the needle byte memchr looks for */
 	int b[2];   /* it, and its lower case when folding (else -1) */
+	bool pair;  /* with the byte after it, looked for 16 at a time */
+	unsigned char pb[2][2]; /* the two bytes, each in both cases */
+	size_t next_pair;
 	size_t next_b[2], next_high; /* the first at or after a point not
 				      * beyond the names still to come */
 	size_t next; /* the first event at or after a point <= prev_end */
@@ -143,6 +146,32 @@ uffs_name_scan_next(struct uffs_name_scan *ns, uint32_t off, uint16_t len)
 	}
 	return uffs_name_scan_look(ns, off, len);
 }
+
+/* The links whose names hold a substring, found from the needle's places
+ * in the pool rather than link by link (for a search that would visit
+ * every link only to reject most). Needs names that lie in the pool in
+ * link order, none overlapping the next (one name shared by consecutive
+ * links excepted), and a needle uffs_name_scan decides alone. */
+struct uffs_link_scan {
+	struct uffs_name_scan ns;
+	const uint32_t *name;
+	const uint16_t *name_len;
+	size_t n;         /* links */
+	size_t floor;     /* no link before it is given out again */
+	size_t group_end; /* links [floor, group_end) still to give out */
+	size_t pos;       /* the needle is looked for at or after it */
+};
+
+/* Returns 0, or -1 when uffs_name_scan_init declines, some name of
+ * name[0, n) lies outside the pool, or the names are not in that order
+ * (then ask name by name). One pass over the links. */
+int uffs_link_scan_init(struct uffs_link_scan *ls,
+			const struct uffs_matcher *m, const char *pool,
+			size_t pool_len, const uint32_t *name,
+			const uint16_t *name_len, size_t n);
+/* The next link, in link order, whose name holds the needle; SIZE_MAX
+ * after the last. */
+size_t uffs_link_scan_next(struct uffs_link_scan *ls);
 
 /* For a path pattern: the pattern of its last component when every match
  * of the whole pattern must end in a name matching it (no '**' in it), so

@@ -480,6 +480,193 @@ static void pool_scan_random_agrees_with_naive(void **state)
 	}
 }
 
+/* ---- links whose names hold a substring (uffs_link_scan) ---- */
+
+/* The links uffs_link_scan gives for needle, in order, into out; returns
+ * how many, or -1 when it declines. */
+static int link_scan(const char *needle, const uint16_t *upcase,
+		     const char *pool, size_t pool_len, const uint32_t *name,
+		     const uint16_t *len, size_t n, size_t *out)
+{
+	struct uffs_matcher m;
+	char msg[128];
+	assert_int_equal(uffs_matcher_init(&m, needle, UFFS_MATCH_CONTAINS,
+					   upcase, false, '/', msg, sizeof msg),
+			 0);
+	struct uffs_link_scan ls;
+	int got = 0;
+	if (uffs_link_scan_init(&ls, &m, pool, pool_len, name, len, n)) {
+		got = -1;
+	} else {
+		for (size_t i; (i = uffs_link_scan_next(&ls)) != SIZE_MAX;) {
+			assert_true(i < n);
+			out[got++] = i;
+		}
+		assert_int_equal(uffs_link_scan_next(&ls), SIZE_MAX);
+	}
+	uffs_matcher_free(&m);
+	return got;
+}
+
+static void link_scan_cases(void **state)
+{
+	(void)state;
+	/* links: 0 "abc"@0, 1 and 2 share "xBCy"@3, 3 "ab"@8, 4 "cd"@10,
+	 * bytes "bc" between names @12, 5 "zBc"@14 (the pool's end) */
+	const char pool[] = "abcxBCyzabcdbczBc";
+	const uint32_t name[] = {0, 3, 3, 8, 10, 14};
+	const uint16_t len[] = {3, 4, 4, 2, 2, 3};
+	size_t got[8];
+	assert_int_equal(link_scan("bc", default_table, pool, sizeof pool - 1,
+				   name, len, 6, got),
+			 4);
+	assert_int_equal(got[0], 0); /* the first link */
+	assert_int_equal(got[1], 1); /* both links of the shared name */
+	assert_int_equal(got[2], 2);
+	assert_int_equal(got[3], 5); /* the last; not "ab"+"cd" nor the gap */
+	assert_int_equal(link_scan("bc", NULL, pool, sizeof pool - 1, name,
+				   len, 6, got),
+			 1);
+	assert_int_equal(got[0], 0);
+	/* Spanning names, or in the gap only: none. */
+	assert_int_equal(link_scan("BCD", default_table, pool,
+				   sizeof pool - 1, name, len, 6, got),
+			 0);
+	assert_int_equal(link_scan("DB", default_table, pool, sizeof pool - 1,
+				   name, len, 6, got),
+			 0);
+	/* The needle is a whole name, at the very end of the pool. */
+	assert_int_equal(link_scan("zbc", default_table, pool,
+				   sizeof pool - 1, name, len, 6, got),
+			 1);
+	assert_int_equal(got[0], 5);
+	/* An empty name holds nothing, before a name at its place too. */
+	const uint32_t name0[] = {0, 0, 3};
+	const uint16_t len0[] = {0, 3, 4};
+	assert_int_equal(link_scan("a", default_table, pool, sizeof pool - 1,
+				   name0, len0, 3, got),
+			 1);
+	assert_int_equal(got[0], 1);
+	/* No links at all. */
+	assert_int_equal(link_scan("a", default_table, pool, sizeof pool - 1,
+				   name, len, 0, got),
+			 0);
+}
+
+static void link_scan_declines(void **state)
+{
+	(void)state;
+	const char pool[] = "abcxBCyzabcdbczBc";
+	size_t got[8];
+	/* Not in link order. */
+	const uint32_t back[] = {3, 0};
+	const uint16_t back_len[] = {4, 3};
+	assert_int_equal(link_scan("bc", default_table, pool, sizeof pool - 1,
+				   back, back_len, 2, got),
+			 -1);
+	/* Overlapping: "abcx" then "cxBC". */
+	const uint32_t over[] = {0, 2};
+	const uint16_t over_len[] = {4, 4};
+	assert_int_equal(link_scan("bc", default_table, pool, sizeof pool - 1,
+				   over, over_len, 2, got),
+			 -1);
+	/* The same place with another length. */
+	const uint32_t same[] = {0, 0};
+	const uint16_t same_len[] = {3, 2};
+	assert_int_equal(link_scan("bc", default_table, pool, sizeof pool - 1,
+				   same, same_len, 2, got),
+			 -1);
+	/* Past the pool's end. */
+	const uint32_t out[] = {0, 15};
+	const uint16_t out_len[] = {3, 3};
+	assert_int_equal(link_scan("bc", default_table, pool, sizeof pool - 1,
+				   out, out_len, 2, got),
+			 -1);
+	/* What uffs_name_scan declines or asks the matcher about: a
+	 * needle beyond ASCII, a table folding beyond ASCII into it. */
+	const uint32_t ok[] = {0, 3};
+	const uint16_t ok_len[] = {3, 4};
+	assert_int_equal(link_scan("\xc3\xa9", default_table, pool,
+				   sizeof pool - 1, ok, ok_len, 2, got),
+			 -1);
+	static uint16_t turkic[UFFS_UPCASE_UNITS];
+	memcpy(turkic, default_table, sizeof turkic);
+	turkic[0x131] = 'I';
+	assert_int_equal(link_scan("ix", turkic, pool, sizeof pool - 1, ok,
+				   ok_len, 2, got),
+			 -1);
+	assert_int_equal(link_scan("bc", turkic, pool, sizeof pool - 1, ok,
+				   ok_len, 2, got),
+			 2);
+}
+
+/* Random pools with gaps and names shared by consecutive links: the
+ * links given are those whose (upper-cased) name a naive search finds
+ * the needle in. */
+static void link_scan_random_agrees_with_naive(void **state)
+{
+	(void)state;
+	static char pool[4096];
+	static uint32_t name[1024];
+	static uint16_t len[1024];
+	static size_t got[1024];
+	unsigned seed = 4242;
+	for (int round = 0; round < 400; round++) {
+		size_t pl = 0, n = 0;
+		while (pl < sizeof pool - 40 && n < 1024) {
+			seed = seed * 1103515245u + 12345u;
+			if (n && (seed >> 16) % 5 == 0) {
+				name[n] = name[n - 1];
+				len[n] = len[n - 1];
+				n++;
+				continue;
+			}
+			size_t gap = (seed >> 18) % 3, nl = (seed >> 22) % 12;
+			for (size_t j = 0; j < gap + nl; j++) {
+				seed = seed * 1103515245u + 12345u;
+				pool[pl + j] = "abAB0.c"[(seed >> 16) % 7];
+			}
+			name[n] = (uint32_t)(pl + gap);
+			len[n] = (uint16_t)nl;
+			n++;
+			pl += gap + nl;
+		}
+		seed = seed * 1103515245u + 12345u;
+		size_t k = 1 + (seed >> 16) % 4;
+		char needle[8], up_needle[8];
+		for (size_t j = 0; j < k; j++) {
+			seed = seed * 1103515245u + 12345u;
+			needle[j] = "abAB0.c"[(seed >> 16) % 7];
+		}
+		needle[k] = '\0';
+		bool fold = round % 2;
+		for (size_t j = 0; j <= k; j++)
+			up_needle[j] = fold && needle[j] >= 'a' && needle[j] <= 'z'
+					       ? (char)(needle[j] - 32)
+					       : needle[j];
+		int g = link_scan(needle, fold ? default_table : NULL, pool, pl,
+				  name, len, n, got);
+		assert_true(g >= 0);
+		size_t at = 0;
+		for (size_t i = 0; i < n; i++) {
+			char up[16];
+			for (size_t j = 0; j < len[i]; j++) {
+				char c = pool[name[i] + j];
+				up[j] = fold && c >= 'a' && c <= 'z' ? (char)(c - 32)
+								     : c;
+			}
+			up[len[i]] = '\0';
+			if (!strstr(up, up_needle))
+				continue;
+			if (at >= (size_t)g || got[at] != i)
+				fail_msg("needle '%s' fold %d: link %zu ('%s') "
+					 "missing", needle, fold, i, up);
+			at++;
+		}
+		assert_int_equal(at, (size_t)g);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	table_file = argc > 1 ? argv[1] : "tests/unit/data/upcase-mkntfs.txt";
@@ -495,6 +682,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(pool_scan_cases),
 		cmocka_unit_test(pool_scan_non_ascii),
 		cmocka_unit_test(pool_scan_random_agrees_with_naive),
+		cmocka_unit_test(link_scan_cases),
+		cmocka_unit_test(link_scan_declines),
+		cmocka_unit_test(link_scan_random_agrees_with_naive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
