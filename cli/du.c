@@ -99,15 +99,19 @@ static uint32_t find_node(struct du *du, const char *want)
 		n--;
 	if (n == 0)
 		return MFT_FRS_ROOT;
-	for (int fold = 0; fold < 2; fold++)
-		for (uint64_t k = 0; k < du->u.n_order; k++) {
-			uint32_t d = du->u.order[k];
-			size_t len = node_path(du, d);
-			if (len != SIZE_MAX &&
-			    same_path(du->scratch, len, want, n, fold))
-				return d;
-		}
-	return UFFS_USAGE_NO_NODE;
+	uint32_t folded = UFFS_USAGE_NO_NODE;
+	for (uint64_t k = 0; k < du->u.n_order; k++) {
+		uint32_t d = du->u.order[k];
+		size_t len = node_path(du, d);
+		if (len == SIZE_MAX)
+			continue;
+		if (same_path(du->scratch, len, want, n, false))
+			return d;
+		if (folded == UFFS_USAGE_NO_NODE &&
+		    same_path(du->scratch, len, want, n, true))
+			folded = d;
+	}
+	return folded;
 }
 
 static bool node_shown(const struct du *du, uint32_t d, uint32_t base)

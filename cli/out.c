@@ -281,19 +281,47 @@ void out_name(struct out *o, const char *s, size_t n, enum out_escape esc)
 	}
 }
 
+/* The largest binary unit v reaches (1 = Ki ... 6 = Ei; 0 below 1024) and
+ * v in tenths of it, rounded to nearest. */
+static unsigned size_in_units(uint64_t v, uint64_t *tenths)
+{
+	unsigned u = 0;
+	while (u < 6 && v >> (10 * (u + 1)) != 0)
+		u++;
+	uint64_t scale = (uint64_t)1 << (10 * u);
+	uint64_t rem = v & (scale - 1); /* rem * 10 < 10 * 2^60 fits */
+	*tenths = (v >> (10 * u)) * 10 + (rem * 10 + scale / 2) / scale;
+	return u;
+}
+
 void format_size_human(uint64_t v, char *buf, size_t cap)
 {
 	static const char *const unit[] = {"B",   "KiB", "MiB", "GiB",
 					   "TiB", "PiB", "EiB"};
-	if (v < 1024) {
+	uint64_t t;
+	unsigned u = size_in_units(v, &t);
+	if (u == 0)
 		snprintf(buf, cap, "%llu B", (unsigned long long)v);
+	else
+		snprintf(buf, cap, "%llu.%u %s", (unsigned long long)(t / 10),
+			 (unsigned)(t % 10), unit[u]);
+}
+
+void out_size_human(struct out *o, uint64_t v)
+{
+	static const char unit[] = " KMGTPE";
+	uint64_t t;
+	unsigned u = size_in_units(v, &t);
+	if (u == 0) {
+		out_u64(o, v);
 		return;
 	}
-	double x = (double)v;
-	int u = 0;
-	while (x >= 1024 && u < 6) {
-		x /= 1024;
-		u++;
+	if (t < 100) {
+		out_u64(o, t / 10);
+		out_char(o, '.');
+		out_char(o, (char)('0' + t % 10));
+	} else {
+		out_u64(o, (t + 5) / 10);
 	}
-	snprintf(buf, cap, "%.1f %s", x, unit[u]);
+	out_char(o, unit[u]);
 }

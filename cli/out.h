@@ -51,8 +51,11 @@ void out_filetime_iso(struct out *o, uint64_t ft);
 /* FILETIME as whole Unix seconds, 0 before 1970 (The Sleuth Kit's rule). */
 int64_t filetime_to_unix(uint64_t ft);
 
-/* "512 B", "1.5 KiB", "12.0 GiB": binary units, one decimal. */
+/* Sizes for people, in binary units. format_size_human: "512 B",
+ * "1.5 KiB", "133.0 KiB" (uffs du). out_size_human: "512", "1.5K", "133K"
+ * (text tables of list and search: a decimal only below 10). */
 void format_size_human(uint64_t v, char *buf, size_t cap);
+void out_size_human(struct out *o, uint64_t v);
 
 /* Name text in WTF-8, escaped for one output style. */
 enum out_escape {

@@ -16,12 +16,7 @@ const char *const rows_column_names[COL_COUNT] = {
  * directory's $I30 index, printed without a suffix. */
 bool rows_stream_is_main(const struct uffs_index *idx, uint32_t s)
 {
-	if (s == STREAM_DATA)
-		return true;
-	if (idx->streams.kind[s] == MFT_STREAM_DATA)
-		return idx->streams.name_len[s] == 0;
-	return idx->streams.name_len[s] == 4 &&
-	       memcmp(idx->pool + idx->streams.name[s], "$I30", 4) == 0;
+	return s == STREAM_DATA || uffs_index_stream_is_main(idx, s);
 }
 
 uint32_t rows_visible_links(const struct uffs_index *idx, uint64_t r)
@@ -560,29 +555,4 @@ void rows_for_streams(const struct uffs_index *idx, struct row *rw,
 		rw->stream = STREAM_NONE;
 		each(ctx, rw);
 	}
-}
-
-void out_size_human(struct out *o, uint64_t v)
-{
-	static const char units[] = "KMGTPE";
-	if (v < 1024) {
-		out_u64(o, v);
-		return;
-	}
-	int u = 0;
-	uint64_t scale = 1024;
-	while (u < 5 && v / scale >= 1024) {
-		scale *= 1024;
-		u++;
-	}
-	/* Tenths, rounded to nearest, shown below 10 units. */
-	uint64_t tenths = (v / (scale / 1024) * 10 + 512) / 1024;
-	if (tenths < 100) {
-		out_u64(o, tenths / 10);
-		out_char(o, '.');
-		out_char(o, (char)('0' + tenths % 10));
-	} else {
-		out_u64(o, (tenths + 5) / 10);
-	}
-	out_char(o, units[u]);
 }

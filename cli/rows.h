@@ -126,7 +126,4 @@ bool rows_has_visible_link(const struct uffs_index *idx, uint64_t r);
  * directory's $I30, else STREAM_NONE. */
 uint32_t rows_main_stream(const struct uffs_index *idx, uint64_t r);
 
-/* Sizes for people: 1023, 1.0K, 15K, 2.5G (binary units). */
-void out_size_human(struct out *o, uint64_t v);
-
 #endif

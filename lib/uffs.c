@@ -300,16 +300,6 @@ void uffs_iter_free(uffs_iter *it)
 	free(it);
 }
 
-/* The stream that stands for the file itself: a directory's $I30 index
- * (the unnamed $DATA is in the record's own columns). */
-static bool stream_is_main(const struct uffs_index *idx, uint32_t s)
-{
-	if (idx->streams.kind[s] == MFT_STREAM_DATA)
-		return idx->streams.name_len[s] == 0;
-	return idx->streams.name_len[s] == 4 &&
-	       memcmp(idx->pool + idx->streams.name[s], "$I30", 4) == 0;
-}
-
 static bool record_listed(const uffs_iter *it, uint64_t r)
 {
 	uint16_t f = it->db->idx.rflags[r];
@@ -345,7 +335,7 @@ static void fill_name_entry(const uffs_iter *it, uint64_t r, uint32_t link,
 	e->links += !(idx->links.flags[i] & UFFS_LINK_HIDDEN);
 	UFFS_FOR_EACH_STREAM(idx, r, s)
 	{
-		if (stream_is_main(idx, s)) {
+		if (uffs_index_stream_is_main(idx, s)) {
 			e->size = idx->streams.size[s];
 			e->allocated = idx->streams.alloc[s];
 		} else if (idx->streams.kind[s] == MFT_STREAM_DATA) {
@@ -375,7 +365,7 @@ static bool next_stream(uffs_iter *it, struct uffs_entry *e)
 		uint32_t s = it->stream++;
 		/* Alternate data streams; named index roots ($Quota:$O,
 		 * $Secure:$SDH) are the file system's own indexes. */
-		if (stream_is_main(idx, s) ||
+		if (uffs_index_stream_is_main(idx, s) ||
 		    idx->streams.kind[s] != MFT_STREAM_DATA)
 			continue;
 		*e = it->base;

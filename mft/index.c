@@ -921,3 +921,11 @@ uint32_t uffs_index_reparse_tag(const struct uffs_index *idx, uint64_t frs)
 	uint32_t at;
 	return find_extra(idx, frs, &at) ? idx->extras.reparse_tag[at] : 0;
 }
+
+bool uffs_index_stream_is_main(const struct uffs_index *idx, uint32_t s)
+{
+	if (idx->streams.kind[s] == MFT_STREAM_DATA)
+		return idx->streams.name_len[s] == 0;
+	return idx->streams.name_len[s] == 4 &&
+	       memcmp(idx->pool + idx->streams.name[s], "$I30", 4) == 0;
+}

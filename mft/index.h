@@ -166,6 +166,10 @@ static inline bool uffs_rec_is(const struct uffs_index *idx, uint64_t frs,
  * the record has UFFS_REC_STREAMS). */
 uint32_t uffs_index_streams_begin(const struct uffs_index *idx, uint64_t r);
 
+/* Whether stream row s stands for the file itself: an unnamed $DATA row,
+ * or a directory's $I30 index root (listed without a ":name" suffix). */
+bool uffs_index_stream_is_main(const struct uffs_index *idx, uint32_t s);
+
 /* Rows of record r. */
 #define UFFS_FOR_EACH_LINK(idx, r, i)                                          \
 	for (uint32_t i = (idx)->link_first[r]; i < (idx)->link_first[(r) + 1]; \

@@ -43,6 +43,47 @@ static size_t render(const char *name, enum out_escape esc, char *buf,
 	return n;
 }
 
+/* Both size styles for people, at unit edges and at the top of the range
+ * (the expected texts are worked out by hand: v / 1024^unit, one decimal,
+ * rounded to nearest). */
+static void test_sizes_for_people(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t v;
+		const char *du, *table;
+	} cases[] = {
+		{0, "0 B", "0"},
+		{1023, "1023 B", "1023"},
+		{1024, "1.0 KiB", "1.0K"},
+		{1536, "1.5 KiB", "1.5K"},
+		{10188, "9.9 KiB", "9.9K"},
+		{10189, "10.0 KiB", "10K"},
+		{136192, "133.0 KiB", "133K"},
+		{1048575, "1024.0 KiB", "1024K"},
+		{1048576, "1.0 MiB", "1.0M"},
+		{1181116006ull, "1.1 GiB", "1.1G"},
+		{(uint64_t)1 << 63, "8.0 EiB", "8.0E"},
+		{UINT64_MAX, "16.0 EiB", "16E"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char buf[64];
+		format_size_human(cases[i].v, buf, sizeof buf);
+		assert_string_equal(buf, cases[i].du);
+		FILE *f = tmpfile();
+		assert_non_null(f);
+		struct out o;
+		assert_int_equal(out_init(&o, f), 0);
+		out_size_human(&o, cases[i].v);
+		assert_int_equal(out_finish(&o), 0);
+		rewind(f);
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		assert_string_equal(buf, cases[i].table);
+	}
+}
+
 static unsigned hex4(const char *p)
 {
 	unsigned v = 0;
@@ -151,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_tsv_round_trip),
 		cmocka_unit_test(test_csv_round_trip),
 		cmocka_unit_test(test_display_cannot_forge_lines),
+		cmocka_unit_test(test_sizes_for_people),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
