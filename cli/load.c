@@ -204,25 +204,23 @@ bad:
 static void load_upcase(struct loaded *l, const char *path,
 			struct cli_common *c, const struct uffs_warn_sink *sink)
 {
-	if (!l->vol.has_boot) {
-		if (c->verbose)
-			fprintf(stderr, "uffs: %s: a captured $MFT has no $UpCase: the built-in table folds case\n",
-				path);
-		return;
-	}
 	struct mft_error err = {0};
 	uint16_t *table = malloc(UFFS_UPCASE_BYTES);
 	int rc = table ? uffs_volume_read_upcase(&l->vol, table, &err)
 		       : mft_fail(&err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 				  "out of memory");
-	if (rc) {
-		sink->warn(sink->ctx, &err);
-		free(table);
+	if (rc == MFT_OK) {
+		l->upcase = l->upcase_owned = table;
+		if (c->verbose)
+			fprintf(stderr, "uffs: %s: case folds through the volume's $UpCase\n",
+				path);
 		return;
 	}
-	l->upcase = l->upcase_owned = table;
-	if (c->verbose)
-		fprintf(stderr, "uffs: %s: case folds through the volume's $UpCase\n",
+	free(table);
+	if (rc != MFT_E_USAGE) /* damage; a captured $MFT just has none */
+		sink->warn(sink->ctx, &err);
+	else if (c->verbose)
+		fprintf(stderr, "uffs: %s: a captured $MFT has no $UpCase: the built-in table folds case\n",
 			path);
 }
 
