@@ -9,6 +9,26 @@
 #define TABLE_MAX (UINT32_MAX - 1u)
 #define POOL_MAX ((size_t)UINT32_MAX)
 
+/* ---- memory --------------------------------------------------------------- */
+
+static void *mem_resize(const struct mft_mem_ops *mem, void *p, size_t old,
+			size_t bytes)
+{
+	if (mem)
+		return mem->resize(p, old, bytes);
+	return p ? realloc(p, bytes) : calloc(1, bytes);
+}
+
+static void mem_release(const struct mft_mem_ops *mem, void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	if (mem)
+		mem->release(p, bytes);
+	else
+		free(p);
+}
+
 /* ---- growable columns ------------------------------------------------------ */
 
 struct column {
@@ -24,8 +44,23 @@ static uint32_t next_cap(uint32_t cap, uint32_t need)
 	return next > TABLE_MAX ? TABLE_MAX : (uint32_t)next;
 }
 
-static int grow_columns(const struct column *cols, size_t n, uint32_t *cap,
-			uint32_t need, struct mft_error *err)
+static void shrink_back(const struct mft_mem_ops *mem, const struct column *col,
+			uint32_t from, uint32_t to)
+{
+	void *p = *col->ptr;
+	if (to == 0) {
+		mem_release(mem, p, (size_t)from * col->elem);
+		*col->ptr = NULL;
+		return;
+	}
+	p = mem_resize(mem, p, (size_t)from * col->elem, (size_t)to * col->elem);
+	if (p) /* shrinking does not fail in practice; if it did, keep it */
+		*col->ptr = p;
+}
+
+static int grow_columns(const struct mft_mem_ops *mem, const struct column *cols,
+			size_t n, uint32_t *cap, uint32_t need,
+			struct mft_error *err)
 {
 	if (need <= *cap)
 		return MFT_OK;
@@ -36,111 +71,136 @@ static int grow_columns(const struct column *cols, size_t n, uint32_t *cap,
 	for (size_t c = 0; c < n; c++) {
 		if (!cols[c].ptr)
 			continue;
-		void *p = realloc(*cols[c].ptr, (size_t)next * cols[c].elem);
-		if (!p)
+		void *p = mem_resize(mem, *cols[c].ptr, (size_t)*cap * cols[c].elem,
+				     (size_t)next * cols[c].elem);
+		if (!p) {
+			/* Every column keeps one capacity: shrink back the
+			 * ones already grown, so that they are released with
+			 * the size they have. */
+			while (c-- > 0)
+				if (cols[c].ptr)
+					shrink_back(mem, &cols[c], next, *cap);
 			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 					"out of memory");
+		}
 		*cols[c].ptr = p;
 	}
 	*cap = next;
 	return MFT_OK;
 }
 
+static void release_columns(const struct mft_mem_ops *mem,
+			    const struct column *cols, size_t n, uint32_t cap)
+{
+	for (size_t c = 0; c < n; c++)
+		if (cols[c].ptr)
+			mem_release(mem, *cols[c].ptr, (size_t)cap * cols[c].elem);
+}
+
 #define COL(t, field) {(void **)&(t)->field, sizeof *(t)->field}
 #define OPT_COL(cond, t, field, n)                                             \
 	{(cond) ? (void **)&(t)->field : NULL, (n) * sizeof *(t)->field}
+#define LINK_COLS(t, with_times, with_side)                                              \
+	{                                                                      \
+		COL(t, parent), COL(t, name), COL(t, name_len), COL(t, ns),    \
+		COL(t, flags), COL(t, attr_id), COL(t, value_len),             \
+		OPT_COL(with_times, t, times, 4),                              \
+		OPT_COL(with_side, t, owner, 1),                               \
+		OPT_COL(with_side, t, exp_seq, 1),                             \
+	}
+#define STREAM_COLS(t, with_side)                                                   \
+	{                                                                      \
+		COL(t, name), COL(t, name_len), COL(t, kind), COL(t, flags),   \
+		COL(t, attr_id), COL(t, size), COL(t, alloc), COL(t, owner),   \
+		OPT_COL(with_side, t, exp_seq, 1),                             \
+	}
+#define EXTRA_COLS(t) {COL(t, frs), COL(t, owner_id), COL(t, reparse_tag)}
+#define NCOLS(a) (sizeof (a) / sizeof *(a))
 
-static int grow_links(struct uffs_links *t, uint32_t need, bool times,
-		      bool side, struct mft_error *err)
+static int grow_links(const struct mft_mem_ops *mem, struct uffs_links *t,
+		      uint32_t need, bool times, bool side,
+		      struct mft_error *err)
 {
-	const struct column cols[] = {
-		COL(t, parent),	    COL(t, name),    COL(t, name_len),
-		COL(t, ns),	    COL(t, flags),   COL(t, attr_id),
-		COL(t, value_len),  OPT_COL(times, t, times, 4),
-		OPT_COL(side, t, owner, 1), OPT_COL(side, t, exp_seq, 1),
-	};
-	return grow_columns(cols, sizeof cols / sizeof *cols, &t->cap, need,
-			    err);
+	const struct column cols[] = LINK_COLS(t, times, side);
+	return grow_columns(mem, cols, NCOLS(cols), &t->cap, need, err);
 }
 
-static int grow_streams(struct uffs_streams *t, uint32_t need, bool side,
-			struct mft_error *err)
+static int grow_streams(const struct mft_mem_ops *mem, struct uffs_streams *t,
+			uint32_t need, bool side, struct mft_error *err)
 {
-	const struct column cols[] = {
-		COL(t, name),	 COL(t, name_len), COL(t, kind),
-		COL(t, flags),	 COL(t, attr_id),  COL(t, size),
-		COL(t, alloc),	 COL(t, owner),
-		OPT_COL(side, t, exp_seq, 1),
-	};
-	return grow_columns(cols, sizeof cols / sizeof *cols, &t->cap, need,
-			    err);
+	const struct column cols[] = STREAM_COLS(t, side);
+	return grow_columns(mem, cols, NCOLS(cols), &t->cap, need, err);
 }
 
-static int grow_extras(struct uffs_extras *t, uint32_t need,
-		       struct mft_error *err)
+static int grow_extras(const struct mft_mem_ops *mem, struct uffs_extras *t,
+		       uint32_t need, struct mft_error *err)
 {
-	const struct column cols[] = {COL(t, frs), COL(t, owner_id),
-				      COL(t, reparse_tag)};
-	return grow_columns(cols, sizeof cols / sizeof *cols, &t->cap, need,
-			    err);
+	const struct column cols[] = EXTRA_COLS(t);
+	return grow_columns(mem, cols, NCOLS(cols), &t->cap, need, err);
 }
 
-static void free_links(struct uffs_links *t)
+static void free_links(const struct mft_mem_ops *mem, struct uffs_links *t)
 {
-	void *p[] = {t->parent,	   t->name,  t->name_len, t->ns,    t->flags,
-		     t->attr_id,   t->value_len, t->times, t->owner, t->exp_seq};
-	for (size_t i = 0; i < sizeof p / sizeof *p; i++)
-		free(p[i]);
+	const struct column cols[] = LINK_COLS(t, t->times, t->owner || t->exp_seq);
+	release_columns(mem, cols, NCOLS(cols), t->cap);
 	*t = (struct uffs_links){0};
 }
 
-static void free_streams(struct uffs_streams *t)
+static void free_streams(const struct mft_mem_ops *mem, struct uffs_streams *t)
 {
-	void *p[] = {t->name,  t->name_len, t->kind,  t->flags, t->attr_id,
-		     t->size,  t->alloc,    t->owner, t->exp_seq};
-	for (size_t i = 0; i < sizeof p / sizeof *p; i++)
-		free(p[i]);
+	const struct column cols[] = STREAM_COLS(t, t->exp_seq);
+	release_columns(mem, cols, NCOLS(cols), t->cap);
 	*t = (struct uffs_streams){0};
 }
 
-static void free_extras(struct uffs_extras *t)
+static void free_extras(const struct mft_mem_ops *mem, struct uffs_extras *t)
 {
-	free(t->frs);
-	free(t->owner_id);
-	free(t->reparse_tag);
+	const struct column cols[] = EXTRA_COLS(t);
+	release_columns(mem, cols, NCOLS(cols), t->cap);
 	*t = (struct uffs_extras){0};
 }
 
 /* ---- life cycle ------------------------------------------------------------- */
 
-int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
-		    uint32_t record_size, bool keep_fn_times,
-		    struct mft_error *err)
+/* The per-record columns, with their element counts for n records. */
+#define RECORD_COLS(idx, n)                                                    \
+	{                                                                      \
+		{(void **)&(idx)->rflags, ((n) + 1) * sizeof *(idx)->rflags}, \
+		{(void **)&(idx)->seq, ((n) + 1) * sizeof *(idx)->seq},       \
+		{(void **)&(idx)->fattrs, ((n) + 1) * sizeof *(idx)->fattrs}, \
+		{(void **)&(idx)->times, (4 * (n) + 1) * sizeof *(idx)->times}, \
+		{(void **)&(idx)->data_size,                                   \
+		 ((n) + 1) * sizeof *(idx)->data_size},                        \
+		{(void **)&(idx)->data_alloc,                                  \
+		 ((n) + 1) * sizeof *(idx)->data_alloc},                       \
+		{(void **)&(idx)->data_id, ((n) + 1) * sizeof *(idx)->data_id}, \
+		{(void **)&(idx)->link_first,                                  \
+		 ((n) + 2) * sizeof *(idx)->link_first},                       \
+	}
+
+int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
+			 uint32_t record_size, bool keep_fn_times,
+			 const struct mft_mem_ops *mem, struct mft_error *err)
 {
 	*idx = (struct uffs_index){0};
 	if (n_records > TABLE_MAX)
 		return mft_fail(err, MFT_E_UNSUPPORTED, MFT_NO_FRS, 0,
 				"more than 4 billion MFT records");
 	size_t n = (size_t)n_records;
+	idx->mem = mem;
 	idx->n_records = n_records;
 	idx->record_size = record_size;
 	idx->keep_fn_times = keep_fn_times;
 	idx->last_base = -1;
-	idx->rflags = calloc(n + 1, sizeof *idx->rflags);
-	idx->seq = calloc(n + 1, sizeof *idx->seq);
-	idx->fattrs = calloc(n + 1, sizeof *idx->fattrs);
-	idx->times = calloc(4 * n + 1, sizeof *idx->times);
-	idx->data_size = calloc(n + 1, sizeof *idx->data_size);
-	idx->data_alloc = calloc(n + 1, sizeof *idx->data_alloc);
-	idx->data_id = calloc(n + 1, sizeof *idx->data_id);
-	idx->link_first = calloc(n + 2, sizeof *idx->link_first);
+	const struct column cols[] = RECORD_COLS(idx, n);
+	bool ok = true;
+	for (size_t c = 0; c < NCOLS(cols) && ok; c++)
+		ok = (*cols[c].ptr = mem_resize(mem, NULL, 0, cols[c].elem)) != NULL;
 	/* Never NULL, so that pool + offset is defined even when every name
 	 * is empty (found by fuzzing). */
 	idx->pool_cap = 4096;
-	idx->pool = malloc(idx->pool_cap);
-	if (!idx->pool || !idx->rflags || !idx->seq || !idx->fattrs || !idx->times ||
-	    !idx->data_size || !idx->data_alloc || !idx->data_id ||
-	    !idx->link_first) {
+	idx->pool = ok ? mem_resize(mem, NULL, 0, idx->pool_cap) : NULL;
+	if (!idx->pool) {
 		uffs_index_free(idx);
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
 				"out of memory for the index");
@@ -148,20 +208,29 @@ int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 	/* Most records have one name: reserving that much up front saves
 	 * the copies of growing by doubling. Untouched pages cost nothing. */
 	uint32_t guess = (uint32_t)(n_records < 256 ? 256 : n_records);
-	int rc = grow_links(&idx->links, guess, keep_fn_times, false, err);
+	int rc = grow_links(mem, &idx->links, guess, keep_fn_times, false, err);
 	if (rc)
 		uffs_index_free(idx);
 	return rc;
 }
 
+int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
+		    uint32_t record_size, bool keep_fn_times,
+		    struct mft_error *err)
+{
+	return uffs_index_init_with(idx, n_records, record_size, keep_fn_times,
+				    NULL, err);
+}
+
 static void free_tables(struct uffs_index *idx)
 {
-	free_links(&idx->links);
-	free_streams(&idx->streams);
-	free_links(&idx->side_links);
-	free_streams(&idx->side_streams);
-	free_extras(&idx->extras);
-	free(idx->pool);
+	const struct mft_mem_ops *mem = idx->mem;
+	free_links(mem, &idx->links);
+	free_streams(mem, &idx->streams);
+	free_links(mem, &idx->side_links);
+	free_streams(mem, &idx->side_streams);
+	free_extras(mem, &idx->extras);
+	mem_release(mem, idx->pool, idx->pool_cap);
 	idx->pool = NULL;
 	idx->pool_len = idx->pool_cap = 0;
 }
@@ -169,11 +238,10 @@ static void free_tables(struct uffs_index *idx)
 void uffs_index_free(struct uffs_index *idx)
 {
 	if (!idx->is_batch) {
-		void *p[] = {idx->rflags,    idx->seq,	      idx->fattrs,
-			     idx->times,     idx->data_size,  idx->data_alloc,
-			     idx->data_id,   idx->link_first};
-		for (size_t i = 0; i < sizeof p / sizeof *p; i++)
-			free(p[i]);
+		size_t n = (size_t)idx->n_records;
+		const struct column cols[] = RECORD_COLS(idx, n);
+		for (size_t c = 0; c < NCOLS(cols); c++)
+			mem_release(idx->mem, *cols[c].ptr, cols[c].elem);
 	}
 	free_tables(idx);
 	*idx = (struct uffs_index){0};
@@ -192,6 +260,7 @@ void uffs_index_batch_init(struct uffs_index *batch,
 	batch->pool_len = batch->pool_cap = 0;
 	batch->n_damaged = 0;
 	batch->is_batch = true;
+	batch->mem = NULL; /* small tables, reused chunk after chunk */
 }
 
 void uffs_index_batch_reset(struct uffs_index *batch, uint64_t first,
@@ -215,6 +284,27 @@ void uffs_index_batch_free(struct uffs_index *batch)
 
 /* ---- adding one record ------------------------------------------------------- */
 
+/* Room for extra more bytes of names. */
+static int reserve_pool(struct uffs_index *idx, size_t extra,
+			struct mft_error *err)
+{
+	if (idx->pool_len + extra > POOL_MAX)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				"name pool full");
+	if (idx->pool_len + extra <= idx->pool_cap)
+		return MFT_OK;
+	size_t cap = idx->pool_cap ? idx->pool_cap : 1 << 16;
+	while (cap < idx->pool_len + extra)
+		cap *= 2;
+	char *p = mem_resize(idx->mem, idx->pool, idx->pool_cap, cap);
+	if (!p)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				"out of memory for names");
+	idx->pool = p;
+	idx->pool_cap = cap;
+	return MFT_OK;
+}
+
 /* Appends a UTF-16 name to the pool as WTF-8. */
 static int pool_add(struct uffs_index *idx, const uint8_t *u16, uint8_t units,
 		    uint32_t *off, uint16_t *len, struct mft_error *err)
@@ -223,21 +313,9 @@ static int pool_add(struct uffs_index *idx, const uint8_t *u16, uint8_t units,
 	*len = 0;
 	if (units == 0) /* an empty name: nothing to store (found by fuzzing) */
 		return MFT_OK;
-	size_t need = idx->pool_len + 3u * units;
-	if (need > POOL_MAX)
-		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-				"name pool full");
-	if (need > idx->pool_cap) {
-		size_t cap = idx->pool_cap ? idx->pool_cap * 2 : 1 << 16;
-		while (cap < need)
-			cap *= 2;
-		char *p = realloc(idx->pool, cap);
-		if (!p)
-			return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-					"out of memory for names");
-		idx->pool = p;
-		idx->pool_cap = cap;
-	}
+	int rc = reserve_pool(idx, 3u * units, err);
+	if (rc)
+		return rc;
 	*off = (uint32_t)idx->pool_len;
 	*len = (uint16_t)mft_utf16_to_wtf8(u16, units, idx->pool + idx->pool_len);
 	idx->pool_len += *len;
@@ -258,7 +336,7 @@ static int add_link(struct uffs_index *idx, const struct row_dest *d,
 	struct uffs_links *t = d->side ? &idx->side_links : &idx->links;
 	bool times = idx->keep_fn_times;
 	int rc;
-	if (t->n >= t->cap && (rc = grow_links(t, t->n + 1, times, d->side, err)))
+	if (t->n >= t->cap && (rc = grow_links(idx->mem, t, t->n + 1, times, d->side, err)))
 		return rc;
 	uint32_t i = t->n;
 	rc = pool_add(idx, n->name, n->len, &t->name[i], &t->name_len[i], err);
@@ -324,7 +402,7 @@ static int add_stream(struct uffs_index *idx, const struct row_dest *d,
 	}
 	struct uffs_streams *t = d->side ? &idx->side_streams : &idx->streams;
 	int rc;
-	if (t->n >= t->cap && (rc = grow_streams(t, t->n + 1, d->side, err)))
+	if (t->n >= t->cap && (rc = grow_streams(idx->mem, t, t->n + 1, d->side, err)))
 		return rc;
 	uint32_t i = t->n;
 	t->name[i] = 0;
@@ -356,7 +434,7 @@ static int add_extras(struct uffs_index *idx, const struct mft_record_view *v,
 	if (!v->owner_id && !v->reparse_tag)
 		return MFT_OK;
 	struct uffs_extras *t = &idx->extras;
-	int rc = grow_extras(t, t->n + 1, err);
+	int rc = grow_extras(idx->mem, t, t->n + 1, err);
 	if (rc)
 		return rc;
 	uint32_t at = t->n;
@@ -464,25 +542,6 @@ void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs)
 
 /* ---- appending a batch ---------------------------------------------------------- */
 
-static int reserve_pool(struct uffs_index *idx, size_t extra,
-			struct mft_error *err)
-{
-	if (idx->pool_len + extra > POOL_MAX)
-		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-				"name pool full");
-	if (idx->pool_len + extra <= idx->pool_cap)
-		return MFT_OK;
-	size_t cap = idx->pool_cap ? idx->pool_cap : 1 << 16;
-	while (cap < idx->pool_len + extra)
-		cap *= 2;
-	char *p = realloc(idx->pool, cap);
-	if (!p)
-		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-				"out of memory for names");
-	idx->pool = p;
-	idx->pool_cap = cap;
-	return MFT_OK;
-}
 
 /* The columns every row of a table has, with their width in elements;
  * side-only columns (exp_seq) are not moved. NULL columns are skipped. */
@@ -501,11 +560,11 @@ static int reserve_pool(struct uffs_index *idx, size_t extra,
 			       (size_t)(count) * (per) * sizeof *(src)->field); \
 	} while (0)
 
-static int append_links(struct uffs_links *dst, const struct uffs_links *src,
-			bool times, bool side, uint32_t shift,
-			struct mft_error *err)
+static int append_links(const struct mft_mem_ops *mem, struct uffs_links *dst,
+			const struct uffs_links *src, bool times, bool side,
+			uint32_t shift, struct mft_error *err)
 {
-	int rc = grow_links(dst, dst->n + src->n, times, side, err);
+	int rc = grow_links(mem, dst, dst->n + src->n, times, side, err);
 	if (rc)
 		return rc;
 	uint32_t at = dst->n;
@@ -522,11 +581,12 @@ static int append_links(struct uffs_links *dst, const struct uffs_links *src,
 	return MFT_OK;
 }
 
-static int append_streams(struct uffs_streams *dst,
+static int append_streams(const struct mft_mem_ops *mem,
+			  struct uffs_streams *dst,
 			  const struct uffs_streams *src, bool side,
 			  uint32_t shift, struct mft_error *err)
 {
-	int rc = grow_streams(dst, dst->n + src->n, side, err);
+	int rc = grow_streams(mem, dst, dst->n + src->n, side, err);
 	if (rc)
 		return rc;
 	uint32_t at = dst->n;
@@ -549,18 +609,18 @@ int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
 	bool times = idx->keep_fn_times;
 	int rc = reserve_pool(idx, b->pool_len, err);
 	if (rc == MFT_OK)
-		rc = append_links(&idx->links, &b->links, times, false, shift, err);
+		rc = append_links(idx->mem, &idx->links, &b->links, times, false, shift, err);
 	if (rc == MFT_OK)
-		rc = append_links(&idx->side_links, &b->side_links, times, true,
+		rc = append_links(idx->mem, &idx->side_links, &b->side_links, times, true,
 				  shift, err);
 	if (rc == MFT_OK)
-		rc = append_streams(&idx->streams, &b->streams, false, shift, err);
+		rc = append_streams(idx->mem, &idx->streams, &b->streams, false, shift, err);
 	if (rc == MFT_OK)
-		rc = append_streams(&idx->side_streams, &b->side_streams, true,
+		rc = append_streams(idx->mem, &idx->side_streams, &b->side_streams, true,
 				    shift, err);
 	if (rc == MFT_OK && b->extras.n) {
 		struct uffs_extras *x = &idx->extras;
-		rc = grow_extras(x, x->n + b->extras.n, err);
+		rc = grow_extras(idx->mem, x, x->n + b->extras.n, err);
 		if (rc == MFT_OK) {
 			COPY_ROWS(x, &b->extras, frs, x->n, b->extras.n, 1);
 			COPY_ROWS(x, &b->extras, owner_id, x->n, b->extras.n, 1);
@@ -804,10 +864,10 @@ static int merge_side_rows(struct uffs_index *idx, struct mft_error *err)
 	if (rc == MFT_OK)
 		rc = keep_valid_streams(idx, &ks, err);
 	if (rc == MFT_OK && kl.n)
-		rc = grow_links(&idx->links, idx->links.n + kl.n,
+		rc = grow_links(idx->mem, &idx->links, idx->links.n + kl.n,
 				idx->keep_fn_times, false, err);
 	if (rc == MFT_OK && ks.n)
-		rc = grow_streams(&idx->streams, idx->streams.n + ks.n, false,
+		rc = grow_streams(idx->mem, &idx->streams, idx->streams.n + ks.n, false,
 				  err);
 #define LINKS_AFTER(o, end) (idx->link_first[(o) + 1])
 #define STREAMS_AFTER(o, end) streams_after(&idx->streams, (end), (o))
@@ -829,8 +889,8 @@ static int merge_side_rows(struct uffs_index *idx, struct mft_error *err)
 #undef STREAMS_AFTER
 	free(kl.row);
 	free(ks.row);
-	free_links(&idx->side_links);
-	free_streams(&idx->side_streams);
+	free_links(idx->mem, &idx->side_links);
+	free_streams(idx->mem, &idx->side_streams);
 	return rc;
 }
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mem.h"
 #include "mft.h"
 
 /* Per-record flags. */
@@ -94,6 +95,7 @@ struct uffs_extras {
 };
 
 struct uffs_index {
+	const struct mft_mem_ops *mem; /* NULL: calloc, realloc, free */
 	uint64_t n_records;
 	uint32_t record_size;
 	bool keep_fn_times;
@@ -129,6 +131,11 @@ struct uffs_index {
 int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 		    uint32_t record_size, bool keep_fn_times,
 		    struct mft_error *err);
+/* The same, with the large columns (per-record columns, the link and
+ * stream tables, the name pool) taken from mem; batches always use libc. */
+int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
+			 uint32_t record_size, bool keep_fn_times,
+			 const struct mft_mem_ops *mem, struct mft_error *err);
 void uffs_index_free(struct uffs_index *idx);
 
 /* The merger: folds one parsed record into the index, keyed by its FRS (an

@@ -126,6 +126,7 @@ struct slot {
 	uint32_t pending; /* pieces still being read */
 	enum slot_state state;
 	struct uffs_index batch;
+	bool in_place; /* parsed straight into the index, not the batch */
 	struct warn_list warnings;
 	uint32_t *piece_done; /* bytes read so far, per piece */
 	double read_start;    /* when its reads were submitted */
@@ -193,7 +194,9 @@ static void collect_warning(void *ctx, const struct mft_error *err)
 
 /* ---- parsing and the ordered merge --------------------------------------- */
 
-static int parse_chunk(struct engine *e, struct slot *s,
+/* Parses a slot's chunk into `into`: the index itself when the chunk is
+ * next in order and no other thread parses, else the slot's batch. */
+static int parse_chunk(struct engine *e, struct slot *s, struct uffs_index *into,
 		       struct mft_record_view *view, struct mft_error *err)
 {
 	const struct uffs_chunk *c = &e->plan.chunks[s->chunk];
@@ -203,9 +206,10 @@ static int parse_chunk(struct engine *e, struct slot *s,
 	 * $MFTMirr copy: index that copy. */
 	if (c->first == 0 && v->mirror_rec0)
 		memcpy(s->buf, v->mirror_rec0, v->record_size);
-	uffs_index_batch_reset(&s->batch, c->first, c->count);
+	if (into == &s->batch)
+		uffs_index_batch_reset(&s->batch, c->first, c->count);
 	for (uint32_t i = 0; i < c->count; i++) {
-		int rc = uffs_scan_record(v, &s->batch,
+		int rc = uffs_scan_record(v, into,
 					  s->buf + (size_t)i * v->record_size,
 					  c->first + i, view, &sink, err);
 		if (rc)
@@ -241,7 +245,8 @@ static void merge_ready_locked(struct engine *e)
 		struct slot *s = &e->slots[si];
 		double t0 = now_seconds();
 		struct mft_error err;
-		if (!e->error && uffs_index_append(e->idx, &s->batch, &err))
+		if (!e->error && !s->in_place &&
+		    uffs_index_append(e->idx, &s->batch, &err))
 			fail_locked(e, &err);
 		for (size_t i = 0; i < s->warnings.n; i++)
 			uffs_warn(e->warn, &s->warnings.e[i]);
@@ -261,8 +266,15 @@ static void parse_and_merge(struct engine *e, unsigned si,
 			    struct mft_record_view *view)
 {
 	struct mft_error err;
+	struct slot *s = &e->slots[si];
+	/* One parsing thread and the chunk next in order: nothing can merge
+	 * before it, so it goes straight into the index, with no batch to
+	 * copy. (The single parser is the only thread that merges.) */
+	pthread_mutex_lock(&e->lock);
+	s->in_place = e->n_workers <= 1 && s->chunk == e->next_merge && !e->error;
+	pthread_mutex_unlock(&e->lock);
 	double t0 = thread_cpu_seconds();
-	int rc = parse_chunk(e, &e->slots[si], view, &err);
+	int rc = parse_chunk(e, s, s->in_place ? e->idx : &s->batch, view, &err);
 	double dt = thread_cpu_seconds() - t0;
 	pthread_mutex_lock(&e->lock);
 	e->parse_s += dt;
@@ -837,8 +849,8 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 	*stats = (struct uffs_scan_stats){0};
 	unsigned workers = 0, slots = 1;
 	decide(v, o, stats, &workers, &slots);
-	int rc = uffs_index_init(idx, v->n_records, v->record_size,
-				 o->keep_fn_times, err);
+	int rc = uffs_index_init_with(idx, v->n_records, v->record_size,
+				      o->keep_fn_times, &uffs_mem_large, err);
 	if (rc)
 		return rc;
 	struct engine *e = calloc(1, sizeof *e);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../mft/mem.h"
 #include "file.h"
 
 /* Peak resident memory of this process so far, in bytes (0 if unknown). */
@@ -23,6 +24,12 @@ int uffs_run_isolated(int (*fn)(void *arg, FILE *out), void *arg, char *buf,
  * Release with uffs_free_large. */
 void *uffs_alloc_large(size_t size);
 void uffs_free_large(void *p);
+
+/* Memory for an index's large columns: mapped from the OS, backed by huge
+ * pages where offered (first touches of fresh memory dominate a scan
+ * otherwise) and grown in place (mremap) rather than copied; small sizes
+ * come from malloc. Where the OS has neither, plain malloc. */
+extern const struct mft_mem_ops uffs_mem_large;
 
 /* Prepares standard output: UTF-8 on a Windows console, and no newline
  * translation, so every platform writes the same bytes. */

@@ -1,7 +1,10 @@
 /* POSIX process helpers: fork for isolated measurements, getrusage for
  * peak memory, posix_fadvise to drop cached pages. */
+#define _GNU_SOURCE /* mremap */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -70,6 +73,70 @@ void uffs_free_large(void *p)
 {
 	free(p);
 }
+
+/* Sizes from here up are mapped: below, a huge page would mostly be tail. */
+#define MAPPED_MIN (4u << 20)
+
+static size_t page_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
+static void *map_zeroed(size_t bytes)
+{
+	void *p = mmap(NULL, page_round(bytes), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, page_round(bytes), MADV_HUGEPAGE); /* a hint */
+#endif
+	return p;
+}
+
+static void *mem_large_resize(void *p, size_t old, size_t bytes)
+{
+	bool was_mapped = p && old >= MAPPED_MIN;
+	if (bytes < MAPPED_MIN) {
+		if (!was_mapped)
+			return p ? realloc(p, bytes) : calloc(1, bytes);
+		void *q = malloc(bytes);
+		if (q) {
+			memcpy(q, p, bytes);
+			munmap(p, page_round(old));
+		}
+		return q;
+	}
+	if (!p)
+		return map_zeroed(bytes);
+#ifdef MREMAP_MAYMOVE
+	if (was_mapped) {
+		void *q = mremap(p, page_round(old), page_round(bytes), MREMAP_MAYMOVE);
+		return q == MAP_FAILED ? NULL : q;
+	}
+#endif
+	void *q = map_zeroed(bytes);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < bytes ? old : bytes);
+	if (was_mapped)
+		munmap(p, page_round(old));
+	else
+		free(p);
+	return q;
+}
+
+static void mem_large_release(void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	if (bytes >= MAPPED_MIN)
+		munmap(p, page_round(bytes));
+	else
+		free(p);
+}
+
+const struct mft_mem_ops uffs_mem_large = {mem_large_resize, mem_large_release};
 
 void uffs_console_init(void)
 {

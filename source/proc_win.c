@@ -51,6 +51,22 @@ void uffs_free_large(void *p)
 	_aligned_free(p);
 }
 
+/* The index's columns from the C library: Windows grants large pages only
+ * to accounts holding SeLockMemoryPrivilege. */
+static void *mem_large_resize(void *p, size_t old, size_t bytes)
+{
+	(void)old;
+	return p ? realloc(p, bytes) : calloc(1, bytes);
+}
+
+static void mem_large_release(void *p, size_t bytes)
+{
+	(void)bytes;
+	free(p);
+}
+
+const struct mft_mem_ops uffs_mem_large = {mem_large_resize, mem_large_release};
+
 void uffs_console_init(void)
 {
 	SetConsoleOutputCP(CP_UTF8);
