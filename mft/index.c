@@ -162,7 +162,9 @@ static void free_extras(const struct mft_mem_ops *mem, struct uffs_extras *t)
 
 /* ---- life cycle ------------------------------------------------------------- */
 
-/* The per-record columns, with their element counts for n records. */
+/* The per-record columns and their sizes for n records. They live in one
+ * block (one mapping, one partly used huge page at its end): each column
+ * starts on a 64-byte boundary. */
 #define RECORD_COLS(idx, n)                                                    \
 	{                                                                      \
 		{(void **)&(idx)->rflags, ((n) + 1) * sizeof *(idx)->rflags}, \
@@ -177,6 +179,19 @@ static void free_extras(const struct mft_mem_ops *mem, struct uffs_extras *t)
 		{(void **)&(idx)->link_first,                                  \
 		 ((n) + 2) * sizeof *(idx)->link_first},                       \
 	}
+
+static size_t align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+static size_t record_block_size(const struct column *cols, size_t n)
+{
+	size_t total = 0;
+	for (size_t c = 0; c < n; c++)
+		total += align64(cols[c].elem);
+	return total;
+}
 
 int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
 			 uint32_t record_size, bool keep_fn_times,
@@ -193,13 +208,20 @@ int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
 	idx->keep_fn_times = keep_fn_times;
 	idx->last_base = -1;
 	const struct column cols[] = RECORD_COLS(idx, n);
-	bool ok = true;
-	for (size_t c = 0; c < NCOLS(cols) && ok; c++)
-		ok = (*cols[c].ptr = mem_resize(mem, NULL, 0, cols[c].elem)) != NULL;
+	size_t block = record_block_size(cols, NCOLS(cols));
+	uint8_t *at = mem_resize(mem, NULL, 0, block);
+	if (at) {
+		idx->record_block = at;
+		for (size_t c = 0; c < NCOLS(cols); c++) {
+			*cols[c].ptr = at;
+			at += align64(cols[c].elem);
+		}
+	}
 	/* Never NULL, so that pool + offset is defined even when every name
-	 * is empty (found by fuzzing). */
-	idx->pool_cap = 4096;
-	idx->pool = ok ? mem_resize(mem, NULL, 0, idx->pool_cap) : NULL;
+	 * is empty (found by fuzzing). With an allocator that maps, room for
+	 * typical names costs nothing until used. */
+	idx->pool_cap = mem ? (size_t)n * 16 + 4096 : 4096;
+	idx->pool = at ? mem_resize(mem, NULL, 0, idx->pool_cap) : NULL;
 	if (!idx->pool) {
 		uffs_index_free(idx);
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
@@ -240,8 +262,8 @@ void uffs_index_free(struct uffs_index *idx)
 	if (!idx->is_batch) {
 		size_t n = (size_t)idx->n_records;
 		const struct column cols[] = RECORD_COLS(idx, n);
-		for (size_t c = 0; c < NCOLS(cols); c++)
-			mem_release(idx->mem, *cols[c].ptr, cols[c].elem);
+		mem_release(idx->mem, idx->record_block,
+			    record_block_size(cols, NCOLS(cols)));
 	}
 	free_tables(idx);
 	*idx = (struct uffs_index){0};

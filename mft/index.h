@@ -100,6 +100,7 @@ struct uffs_index {
 	uint32_t record_size;
 	bool keep_fn_times;
 
+	void *record_block; /* holds the per-record columns */
 	/* per record, n_records each */
 	uint16_t *rflags;
 	uint16_t *seq;

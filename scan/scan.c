@@ -155,6 +155,8 @@ struct engine {
 	pthread_t tid[WORKERS_MAX];
 	unsigned free_slots;
 	uint64_t next_merge;
+	uint64_t next_chunk; /* pipelined-parallel: the next chunk to read */
+	const struct uaio_backend_ops *reading_backend;
 	int error;
 	struct mft_error err;
 	double parse_s, merge_s;
@@ -267,11 +269,12 @@ static void parse_and_merge(struct engine *e, unsigned si,
 {
 	struct mft_error err;
 	struct slot *s = &e->slots[si];
-	/* One parsing thread and the chunk next in order: nothing can merge
-	 * before it, so it goes straight into the index, with no batch to
-	 * copy. (The single parser is the only thread that merges.) */
+	/* The chunk next in order goes straight into the index, with no
+	 * batch to copy: nothing merges before it is done, so no other thread
+	 * touches the index's tables meanwhile (other workers fill their own
+	 * batches and the per-record slots of their own records). */
 	pthread_mutex_lock(&e->lock);
-	s->in_place = e->n_workers <= 1 && s->chunk == e->next_merge && !e->error;
+	s->in_place = s->chunk == e->next_merge && !e->error;
 	pthread_mutex_unlock(&e->lock);
 	double t0 = thread_cpu_seconds();
 	int rc = parse_chunk(e, s, s->in_place ? e->idx : &s->batch, view, &err);
@@ -313,12 +316,13 @@ static void *parse_worker(void *arg)
 	return NULL;
 }
 
-/* A chunk's bytes are all in: parse it here (no workers) or queue it. */
+/* A chunk's bytes are all in: parse it here (no parse workers, or a
+ * worker that reads its own chunks) or queue it for the parse workers. */
 static void chunk_ready(struct engine *e, unsigned si,
 			struct mft_record_view *inline_view)
 {
 	e->slots[si].state = SLOT_PARSING;
-	if (!e->n_workers) {
+	if (!e->n_workers || inline_view) {
 		parse_and_merge(e, si, inline_view);
 		return;
 	}
@@ -423,6 +427,9 @@ struct reader {
 	double window_latency; /* summed chunk read latency */
 	double best_rate;
 	double best_latency;   /* mean chunk latency in the best window */
+	/* summed into the scan's figures when the reader closes */
+	uint64_t bytes_read, short_reads;
+	double io_wait;
 };
 
 static void backlog_push(struct reader *r, uint64_t ud)
@@ -522,9 +529,9 @@ static void handle_completion(struct engine *e, struct reader *r,
 		return;
 	}
 	s->piece_done[k] += (uint32_t)c->res;
-	e->st->bytes_read += (uint64_t)c->res;
+	r->bytes_read += (uint64_t)c->res;
 	if (s->piece_done[k] < p->len) {
-		e->st->short_reads++;
+		r->short_reads++;
 		backlog_push(r, c->user_data);
 		return;
 	}
@@ -544,85 +551,195 @@ static bool has_error(struct engine *e)
 	return err;
 }
 
-static int run_reader(struct engine *e, const struct uaio_backend_ops *backend,
-		      const struct uaio_config *cfg,
-		      struct mft_record_view *inline_view)
+/* Opens a reader with room for `depth` reads in flight. */
+static int reader_open(struct engine *e, struct reader *r,
+		       const struct uaio_backend_ops *backend,
+		       const struct uaio_config *cfg, unsigned depth)
 {
-	struct reader r = {0};
+	*r = (struct reader){0};
 	struct uaio_config c = *cfg;
-	unsigned pieces = e->plan.max_pieces ? e->plan.max_pieces : 1;
-	c.depth = e->n_slots * pieces;
-	if (c.depth > 4096)
-		c.depth = 4096;
-	if (c.depth < 2)
-		c.depth = 2;
-	int rc = uaio_ctx_create(&r.ctx, backend, &c);
+	c.depth = depth > 4096 ? 4096 : depth < 2 ? 2 : depth;
+	int rc = uaio_ctx_create(&r->ctx, backend, &c);
 	if (rc) {
 		struct mft_error err;
 		mft_fail(&err, MFT_E_UNSUPPORTED, MFT_NO_FRS, MFT_NO_OFFSET,
 			 backend ? "the chosen I/O backend is unavailable here"
 				 : "no I/O backend available");
-		if (r.ctx.why[0])
-			fprintf(stderr, "uffs: %s\n", r.ctx.why);
+		if (r->ctx.why[0])
+			fprintf(stderr, "uffs: %s\n", r->ctx.why);
 		fail(e, &err);
 		return err.code;
 	}
-	e->st->backend = r.ctx.ops->name;
-	if (r.ctx.why[0]) {
+	pthread_mutex_lock(&e->lock);
+	bool first = !e->st->backend;
+	e->st->backend = r->ctx.ops->name;
+	if (first && r->ctx.why[0]) {
 		char text[200];
-		snprintf(text, sizeof text, "skipped %s", r.ctx.why);
+		snprintf(text, sizeof text, "skipped %s", r->ctx.why);
 		explain(e->st, text);
 		if (e->o->verbose)
 			fprintf(stderr, "uffs: I/O backend %s (%s)\n",
-				r.ctx.ops->name, text);
+				r->ctx.ops->name, text);
 	}
-	uaio_register_buffers(&r.ctx, e->mem,
+	pthread_mutex_unlock(&e->lock);
+	uaio_register_buffers(&r->ctx, e->mem,
 			      (size_t)e->n_slots * e->plan.chunk_records *
 				      e->v->record_size);
-	r.cqe_cap = c.depth;
-	r.cqes = malloc(r.cqe_cap * sizeof *r.cqes);
-	r.cap_backlog = e->n_slots * pieces;
-	r.backlog = malloc((r.cap_backlog + 1) * sizeof *r.backlog);
-	r.depth_now = e->o->depth_auto ? DEPTH_AUTO_START : e->n_slots;
-	if (r.depth_now > e->n_slots)
-		r.depth_now = e->n_slots;
-	r.window_start = now_seconds();
+	unsigned pieces = e->plan.max_pieces ? e->plan.max_pieces : 1;
+	r->cqe_cap = c.depth;
+	r->cqes = malloc(r->cqe_cap * sizeof *r->cqes);
+	r->cap_backlog = e->n_slots * pieces;
+	r->backlog = malloc((r->cap_backlog + 1) * sizeof *r->backlog);
+	r->depth_now = e->o->depth_auto ? DEPTH_AUTO_START : e->n_slots;
+	if (r->depth_now > e->n_slots)
+		r->depth_now = e->n_slots;
+	r->window_start = now_seconds();
+	if (!r->cqes || !r->backlog) {
+		struct mft_error err;
+		mft_fail(&err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+		fail(e, &err);
+		return err.code;
+	}
+	return MFT_OK;
+}
+
+static void reader_close(struct engine *e, struct reader *r)
+{
+	uaio_ctx_destroy(&r->ctx); /* waits for reads still in flight */
+	free(r->cqes);
+	free(r->backlog);
+	pthread_mutex_lock(&e->lock);
+	e->st->bytes_read += r->bytes_read;
+	e->st->short_reads += r->short_reads;
+	e->st->io_wait_seconds += r->io_wait;
+	if (r->depth_now > e->st->depth_final)
+		e->st->depth_final = r->depth_now;
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Waits for completions and handles them; false on a failed wait. */
+static bool reader_reap(struct engine *e, struct reader *r,
+			struct mft_record_view *inline_view)
+{
+	double t0 = now_seconds();
+	int n = uaio_wait(&r->ctx, r->cqes, r->cqe_cap, 1, -1);
+	r->io_wait += now_seconds() - t0;
+	if (n < 0) {
+		struct mft_error err;
+		mft_fail(&err, MFT_E_IO, MFT_NO_FRS, MFT_NO_OFFSET, uaio_strerror(n));
+		fail(e, &err);
+		return false;
+	}
+	for (int i = 0; i < n; i++)
+		handle_completion(e, r, &r->cqes[i], inline_view);
+	return true;
+}
+
+/* The coordinator's loop: one reader keeps up to depth chunks in flight;
+ * parse workers (or this thread, with none) parse them. */
+static int run_reader(struct engine *e, const struct uaio_backend_ops *backend,
+		      const struct uaio_config *cfg,
+		      struct mft_record_view *inline_view)
+{
+	struct reader r;
+	unsigned pieces = e->plan.max_pieces ? e->plan.max_pieces : 1;
+	int rc = reader_open(e, &r, backend, cfg, e->n_slots * pieces);
+	if (rc) {
+		reader_close(e, &r);
+		return rc;
+	}
+	/* With parse workers, chunks go to them: this thread only reads. */
+	struct mft_record_view *view = e->n_workers ? NULL : inline_view;
 	uint32_t next = 0;
-	while (r.cqes && r.backlog && !has_error(e)) {
+	while (!has_error(e)) {
 		while (next < e->plan.n_chunks && r.slots_reading < r.depth_now) {
 			uint32_t si = take_slot(e, false);
 			if (si == NO_SLOT)
 				break;
-			start_chunk(e, &r, si, next++, inline_view);
+			start_chunk(e, &r, si, next++, view);
 		}
 		flush_backlog(e, &r);
 		if (r.ctx.inflight) {
-			double t0 = now_seconds();
-			int n = uaio_wait(&r.ctx, r.cqes, r.cqe_cap, 1, -1);
-			e->st->io_wait_seconds += now_seconds() - t0;
-			if (n < 0) {
-				struct mft_error err;
-				mft_fail(&err, MFT_E_IO, MFT_NO_FRS, MFT_NO_OFFSET,
-					 uaio_strerror(n));
-				fail(e, &err);
+			if (!reader_reap(e, &r, view))
 				break;
-			}
-			for (int i = 0; i < n; i++)
-				handle_completion(e, &r, &r.cqes[i], inline_view);
 		} else if (next < e->plan.n_chunks) {
 			uint32_t si = take_slot(e, true);
 			if (si == NO_SLOT)
 				break;
-			start_chunk(e, &r, si, next++, inline_view);
+			start_chunk(e, &r, si, next++, view);
 		} else {
 			break;
 		}
 	}
-	e->st->depth_final = r.depth_now;
-	uaio_ctx_destroy(&r.ctx); /* waits for reads still in flight */
-	free(r.cqes);
-	free(r.backlog);
+	reader_close(e, &r);
 	return 0;
+}
+
+/* ---- pipelined-parallel: every worker reads its own chunks --------------- */
+
+/* Takes a free slot and the next chunk to read into it, waiting for a slot;
+ * false when every chunk is taken or the scan failed. */
+static bool take_chunk(struct engine *e, uint32_t *slot, uint32_t *chunk)
+{
+	uint32_t si = take_slot(e, true);
+	if (si == NO_SLOT)
+		return false;
+	pthread_mutex_lock(&e->lock);
+	bool got = e->next_chunk < e->plan.n_chunks && !e->error;
+	if (got) {
+		*chunk = (uint32_t)e->next_chunk++;
+	} else {
+		e->slots[si].state = SLOT_FREE;
+		e->free_slots++;
+		pthread_cond_broadcast(&e->free_cv);
+	}
+	pthread_mutex_unlock(&e->lock);
+	*slot = si;
+	return got;
+}
+
+/* One worker: read a chunk, parse it on this core while its bytes are
+ * still in this core's cache, merge what is next in order, repeat. The
+ * other workers' reads overlap this one's parsing. */
+static void *reading_worker(void *arg)
+{
+	struct engine *e = arg;
+	struct mft_record_view *view = malloc(sizeof *view);
+	struct reader r;
+	unsigned pieces = e->plan.max_pieces ? e->plan.max_pieces : 1;
+	struct uaio_config cfg = e->o->fault;
+	if (!view) {
+		struct mft_error err;
+		mft_fail(&err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+		fail(e, &err);
+		return NULL;
+	}
+	if (reader_open(e, &r, e->reading_backend, &cfg, pieces) == MFT_OK) {
+		uint32_t si, chunk;
+		while (!has_error(e) && take_chunk(e, &si, &chunk)) {
+			start_chunk(e, &r, si, chunk, view);
+			while (r.slots_reading && !has_error(e)) {
+				flush_backlog(e, &r);
+				if (r.ctx.inflight && !reader_reap(e, &r, view))
+					break;
+			}
+		}
+	}
+	reader_close(e, &r);
+	free(view);
+	return NULL;
+}
+
+static void run_reading_workers(struct engine *e, unsigned n)
+{
+	pthread_t tid[WORKERS_MAX];
+	unsigned started = 0;
+	for (unsigned i = 1; i < n; i++)
+		if (pthread_create(&tid[started], NULL, reading_worker, e) == 0)
+			started++;
+	reading_worker(e); /* the calling thread is one of them */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
 }
 
 /* ---- parallel: the whole $MFT first --------------------------------------- */
@@ -877,10 +994,14 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 				stats->chunk_bytes / 1024, e->plan.n_chunks,
 				stats->why[0] ? " (" : "", stats->why,
 				stats->why[0] ? ")" : "");
-		start_workers(e, workers);
+		bool self_reading = stats->mode == UFFS_MODE_PIPELINED_PARALLEL;
+		start_workers(e, self_reading ? 0 : workers);
 		if (whole) {
 			stats->backend = "direct";
 			run_parallel(e, chunk_off);
+		} else if (self_reading) {
+			e->reading_backend = mode_backend(stats->mode, o);
+			run_reading_workers(e, workers);
 		} else {
 			struct uaio_config cfg = o->fault;
 			run_reader(e, mode_backend(stats->mode, o), &cfg, view);

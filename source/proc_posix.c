@@ -74,24 +74,85 @@ void uffs_free_large(void *p)
 	free(p);
 }
 
-/* Sizes from here up are mapped: below, a huge page would mostly be tail. */
-#define MAPPED_MIN (4u << 20)
+/* Sizes from here up are mapped; smaller ones come from malloc. */
+#define MAPPED_MIN (1u << 20)
 
 static size_t page_round(size_t n)
 {
 	return (n + 4095) & ~(size_t)4095;
 }
 
-static void *map_zeroed(size_t bytes)
+/* An address range of len bytes starting on a huge-page boundary (where a
+ * huge page can back it from its first byte), reserved without access. */
+static void *reserve_aligned(size_t len)
 {
-	void *p = mmap(NULL, page_round(bytes), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t over = len + HUGE_PAGE;
+	uint8_t *p = mmap(NULL, over, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	uint8_t *at = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) &
+				  ~(uintptr_t)(HUGE_PAGE - 1));
+	if (at > p)
+		munmap(p, (size_t)(at - p));
+	if (p + over > at + len)
+		munmap(at + len, (size_t)(p + over - (at + len)));
+	return at;
+}
+
+static void hint_huge(void *p, size_t len)
+{
 #ifdef MADV_HUGEPAGE
-	madvise(p, page_round(bytes), MADV_HUGEPAGE); /* a hint */
+	madvise(p, len, MADV_HUGEPAGE); /* a hint: failure is fine */
+#else
+	(void)p;
+	(void)len;
 #endif
+}
+
+static void *map_zeroed(size_t bytes)
+{
+	size_t len = page_round(bytes);
+	void *at = reserve_aligned(len);
+	if (!at)
+		return NULL;
+	void *p = mmap(at, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED) {
+		munmap(at, len);
+		return NULL;
+	}
+	hint_huge(p, len);
 	return p;
+}
+
+/* Resizes a mapping: in place when the addresses after it are free, else
+ * moved (page tables, not bytes) to a new aligned range. */
+static void *remap_to(void *p, size_t old, size_t bytes)
+{
+	size_t from = page_round(old), to = page_round(bytes);
+#ifdef MREMAP_MAYMOVE
+	void *q = mremap(p, from, to, 0);
+	if (q == MAP_FAILED) {
+		void *at = reserve_aligned(to);
+		if (!at)
+			return NULL;
+		q = mremap(p, from, to, MREMAP_MAYMOVE | MREMAP_FIXED, at);
+		if (q == MAP_FAILED) {
+			munmap(at, to);
+			return NULL;
+		}
+	}
+	hint_huge(q, to);
+	return q;
+#else
+	void *q = map_zeroed(bytes);
+	if (q) {
+		memcpy(q, p, from < to ? old : bytes);
+		munmap(p, from);
+	}
+	return q;
+#endif
 }
 
 static void *mem_large_resize(void *p, size_t old, size_t bytes)
@@ -107,22 +168,13 @@ static void *mem_large_resize(void *p, size_t old, size_t bytes)
 		}
 		return q;
 	}
-	if (!p)
-		return map_zeroed(bytes);
-#ifdef MREMAP_MAYMOVE
-	if (was_mapped) {
-		void *q = mremap(p, page_round(old), page_round(bytes), MREMAP_MAYMOVE);
-		return q == MAP_FAILED ? NULL : q;
-	}
-#endif
-	void *q = map_zeroed(bytes);
-	if (!q)
-		return NULL;
-	memcpy(q, p, old < bytes ? old : bytes);
 	if (was_mapped)
-		munmap(p, page_round(old));
-	else
+		return remap_to(p, old, bytes);
+	void *q = map_zeroed(bytes);
+	if (q && p) {
+		memcpy(q, p, old < bytes ? old : bytes);
 		free(p);
+	}
 	return q;
 }
 
