@@ -794,6 +794,73 @@ static unsigned online_cpus(void)
 	return uffs_cpu_count();
 }
 
+/* Where the $MFT's byte `at` lies in the source file, or UINT64_MAX when
+ * it is sparse or past the extents. */
+static uint64_t mft_byte_in_file(const struct uffs_volume *v, uint64_t at)
+{
+	for (size_t i = 0; i < v->n_ext; i++) {
+		const struct uffs_extent *x = &v->ext[i];
+		if (at >= x->mft_off && at - x->mft_off < x->len)
+			return x->vol_off == UFFS_SPARSE_OFFSET
+				       ? UINT64_MAX
+				       : v->src->base + x->vol_off + (at - x->mft_off);
+	}
+	return UINT64_MAX;
+}
+
+#define CACHE_PROBES 16u
+#define CACHE_PROBE_SEARCH 4096u
+
+/* Whether the $MFT is in the OS's cache: reads of a few in-use records
+ * spread over it (the ones a scan reads), each allowed no wait for the
+ * device. 1 yes, 0 no, -1 cannot tell. */
+static int mft_cached(const struct uffs_volume *v)
+{
+	uint8_t *buf = malloc(v->record_size);
+	if (!buf)
+		return -1;
+	int cached = 1;
+	uint64_t n = v->n_records;
+	for (unsigned k = 0; k < CACHE_PROBES && cached == 1; k++) {
+		uint64_t r = n / CACHE_PROBES * k, stop = r + CACHE_PROBE_SEARCH;
+		while (r < n && r < stop && !uffs_volume_record_in_bitmap(v, r))
+			r++;
+		if (r >= n || r >= stop)
+			continue;
+		uint64_t off = mft_byte_in_file(v, r * v->record_size);
+		if (off != UINT64_MAX)
+			cached = uffs_file_cached(&v->src->file, buf, v->record_size,
+						  off);
+	}
+	free(buf);
+	return cached;
+}
+
+/* Auto's choice, from what the device and the cache say:
+ * - a spinning disk, or a $MFT that is not in memory: the work is reading,
+ *   so keep many reads in flight (async) and parse as they land;
+ * - a $MFT in memory (or on a device whose reads are too quick to
+ *   matter): the work is copying and parsing, so every worker reads a chunk
+ *   and parses it on the core that copied it (pipelined-parallel), with no
+ *   hand-over between cores;
+ * - nothing to tell: async, the mode that is never far from the best. */
+static enum uffs_mode auto_mode(const struct uffs_volume *v, char *why,
+				size_t why_len)
+{
+	if (v->src->file.rotational) {
+		snprintf(why, why_len, "auto: async (rotational disk)");
+		return UFFS_MODE_ASYNC;
+	}
+	int cached = mft_cached(v);
+	enum uffs_mode m = cached == 1 ? UFFS_MODE_PIPELINED_PARALLEL
+				       : UFFS_MODE_ASYNC;
+	snprintf(why, why_len, "auto: %s ($MFT %s)", uffs_mode_name(m),
+		 cached == 1   ? "in the page cache"
+		 : cached == 0 ? "not in the page cache"
+			       : "cache state unknown");
+	return m;
+}
+
 /* Fills in mode, threads, depth and chunk size from the options and the
  * device, saying why in st->why. */
 static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
@@ -802,19 +869,8 @@ static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
 {
 	st->mode = o->mode;
 	if (st->mode == UFFS_MODE_AUTO) {
-		/* A spinning disk wants reads queued deep; with cores to spare
-		 * so does an SSD. On one or two cores, the page-cache copy of
-		 * queued reads and the parse threads fight for the same cores:
-		 * one reader thread and one parser measure faster there
-		 * (docs/benchmarks.md). */
 		char text[112];
-		unsigned cpus = online_cpus();
-		bool rotational = v->src->file.rotational;
-		st->mode = rotational || cpus > 2 ? UFFS_MODE_ASYNC
-						  : UFFS_MODE_PIPELINED;
-		snprintf(text, sizeof text, "auto: %s (%u cores, %s)",
-			 uffs_mode_name(st->mode), cpus,
-			 rotational ? "rotational disk" : "SSD or image");
+		st->mode = auto_mode(v, text, sizeof text);
 		explain(st, text);
 	}
 	st->threads = o->threads ? o->threads : online_cpus();

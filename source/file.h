@@ -29,6 +29,11 @@ int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
 			uint64_t off, int *os_error);
 void uffs_file_close(struct uffs_file *f);
+/* Whether [off, off + len) is in the OS's cache now, probed by a read that
+ * may not wait for the device (RWF_NOWAIT): 1 yes, 0 no, -1 cannot tell
+ * (no such read here, or an error). buf is scratch of len bytes. */
+int uffs_file_cached(const struct uffs_file *f, void *buf, size_t len,
+		     uint64_t off);
 /* Opens a second handle that reads around the page cache (O_DIRECT on
  * Linux). Returns 0, or -1 when the file system does not allow it; the
  * buffered handle is unaffected either way. */

@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/fs.h>
@@ -104,6 +105,29 @@ int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
 		done += (size_t)n;
 	}
 	return (int64_t)done;
+}
+
+int uffs_file_cached(const struct uffs_file *f, void *buf, size_t len,
+		     uint64_t off)
+{
+#ifdef RWF_NOWAIT
+	struct iovec iov = {buf, len};
+	ssize_t n;
+	do
+		n = preadv2((int)f->handle, &iov, 1, (off_t)off, RWF_NOWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -1;
+	/* A buffered read that stops short without reaching the end of the
+	 * file met a page not in the cache. */
+	return (size_t)n == len || off + (uint64_t)n >= f->size ? 1 : 0;
+#else
+	(void)f;
+	(void)buf;
+	(void)len;
+	(void)off;
+	return -1;
+#endif
 }
 
 int uffs_file_open_direct(struct uffs_file *f, const char *path)

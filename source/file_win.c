@@ -170,6 +170,17 @@ static int64_t read_at(HANDLE h, void *buf, DWORD len, uint64_t off,
 	return got;
 }
 
+int uffs_file_cached(const struct uffs_file *f, void *buf, size_t len,
+		     uint64_t off)
+{
+	/* Windows has no read that refuses to wait for the device. */
+	(void)f;
+	(void)buf;
+	(void)len;
+	(void)off;
+	return -1;
+}
+
 int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
 			uint64_t off, int *os_error)
 {
