@@ -53,9 +53,8 @@ static void shrink_back(const struct mft_mem_ops *mem, const struct column *col,
 		*col->ptr = NULL;
 		return;
 	}
-	p = mem_resize(mem, p, (size_t)from * col->elem, (size_t)to * col->elem);
-	if (p) /* shrinking does not fail in practice; if it did, keep it */
-		*col->ptr = p;
+	*col->ptr = mem_resize(mem, p, (size_t)from * col->elem,
+			       (size_t)to * col->elem); /* cannot fail */
 }
 
 static int grow_columns(const struct mft_mem_ops *mem, const struct column *cols,
@@ -165,19 +164,22 @@ static void free_extras(const struct mft_mem_ops *mem, struct uffs_extras *t)
 /* The per-record columns and their sizes for n records. They live in one
  * block (one mapping, one partly used huge page at its end): each column
  * starts on a 64-byte boundary. */
-#define RECORD_COLS(idx, n)                                                    \
+#define RECORD_COLS(idx, n, all)                                               \
 	{                                                                      \
 		{(void **)&(idx)->rflags, ((n) + 1) * sizeof *(idx)->rflags}, \
 		{(void **)&(idx)->seq, ((n) + 1) * sizeof *(idx)->seq},       \
-		{(void **)&(idx)->fattrs, ((n) + 1) * sizeof *(idx)->fattrs}, \
-		{(void **)&(idx)->times, (4 * (n) + 1) * sizeof *(idx)->times}, \
-		{(void **)&(idx)->data_size,                                   \
-		 ((n) + 1) * sizeof *(idx)->data_size},                        \
-		{(void **)&(idx)->data_alloc,                                  \
-		 ((n) + 1) * sizeof *(idx)->data_alloc},                       \
-		{(void **)&(idx)->data_id, ((n) + 1) * sizeof *(idx)->data_id}, \
 		{(void **)&(idx)->link_first,                                  \
 		 ((n) + 2) * sizeof *(idx)->link_first},                       \
+		{(all) ? (void **)&(idx)->fattrs : NULL,                       \
+		 ((n) + 1) * sizeof *(idx)->fattrs},                           \
+		{(all) ? (void **)&(idx)->times : NULL,                        \
+		 (4 * (n) + 1) * sizeof *(idx)->times},                        \
+		{(all) ? (void **)&(idx)->data_size : NULL,                    \
+		 ((n) + 1) * sizeof *(idx)->data_size},                        \
+		{(all) ? (void **)&(idx)->data_alloc : NULL,                   \
+		 ((n) + 1) * sizeof *(idx)->data_alloc},                       \
+		{(all) ? (void **)&(idx)->data_id : NULL,                      \
+		 ((n) + 1) * sizeof *(idx)->data_id},                          \
 	}
 
 static size_t align64(size_t n)
@@ -189,14 +191,18 @@ static size_t record_block_size(const struct column *cols, size_t n)
 {
 	size_t total = 0;
 	for (size_t c = 0; c < n; c++)
-		total += align64(cols[c].elem);
+		if (cols[c].ptr)
+			total += align64(cols[c].elem);
 	return total;
 }
 
 int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
-			 uint32_t record_size, bool keep_fn_times,
-			 const struct mft_mem_ops *mem, struct mft_error *err)
+			 uint32_t record_size,
+			 const struct uffs_index_opts *opts,
+			 struct mft_error *err)
 {
+	const struct mft_mem_ops *mem = opts->mem;
+	bool keep_fn_times = opts->keep_fn_times;
 	*idx = (struct uffs_index){0};
 	if (n_records > TABLE_MAX)
 		return mft_fail(err, MFT_E_UNSUPPORTED, MFT_NO_FRS, 0,
@@ -206,13 +212,16 @@ int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
 	idx->n_records = n_records;
 	idx->record_size = record_size;
 	idx->keep_fn_times = keep_fn_times;
+	idx->names_only = opts->names_only;
 	idx->last_base = -1;
-	const struct column cols[] = RECORD_COLS(idx, n);
+	const struct column cols[] = RECORD_COLS(idx, n, !opts->names_only);
 	size_t block = record_block_size(cols, NCOLS(cols));
 	uint8_t *at = mem_resize(mem, NULL, 0, block);
 	if (at) {
 		idx->record_block = at;
 		for (size_t c = 0; c < NCOLS(cols); c++) {
+			if (!cols[c].ptr)
+				continue;
 			*cols[c].ptr = at;
 			at += align64(cols[c].elem);
 		}
@@ -240,8 +249,8 @@ int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 		    uint32_t record_size, bool keep_fn_times,
 		    struct mft_error *err)
 {
-	return uffs_index_init_with(idx, n_records, record_size, keep_fn_times,
-				    NULL, err);
+	const struct uffs_index_opts opts = {.keep_fn_times = keep_fn_times};
+	return uffs_index_init_with(idx, n_records, record_size, &opts, err);
 }
 
 static void free_tables(struct uffs_index *idx)
@@ -261,7 +270,7 @@ void uffs_index_free(struct uffs_index *idx)
 {
 	if (!idx->is_batch) {
 		size_t n = (size_t)idx->n_records;
-		const struct column cols[] = RECORD_COLS(idx, n);
+		const struct column cols[] = RECORD_COLS(idx, n, !idx->names_only);
 		mem_release(idx->mem, idx->record_block,
 			    record_block_size(cols, NCOLS(cols)));
 	}
@@ -407,6 +416,8 @@ static void set_record_data(struct uffs_index *idx, uint64_t r, uint64_t size,
 			    uint64_t alloc, uint16_t id, uint8_t sflags)
 {
 	idx->rflags[r] |= data_flags(sflags);
+	if (idx->names_only)
+		return;
 	idx->data_size[r] = size;
 	idx->data_alloc[r] = alloc;
 	idx->data_id[r] = id;
@@ -495,6 +506,8 @@ static void set_base_columns(struct uffs_index *idx,
 		f |= UFFS_REC_ATTR_LIST;
 	idx->rflags[r] = f;
 	idx->seq[r] = v->seq;
+	if (idx->names_only)
+		return;
 	idx->fattrs[r] = v->si_attrs;
 	memcpy(&idx->times[4 * r], v->si_times, sizeof v->si_times);
 }

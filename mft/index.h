@@ -99,6 +99,7 @@ struct uffs_index {
 	uint64_t n_records;
 	uint32_t record_size;
 	bool keep_fn_times;
+	bool names_only; /* no fattrs, times or data_* columns (NULL) */
 
 	void *record_block; /* holds the per-record columns */
 	/* per record, n_records each */
@@ -132,11 +133,22 @@ struct uffs_index {
 int uffs_index_init(struct uffs_index *idx, uint64_t n_records,
 		    uint32_t record_size, bool keep_fn_times,
 		    struct mft_error *err);
-/* The same, with the large columns (per-record columns, the link and
- * stream tables, the name pool) taken from mem; batches always use libc. */
+struct uffs_index_opts {
+	bool keep_fn_times;
+	/* Only what paths and stream rows need: the attribute, time and
+	 * unnamed-$DATA columns are not kept (their pointers stay NULL; the
+	 * data flags are). For a plain listing of paths: a third of the
+	 * memory. Such an index has no digest and is never saved. */
+	bool names_only;
+	/* Where the large columns (per-record columns, the link and stream
+	 * tables, the name pool) come from; NULL: libc. Batches always use
+	 * libc. */
+	const struct mft_mem_ops *mem;
+};
 int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
-			 uint32_t record_size, bool keep_fn_times,
-			 const struct mft_mem_ops *mem, struct mft_error *err);
+			 uint32_t record_size,
+			 const struct uffs_index_opts *opts,
+			 struct mft_error *err);
 void uffs_index_free(struct uffs_index *idx);
 
 /* The merger: folds one parsed record into the index, keyed by its FRS (an

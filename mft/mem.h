@@ -14,7 +14,8 @@
 struct mft_mem_ops {
 	/* Like realloc(p, new_bytes), told the old size too. From p == NULL
 	 * the memory is zeroed; bytes added by growing are not. NULL on
-	 * failure, p untouched. */
+	 * failure, p untouched. Shrinking must not fail: a table whose
+	 * growth failed half-way shrinks its grown columns back. */
 	void *(*resize)(void *p, size_t old_bytes, size_t new_bytes);
 	/* Gives back what resize returned, with its size. */
 	void (*release)(void *p, size_t bytes);

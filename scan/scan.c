@@ -1022,8 +1022,13 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 	*stats = (struct uffs_scan_stats){0};
 	unsigned workers = 0, slots = 1;
 	decide(v, o, stats, &workers, &slots);
+	const struct uffs_index_opts iopts = {
+		.keep_fn_times = o->keep_fn_times,
+		.names_only = o->names_only,
+		.mem = &uffs_mem_large,
+	};
 	int rc = uffs_index_init_with(idx, v->n_records, v->record_size,
-				      o->keep_fn_times, &uffs_mem_large, err);
+				      &iopts, err);
 	if (rc)
 		return rc;
 	struct engine *e = calloc(1, sizeof *e);

@@ -59,6 +59,7 @@ struct uffs_scan_opts {
 	uint32_t chunk_bytes; /* 0 = by device type */
 	bool skip_unused;     /* leave out records $MFT:$BITMAP marks unused */
 	bool keep_fn_times;   /* keep every name's $FILE_NAME times */
+	bool names_only;      /* paths only: see uffs_index_opts */
 	bool verbose;         /* explain choices on stderr */
 	/* Called on the merging thread after each chunk is merged (the callee
 	 * decides how often to show it; keep it short: the merge waits), and

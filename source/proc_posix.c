@@ -2,7 +2,6 @@
  * peak memory, posix_fadvise to drop cached pages. */
 #define _GNU_SOURCE /* mremap */
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -74,23 +73,25 @@ void uffs_free_large(void *p)
 	free(p);
 }
 
-/* Sizes from here up are mapped; smaller ones come from malloc. */
-#define MAPPED_MIN (1u << 20)
-
+/* Every size is mapped, so that shrinking (which the index relies on not
+ * to fail) is an mremap in place, and release is always munmap. */
 static size_t page_round(size_t n)
 {
 	return (n + 4095) & ~(size_t)4095;
 }
 
-/* An address range of len bytes starting on a huge-page boundary (where a
- * huge page can back it from its first byte), reserved without access. */
-static void *reserve_aligned(size_t len)
+/* An address range of len bytes, reserved without access; from 2 MiB up
+ * it starts on a huge-page boundary, so a huge page can back it from its
+ * first byte. */
+static void *reserve(size_t len)
 {
-	size_t over = len + HUGE_PAGE;
+	size_t over = len >= HUGE_PAGE ? len + HUGE_PAGE : len;
 	uint8_t *p = mmap(NULL, over, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	if (over == len)
+		return p;
 	uint8_t *at = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) &
 				  ~(uintptr_t)(HUGE_PAGE - 1));
 	if (at > p)
@@ -103,7 +104,8 @@ static void *reserve_aligned(size_t len)
 static void hint_huge(void *p, size_t len)
 {
 #ifdef MADV_HUGEPAGE
-	madvise(p, len, MADV_HUGEPAGE); /* a hint: failure is fine */
+	if (len >= HUGE_PAGE)
+		madvise(p, len, MADV_HUGEPAGE); /* a hint: failure is fine */
 #else
 	(void)p;
 	(void)len;
@@ -112,8 +114,8 @@ static void hint_huge(void *p, size_t len)
 
 static void *map_zeroed(size_t bytes)
 {
-	size_t len = page_round(bytes);
-	void *at = reserve_aligned(len);
+	size_t len = page_round(bytes ? bytes : 1);
+	void *at = reserve(len);
 	if (!at)
 		return NULL;
 	void *p = mmap(at, len, PROT_READ | PROT_WRITE,
@@ -126,15 +128,19 @@ static void *map_zeroed(size_t bytes)
 	return p;
 }
 
-/* Resizes a mapping: in place when the addresses after it are free, else
- * moved (page tables, not bytes) to a new aligned range. */
-static void *remap_to(void *p, size_t old, size_t bytes)
+/* Resizes a mapping: in place when the addresses after it are free (always
+ * when shrinking), else moved (page tables, not bytes) to a new range. */
+static void *mem_large_resize(void *p, size_t old, size_t bytes)
 {
-	size_t from = page_round(old), to = page_round(bytes);
+	if (!p)
+		return map_zeroed(bytes);
+	size_t from = page_round(old ? old : 1), to = page_round(bytes ? bytes : 1);
+	if (from == to)
+		return p;
 #ifdef MREMAP_MAYMOVE
 	void *q = mremap(p, from, to, 0);
 	if (q == MAP_FAILED) {
-		void *at = reserve_aligned(to);
+		void *at = reserve(to);
 		if (!at)
 			return NULL;
 		q = mremap(p, from, to, MREMAP_MAYMOVE | MREMAP_FIXED, at);
@@ -146,46 +152,23 @@ static void *remap_to(void *p, size_t old, size_t bytes)
 	hint_huge(q, to);
 	return q;
 #else
+	if (to < from) {
+		munmap((uint8_t *)p + to, from - to);
+		return p;
+	}
 	void *q = map_zeroed(bytes);
 	if (q) {
-		memcpy(q, p, from < to ? old : bytes);
+		memcpy(q, p, old);
 		munmap(p, from);
 	}
 	return q;
 #endif
 }
 
-static void *mem_large_resize(void *p, size_t old, size_t bytes)
-{
-	bool was_mapped = p && old >= MAPPED_MIN;
-	if (bytes < MAPPED_MIN) {
-		if (!was_mapped)
-			return p ? realloc(p, bytes) : calloc(1, bytes);
-		void *q = malloc(bytes);
-		if (q) {
-			memcpy(q, p, bytes);
-			munmap(p, page_round(old));
-		}
-		return q;
-	}
-	if (was_mapped)
-		return remap_to(p, old, bytes);
-	void *q = map_zeroed(bytes);
-	if (q && p) {
-		memcpy(q, p, old < bytes ? old : bytes);
-		free(p);
-	}
-	return q;
-}
-
 static void mem_large_release(void *p, size_t bytes)
 {
-	if (!p)
-		return;
-	if (bytes >= MAPPED_MIN)
-		munmap(p, page_round(bytes));
-	else
-		free(p);
+	if (p)
+		munmap(p, page_round(bytes ? bytes : 1));
 }
 
 const struct mft_mem_ops uffs_mem_large = {mem_large_resize, mem_large_release};

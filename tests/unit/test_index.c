@@ -994,6 +994,147 @@ static void test_utf8_names(void **state)
 	done(&idx, &t);
 }
 
+/* ---- memory hooks and names-only indexes ------------------------------------ */
+
+/* An allocator that counts what it holds and fails every allocation or
+ * growth from call `fail_at` on (shrinking never fails: the contract). */
+struct counting {
+	int calls, fail_at;
+	long live; /* allocations not yet released */
+	size_t bytes;
+};
+static struct counting cnt;
+
+static void *counting_resize(void *p, size_t old, size_t bytes)
+{
+	if (++cnt.calls >= cnt.fail_at && (!p || bytes > old))
+		return NULL;
+	void *q = p ? realloc(p, bytes) : calloc(1, bytes);
+	if (q) {
+		if (!p)
+			cnt.live++;
+		cnt.bytes = cnt.bytes - (p ? old : 0) + bytes;
+	}
+	return q;
+}
+
+static void counting_release(void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	cnt.live--;
+	cnt.bytes -= bytes;
+	free(p);
+}
+
+static const struct mft_mem_ops counting_ops = {counting_resize,
+						counting_release};
+
+/* Builds a small tree through the hook: root, a directory, 300 files (the
+ * link table grows past its first reservation) with a named stream each. */
+static int build_through_hook(struct uffs_index *idx, bool names_only)
+{
+	struct mft_error err = {0};
+	const struct uffs_index_opts opts = {.names_only = names_only,
+					     .mem = &counting_ops};
+	int rc = uffs_index_init_with(idx, 400, 1024, &opts, &err);
+	if (rc)
+		return rc;
+	add_root(idx);
+	add_dir(idx, 64, 1, IN_USE, "d", REF(ROOT, ROOT_SEQ));
+	for (uint64_t f = 65; f < 365; f++) {
+		char name[16];
+		snprintf(name, sizeof name, "f%llu", (unsigned long long)f);
+		rb_begin(f, 1, IN_USE);
+		rb_name(name, NS_WIN32, REF(64, 1));
+		rb_stream(NULL, f * 10, 0);
+		rb_stream("s", 7, 0);
+		if ((rc = uffs_index_add_record(idx, &rb.v, &err)))
+			return rc;
+	}
+	return uffs_index_finish(idx, &err);
+}
+
+static void test_mem_hook_holds_and_releases(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	cnt = (struct counting){.fail_at = 1 << 30};
+	assert_int_equal(build_through_hook(&idx, false), MFT_OK);
+	assert_true(cnt.live > 0);
+	assert_int_equal(idx.data_size[100], 1000);
+	assert_true(link_is(&idx, find_link(&idx, 100, "f100"), "f100"));
+	uffs_index_free(&idx);
+	assert_int_equal(cnt.live, 0);
+	assert_int_equal(cnt.bytes, 0);
+}
+
+/* Every allocation failing in turn: a clean error, and nothing held. */
+static void test_mem_hook_failures(void **state)
+{
+	(void)state;
+	int failures = 0;
+	for (int at = 1; at < 200; at++) {
+		struct uffs_index idx;
+		cnt = (struct counting){.fail_at = at};
+		int rc = build_through_hook(&idx, false);
+		if (rc == MFT_OK) {
+			uffs_index_free(&idx);
+			break;
+		}
+		failures++;
+		assert_int_equal(rc, MFT_E_NOMEM);
+		uffs_index_free(&idx);
+		assert_int_equal(cnt.live, 0);
+		assert_int_equal(cnt.bytes, 0);
+	}
+	assert_true(failures > 5);
+}
+
+/* A names-only index: paths, stream rows and data flags as the full one;
+ * the attribute, time and size columns not kept, and less memory. */
+static void test_names_only(void **state)
+{
+	(void)state;
+	struct uffs_index full, lean;
+	struct uffs_tree tf, tl;
+	struct mft_error err = {0};
+	cnt = (struct counting){.fail_at = 1 << 30};
+	assert_int_equal(build_through_hook(&full, false), MFT_OK);
+	size_t full_bytes = cnt.bytes;
+	cnt = (struct counting){.fail_at = 1 << 30};
+	assert_int_equal(build_through_hook(&lean, true), MFT_OK);
+	assert_true(cnt.bytes < full_bytes);
+	assert_null(lean.times);
+	assert_null(lean.fattrs);
+	assert_null(lean.data_size);
+	assert_null(lean.data_alloc);
+	assert_null(lean.data_id);
+	assert_int_equal(uffs_tree_build(&tf, &full, &err), MFT_OK);
+	assert_int_equal(uffs_tree_build(&tl, &lean, &err), MFT_OK);
+	assert_int_equal(lean.links.n, full.links.n);
+	assert_int_equal(lean.streams.n, full.streams.n);
+	for (uint64_t r = 0; r < 400; r++) {
+		assert_int_equal(lean.rflags[r], full.rflags[r]);
+		assert_int_equal(lean.link_first[r], full.link_first[r]);
+	}
+	for (uint64_t r = 64; r < 365; r++) {
+		UFFS_FOR_EACH_LINK(&full, r, i)
+		{
+			char a[256];
+			snprintf(a, sizeof a, "%s", path(&tf, i));
+			assert_string_equal(a, path(&tl, i));
+		}
+		assert_int_equal(uffs_index_streams_begin(&lean, r),
+				 uffs_index_streams_begin(&full, r));
+	}
+	assert_string_equal(path_of(&tl, 200, "f200"), "d/f200");
+	uffs_tree_free(&tf);
+	uffs_tree_free(&tl);
+	uffs_index_free(&full);
+	uffs_index_free(&lean);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1023,6 +1164,9 @@ int main(void)
 		cmocka_unit_test(test_in_use_file_under_deleted_dir),
 		cmocka_unit_test(test_live_parent_needs_exact_seq),
 		cmocka_unit_test(test_utf8_names),
+		cmocka_unit_test(test_mem_hook_holds_and_releases),
+		cmocka_unit_test(test_mem_hook_failures),
+		cmocka_unit_test(test_names_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
