@@ -813,27 +813,37 @@ static uint64_t mft_byte_in_file(const struct uffs_volume *v, uint64_t at)
 
 /* Whether the $MFT is in the OS's cache: reads of a few in-use records
  * spread over it (the ones a scan reads), each allowed no wait for the
- * device. 1 yes, 0 no, -1 cannot tell. */
+ * device. A no-wait read can also be refused for passing reasons (a page
+ * locked for a moment, a read-ahead mark), so three quarters of the probes
+ * must say yes. 1 yes, 0 no, -1 cannot tell. */
 static int mft_cached(const struct uffs_volume *v)
 {
 	uint8_t *buf = malloc(v->record_size);
 	if (!buf)
 		return -1;
-	int cached = 1;
+	unsigned asked = 0, yes = 0;
 	uint64_t n = v->n_records;
-	for (unsigned k = 0; k < CACHE_PROBES && cached == 1; k++) {
+	for (unsigned k = 0; k < CACHE_PROBES; k++) {
 		uint64_t r = n / CACHE_PROBES * k, stop = r + CACHE_PROBE_SEARCH;
 		while (r < n && r < stop && !uffs_volume_record_in_bitmap(v, r))
 			r++;
 		if (r >= n || r >= stop)
 			continue;
 		uint64_t off = mft_byte_in_file(v, r * v->record_size);
-		if (off != UINT64_MAX)
-			cached = uffs_file_cached(&v->src->file, buf, v->record_size,
-						  off);
+		if (off == UINT64_MAX)
+			continue;
+		int c = uffs_file_cached(&v->src->file, buf, v->record_size, off);
+		if (c < 0) {
+			free(buf);
+			return -1;
+		}
+		asked++;
+		yes += (unsigned)c;
 	}
 	free(buf);
-	return cached;
+	if (!asked)
+		return -1;
+	return 4 * yes >= 3 * asked ? 1 : 0;
 }
 
 /* Auto's choice, from what the device and the cache say:
