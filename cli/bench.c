@@ -37,30 +37,42 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The parse floor: the whole $MFT already in memory, then fixup and the
- * attribute walk of every record on one core, no index. */
+#define FLOOR_CHUNK_RECORDS 512u
+
+/* The parse floor: fixup and the attribute walk of every record on one
+ * core, no index, timed alone. Records are read a chunk at a time (as a
+ * scan reads them, so they are in the core's cache when parsed) and only
+ * the parsing is timed. */
 static int run_floor(struct job *j, FILE *out)
 {
 	struct loaded *l = malloc(sizeof *l);
 	if (!l || cli_load(l, j->path, &j->common, false))
 		return 1;
 	const struct uffs_volume *v = &l->vol;
-	size_t bytes = (size_t)v->n_records * v->record_size;
-	uint8_t *buf = malloc(bytes ? bytes : 1);
+	size_t chunk = (size_t)FLOOR_CHUNK_RECORDS * v->record_size;
+	uint8_t *buf = malloc(chunk);
 	struct mft_record_view *view = malloc(sizeof *view);
 	struct mft_error err;
-	if (!buf || !view ||
-	    uffs_volume_read_records(v, 0, v->n_records, buf, &err))
+	if (!buf || !view)
 		return 1;
-	double t0 = now_seconds();
-	uint64_t parsed = 0;
-	for (uint64_t r = 0; r < v->n_records; r++)
-		parsed += mft_record_parse(buf + r * v->record_size,
-					   v->record_size, r, view, &err) == 0;
-	double dt = now_seconds() - t0;
+	double parse = 0;
+	for (uint64_t first = 0; first < v->n_records; first += FLOOR_CHUNK_RECORDS) {
+		uint64_t n = v->n_records - first;
+		if (n > FLOOR_CHUNK_RECORDS)
+			n = FLOOR_CHUNK_RECORDS;
+		if (uffs_volume_read_records(v, first, n, buf, &err))
+			return 1;
+		double t0 = now_seconds();
+		for (uint64_t r = 0; r < n; r++)
+			mft_record_parse(buf + r * v->record_size, v->record_size,
+					 first + r, view, &err);
+		parse += now_seconds() - t0;
+	}
 	fprintf(out, "floor direct 1 0 0 %" PRIu64 " %zu %.6f %.6f 0 %.6f 0 %" PRIu64 "\n",
-		v->n_records, bytes, dt, dt, dt, uffs_peak_rss_bytes());
-	(void)parsed;
+		v->n_records, (size_t)v->n_records * v->record_size, parse, parse,
+		parse, uffs_peak_rss_bytes());
+	free(buf);
+	free(view);
 	return 0;
 }
 
