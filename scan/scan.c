@@ -912,6 +912,14 @@ static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
 	case UFFS_MODE_PIPELINED:
 		*workers = 1;
 		break;
+	case UFFS_MODE_PIPELINED_PARALLEL:
+		*workers = st->threads;
+		/* Each worker holds the chunk it reads and parses; twice as
+		 * many slots let finished chunks wait for a slow one to be
+		 * merged without idling the others. */
+		if (!o->depth && !o->depth_auto && st->depth < 2 * st->threads)
+			st->depth = 2 * st->threads;
+		break;
 	case UFFS_MODE_PARALLEL:
 		*workers = st->threads;
 		st->depth = 2 * st->threads;
@@ -937,7 +945,7 @@ static const struct uaio_backend_ops *mode_backend(enum uffs_mode m,
 	case UFFS_MODE_STREAMING:
 	case UFFS_MODE_PIPELINED:
 	case UFFS_MODE_PIPELINED_PARALLEL:
-		return &uaio_backend_sync; /* the reader thread reads itself */
+		return &uaio_backend_sync; /* the reading threads read themselves */
 	default:
 		return NULL; /* best available */
 	}
