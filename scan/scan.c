@@ -811,6 +811,23 @@ static uint64_t mft_byte_in_file(const struct uffs_volume *v, uint64_t at)
 #define CACHE_PROBES 16u
 #define CACHE_PROBE_SEARCH 4096u
 
+#define CACHE_PROBE_STEP (16u << 10)
+
+/* One probe: a no-wait read of one record. Linux also refuses one that
+ * lands on a page marked for read-ahead, cached or not (the read may not
+ * start I/O), so a refusal is tried again a few pages further on. */
+static int probe_cached(const struct uffs_volume *v, uint8_t *buf, uint64_t off)
+{
+	int c = 0;
+	for (unsigned k = 0; k < 3 && c == 0; k++) {
+		uint64_t at = off + (uint64_t)k * CACHE_PROBE_STEP;
+		if (at + v->record_size > v->src->file.size)
+			break;
+		c = uffs_file_cached(&v->src->file, buf, v->record_size, at);
+	}
+	return c;
+}
+
 /* Whether the $MFT is in the OS's cache: reads of a few in-use records
  * spread over it (the ones a scan reads), each allowed no wait for the
  * device. A no-wait read can also be refused for passing reasons (a page
@@ -832,7 +849,7 @@ static int mft_cached(const struct uffs_volume *v)
 		uint64_t off = mft_byte_in_file(v, r * v->record_size);
 		if (off == UINT64_MAX)
 			continue;
-		int c = uffs_file_cached(&v->src->file, buf, v->record_size, off);
+		int c = probe_cached(v, buf, off);
 		if (c < 0) {
 			free(buf);
 			return -1;
