@@ -865,15 +865,19 @@ static int mft_cached(const struct uffs_volume *v)
 
 /* Auto's choice, from what the device and the cache say:
  * - a spinning disk, or a $MFT that is not in memory: the work is reading,
- *   so keep many reads in flight (async) and parse as they land;
- * - a $MFT in memory (or on a device whose reads are too quick to
- *   matter): the work is copying and parsing, so every worker reads a chunk
- *   and parses it on the core that copied it (pipelined-parallel), with no
- *   hand-over between cores;
- * - nothing to tell: async, the mode that is never far from the best. */
-static enum uffs_mode auto_mode(const struct uffs_volume *v, char *why,
-				size_t why_len)
+ *   so keep many reads in flight (async) and parse as they land. A $MFT
+ *   not in the page cache is read by the thread pool: buffered io_uring
+ *   reads that miss the cache are handed to the kernel's own workers,
+ *   measured a quarter slower here;
+ * - a $MFT in memory: the work is copying and parsing, so every worker
+ *   reads a chunk and parses it on the core that copied it
+ *   (pipelined-parallel), with no hand-over between cores;
+ * - nothing to tell (Windows): async on the best backend. */
+static enum uffs_mode auto_mode(const struct uffs_volume *v,
+				const struct uaio_backend_ops **backend,
+				char *why, size_t why_len)
 {
+	*backend = NULL;
 	if (v->src->file.rotational) {
 		snprintf(why, why_len, "auto: async (rotational disk)");
 		return UFFS_MODE_ASYNC;
@@ -881,7 +885,10 @@ static enum uffs_mode auto_mode(const struct uffs_volume *v, char *why,
 	int cached = mft_cached(v);
 	enum uffs_mode m = cached == 1 ? UFFS_MODE_PIPELINED_PARALLEL
 				       : UFFS_MODE_ASYNC;
-	snprintf(why, why_len, "auto: %s ($MFT %s)", uffs_mode_name(m),
+	if (cached == 0)
+		*backend = &uaio_backend_threads;
+	snprintf(why, why_len, "auto: %s%s ($MFT %s)", uffs_mode_name(m),
+		 cached == 0 ? " on threads" : "",
 		 cached == 1   ? "in the page cache"
 		 : cached == 0 ? "not in the page cache"
 			       : "cache state unknown");
@@ -892,12 +899,13 @@ static enum uffs_mode auto_mode(const struct uffs_volume *v, char *why,
  * device, saying why in st->why. */
 static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
 		   struct uffs_scan_stats *st, unsigned *workers,
-		   unsigned *slots)
+		   unsigned *slots, const struct uaio_backend_ops **auto_backend)
 {
+	*auto_backend = NULL;
 	st->mode = o->mode;
 	if (st->mode == UFFS_MODE_AUTO) {
 		char text[112];
-		st->mode = auto_mode(v, text, sizeof text);
+		st->mode = auto_mode(v, auto_backend, text, sizeof text);
 		explain(st, text);
 	}
 	st->threads = o->threads ? o->threads : online_cpus();
@@ -952,12 +960,16 @@ static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
 	*slots = st->depth < 1 ? 1 : st->depth;
 }
 
-/* The backend a mode reads with, unless --backend says otherwise. */
-static const struct uaio_backend_ops *mode_backend(enum uffs_mode m,
-						    const struct uffs_scan_opts *o)
+/* The backend a mode reads with, unless --backend (or auto) says
+ * otherwise. */
+static const struct uaio_backend_ops *
+mode_backend(enum uffs_mode m, const struct uffs_scan_opts *o,
+	     const struct uaio_backend_ops *auto_backend)
 {
 	if (o->backend)
 		return o->backend;
+	if (auto_backend)
+		return auto_backend;
 	switch (m) {
 	case UFFS_MODE_STREAMING:
 	case UFFS_MODE_PIPELINED:
@@ -1056,7 +1068,8 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 	double t0 = now_seconds();
 	*stats = (struct uffs_scan_stats){0};
 	unsigned workers = 0, slots = 1;
-	decide(v, o, stats, &workers, &slots);
+	const struct uaio_backend_ops *auto_backend;
+	decide(v, o, stats, &workers, &slots, &auto_backend);
 	const struct uffs_index_opts iopts = {
 		.keep_fn_times = o->keep_fn_times,
 		.names_only = o->names_only,
@@ -1096,11 +1109,12 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 			stats->backend = "direct";
 			run_parallel(e, chunk_off);
 		} else if (self_reading) {
-			e->reading_backend = mode_backend(stats->mode, o);
+			e->reading_backend = mode_backend(stats->mode, o, auto_backend);
 			run_reading_workers(e, workers);
 		} else {
 			struct uaio_config cfg = o->fault;
-			run_reader(e, mode_backend(stats->mode, o), &cfg, view);
+			run_reader(e, mode_backend(stats->mode, o, auto_backend), &cfg,
+				   view);
 		}
 		wait_all_merged(e);
 		stop_workers(e);
