@@ -1,4 +1,4 @@
-/* uffs index: saving an index to a file, and loading one as a SOURCE. */
+/* uffs index: saving an index to a file (loading one is cli/saved.c). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,108 +10,6 @@
 #include "../scan/saved.h"
 #include "../source/map.h"
 #include "cli.h"
-
-/* ---- loading ---------------------------------------------------------------- */
-
-bool cli_saved_is(const char *path)
-{
-	return uffs_saved_is(path);
-}
-
-static void note_warnings(const char *path, struct cli_common *c,
-			  uint64_t warnings)
-{
-	if (!warnings)
-		return;
-	pthread_mutex_lock(&c->lock);
-	c->warnings++;
-	if (!c->quiet)
-		fprintf(stderr,
-			"uffs: warning: %s: the scan that made this index gave %" PRIu64
-			" warning(s) (damaged records skipped)\n",
-			path, warnings);
-	pthread_mutex_unlock(&c->lock);
-}
-
-int cli_saved_load(struct loaded *l, const char *path, struct cli_common *c,
-		   bool tree)
-{
-	if (c->need_source) {
-		fprintf(stderr,
-			"uffs: %s: a saved index; this command needs an NTFS source (an image, device or $MFT file)\n",
-			path);
-		return UFFS_EXIT_ERROR;
-	}
-	struct uffs_saved *s = calloc(1, sizeof *s);
-	if (!s) {
-		fputs("uffs: out of memory\n", stderr);
-		return UFFS_EXIT_ERROR;
-	}
-	struct mft_error err = {0};
-	if (uffs_saved_open(s, path, c->scan.skip_unused, c->scan.chunk_bytes,
-			    c->scan.keep_fn_times, &l->src, &l->vol, &l->idx,
-			    &l->upcase, &err)) {
-		cli_error(path, &err, NULL);
-		free(s);
-		return UFFS_EXIT_ERROR;
-	}
-	l->saved = s;
-	if (tree && uffs_tree_build(&l->tree, &l->idx, &err)) {
-		cli_error(path, &err, NULL);
-		cli_saved_unload(l);
-		return UFFS_EXIT_ERROR;
-	}
-	if (c->verbose)
-		fprintf(stderr, "uffs: %s: saved index of %s, %" PRIu64 " records\n",
-			path, s->source_path, l->idx.n_records);
-	note_warnings(path, c, s->facts.warnings);
-	return 0;
-}
-
-void cli_saved_unload(struct loaded *l)
-{
-	struct uffs_saved *s = l->saved;
-	if (!s)
-		return;
-	if (l->tree.state)
-		uffs_tree_free(&l->tree);
-	uffs_saved_close(s);
-	free(s);
-	l->saved = NULL;
-}
-
-/* ---- info ------------------------------------------------------------------- */
-
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	uint64_t doe = (uint64_t)(z - era * 146097);
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint64_t mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-void cli_saved_info(const struct loaded *l)
-{
-	const struct uffs_saved *s = l->saved;
-	uint64_t t = s->facts.indexed_at;
-	int64_t y;
-	unsigned mo, d;
-	civil_from_days((int64_t)(t / 86400 % 1000000000), &y, &mo, &d);
-	unsigned sec = (unsigned)(t % 86400);
-	printf("saved index of:     %s\n", s->source_path);
-	printf("indexed at:         %04" PRId64 "-%02u-%02uT%02u:%02u:%02uZ\n", y,
-	       mo, d, sec / 3600, sec / 60 % 60, sec % 60);
-	printf("scan warnings:      %" PRIu64 "\n", s->facts.warnings);
-	printf("upcase table:       %s\n", s->facts.upcase ? "saved" : "none");
-	if (l->src.file.volume_prefix[0])
-		printf("paths as:           %s\\\n", l->src.file.volume_prefix);
-}
 
 /* ---- uffs index ------------------------------------------------------------- */
 

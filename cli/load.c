@@ -12,14 +12,6 @@
 #include "cli.h"
 #include "progress.h"
 
-void cli_error(const char *source, const struct mft_error *e,
-	       const struct uffs_volume *vol)
-{
-	char text[512];
-	uffs_error_text(e, vol, true, text, sizeof text);
-	fprintf(stderr, "uffs: %s: %s\n", source, text);
-}
-
 struct warn_ctx {
 	const char *source;
 	struct cli_common *c;
