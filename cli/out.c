@@ -78,7 +78,7 @@ int64_t filetime_to_unix(uint64_t ft)
 
 /* Civil date from days since 1970-01-01 (proleptic Gregorian), after
  * Howard Hinnant's public-domain derivation. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void out_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -107,7 +107,7 @@ void out_filetime_iso(struct out *o, uint64_t ft)
 	uint64_t sod = secs % 86400;
 	int64_t y;
 	unsigned m, d;
-	civil_from_days(days, &y, &m, &d);
+	out_civil_from_days(days, &y, &m, &d);
 	char t[28];
 	put_digits(t, (uint64_t)y, 4);
 	t[4] = '-';

@@ -51,6 +51,10 @@ void out_filetime_iso(struct out *o, uint64_t ft);
 /* FILETIME as whole Unix seconds, 0 before 1970 (The Sleuth Kit's rule). */
 int64_t filetime_to_unix(uint64_t ft);
 
+/* Civil date (year, month 1-12, day 1-31) from days since 1970-01-01,
+ * proleptic Gregorian. */
+void out_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
 /* Sizes for people, in binary units. format_size_human: "512 B",
  * "1.5 KiB", "133.0 KiB" (uffs du). out_size_human: "512", "1.5K", "133K"
  * (text tables of list and search: a decimal only below 10). */

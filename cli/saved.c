@@ -8,6 +8,7 @@
 
 #include "../scan/saved.h"
 #include "cli.h"
+#include "out.h"
 
 /* ---- loading ---------------------------------------------------------------- */
 
@@ -80,27 +81,13 @@ void cli_saved_unload(struct loaded *l)
 
 /* ---- info ------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	uint64_t doe = (uint64_t)(z - era * 146097);
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint64_t mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 void cli_saved_info(const struct loaded *l)
 {
 	const struct uffs_saved *s = l->saved;
 	uint64_t t = s->facts.indexed_at;
 	int64_t y;
 	unsigned mo, d;
-	civil_from_days((int64_t)(t / 86400 % 1000000000), &y, &mo, &d);
+	out_civil_from_days((int64_t)(t / 86400 % 1000000000), &y, &mo, &d);
 	unsigned sec = (unsigned)(t % 86400);
 	printf("saved index of:     %s\n", s->source_path);
 	printf("indexed at:         %04" PRId64 "-%02u-%02uT%02u:%02u:%02uZ\n", y,
