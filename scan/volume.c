@@ -9,7 +9,6 @@
 #include "../mft/path.h"
 #include "../mft/upcase.h"
 #include "volume.h"
-#include "winvol.h"
 
 /* Bounds on what we are willing to read for metadata. */
 #define ATTR_LIST_MAX (4u * 1024 * 1024)
@@ -479,50 +478,106 @@ static int map_mft(struct uffs_volume *v, struct record0 *r0, uint8_t *scratch,
 	return load_bitmap(v, r0, bitmap_frs, scratch, warn, err);
 }
 
+/* ---- what the OS says of a live volume ------------------------------------ */
+
+static unsigned disagree(const struct uffs_warn_sink *warn, uint64_t offset,
+			 const char *what)
+{
+	struct mft_error e;
+	mft_fail(&e, MFT_E_CORRUPT, MFT_NO_FRS, offset, what);
+	uffs_warn(warn, &e);
+	return 1;
+}
+
+static bool pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+unsigned uffs_volume_apply_os(struct uffs_volume *v,
+			      const struct uffs_os_volume *os,
+			      const struct uffs_warn_sink *warn)
+{
+	unsigned n = 0;
+	if (!v->has_boot || !pow2(os->bytes_per_cluster) ||
+	    os->bytes_per_cluster > (2u << 20) || !pow2(os->bytes_per_record) ||
+	    os->bytes_per_record < MFT_RECORD_SIZE_MIN ||
+	    os->bytes_per_record > MFT_RECORD_SIZE_MAX ||
+	    os->mft_lcn >= v->boot.volume_size / os->bytes_per_cluster)
+		return 0;
+	if (os->bytes_per_cluster != v->boot.cluster_size) {
+		n += disagree(warn, 44, "the boot sector's cluster size differs from Windows': using Windows'");
+		v->boot.cluster_size = os->bytes_per_cluster;
+	}
+	if (os->bytes_per_record != v->record_size) {
+		n += disagree(warn, 48, "the boot sector's record size differs from Windows': using Windows'");
+		v->record_size = v->boot.record_size = os->bytes_per_record;
+	}
+	if (os->mft_lcn != v->boot.mft_lcn) {
+		n += disagree(warn, 64, "the boot sector's $MFT cluster differs from Windows': using Windows'");
+		v->boot.mft_lcn = os->mft_lcn;
+	}
+	return n;
+}
+
+unsigned uffs_volume_check_os(const struct uffs_volume *v,
+			      const struct uffs_os_volume *os,
+			      const struct uffs_extent *ext, size_t n_ext,
+			      const struct uffs_warn_sink *warn)
+{
+	unsigned n = 0;
+	if (!v->has_boot)
+		return 0;
+	if (os->bytes_per_cluster != v->boot.cluster_size)
+		n += disagree(warn, 44, "Windows reports another cluster size than the boot sector");
+	if (os->bytes_per_record != v->record_size)
+		n += disagree(warn, 48, "Windows reports another record size than the boot sector");
+	if (os->mft_lcn != v->boot.mft_lcn)
+		n += disagree(warn, 64, "Windows reports the $MFT at another cluster than the boot sector");
+	if (os->serial != v->boot.serial)
+		n += disagree(warn, 0, "Windows reports another serial number than the boot sector");
+	if (os->mft_valid_length > v->mft_size)
+		n += disagree(warn, 56, "Windows reports more valid $MFT bytes than record 0 holds");
+	if (ext && n_ext) {
+		bool same = n_ext == v->n_ext;
+		for (size_t i = 0; same && i < n_ext; i++)
+			same = ext[i].mft_off == v->ext[i].mft_off &&
+			       ext[i].vol_off == v->ext[i].vol_off &&
+			       ext[i].len == v->ext[i].len;
+		if (!same)
+			n += disagree(warn, 0, "Windows maps the $MFT to other clusters than record 0's runlist");
+	}
+	return n;
+}
+
 /* A live volume: compare the boot sector's and record 0's view with what
- * the OS says (scan/winvol.c). Disagreements are warnings. */
-#define RETRIEVAL_CAP (64u * 1024)
-#define RETRIEVAL_MAX_EXTENTS 4096u
+ * the OS says. Disagreements are warnings. */
+#define OS_MAX_EXTENTS 4096u
 
 static void check_with_os(struct uffs_volume *v, const struct uffs_warn_sink *warn)
 {
 	if (!v->src->file.volume_prefix[0])
 		return; /* images and Linux devices: the OS says nothing more */
-	uint8_t vd[UFFS_NTFS_VOLUME_DATA_LEN];
-	uint8_t *rp = malloc(RETRIEVAL_CAP);
-	struct uffs_extent *ext = malloc(RETRIEVAL_MAX_EXTENTS * sizeof *ext);
-	size_t rp_len = 0, n_ext = 0;
-	struct uffs_winvol wv;
-	struct mft_error ignored;
-	if (rp && ext &&
-	    uffs_file_volume_facts(&v->src->file, vd, sizeof vd, rp, RETRIEVAL_CAP,
-				   &rp_len) == 0 &&
-	    uffs_winvol_parse(vd, sizeof vd, &wv, &ignored) == MFT_OK) {
-		if (!rp_len || uffs_winvol_parse_extents(rp, rp_len,
-							 v->boot.cluster_size, ext,
-							 RETRIEVAL_MAX_EXTENTS, &n_ext,
-							 &ignored) != MFT_OK)
-			n_ext = 0;
-		uffs_winvol_check(v, &wv, ext, n_ext, warn);
-	}
-	free(rp);
+	struct uffs_extent *ext = malloc(OS_MAX_EXTENTS * sizeof *ext);
+	struct uffs_os_volume os;
+	size_t n_ext = 0;
+	if (ext && uffs_os_volume_read(&v->src->file, v->boot.cluster_size, &os,
+				       ext, OS_MAX_EXTENTS, &n_ext) == 0)
+		uffs_volume_check_os(v, &os, ext, n_ext, warn);
 	free(ext);
 }
 
 /* A live Windows volume: its geometry as the OS reports it, where it
- * answers (scan/winvol.c). */
+ * answers. */
 static void apply_os_geometry(struct uffs_volume *v,
 			      const struct uffs_warn_sink *warn)
 {
-	uint8_t vd[UFFS_NTFS_VOLUME_DATA_LEN];
-	uint8_t rp[16];
-	size_t rp_len;
-	struct uffs_winvol wv;
-	struct mft_error ignored;
+	struct uffs_os_volume os;
+	size_t n_ext;
 	if (v->src->file.volume_prefix[0] &&
-	    uffs_file_volume_facts(&v->src->file, vd, sizeof vd, rp, 0, &rp_len) == 0 &&
-	    uffs_winvol_parse(vd, sizeof vd, &wv, &ignored) == MFT_OK)
-		uffs_winvol_apply(v, &wv, warn);
+	    uffs_os_volume_read(&v->src->file, v->boot.cluster_size, &os, NULL,
+				0, &n_ext) == 0)
+		uffs_volume_apply_os(v, &os, warn);
 }
 
 static int open_ntfs(struct uffs_volume *v, const struct uffs_warn_sink *warn,

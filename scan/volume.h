@@ -51,6 +51,47 @@ struct uffs_volume {
 	uint8_t *mirror_rec0; /* then: the mirror's copy, as read, for the scan */
 };
 
+/* What the OS says of a live volume, where it says anything (Windows:
+ * FSCTL_GET_NTFS_VOLUME_DATA), in the volume's terms. */
+struct uffs_os_volume {
+	uint64_t serial;
+	uint64_t total_clusters;
+	uint32_t bytes_per_sector;
+	uint32_t bytes_per_cluster;
+	uint32_t bytes_per_record;
+	uint64_t mft_valid_length;
+	uint64_t mft_lcn;
+	uint64_t mftmirr_lcn;
+};
+
+/* The OS's view of the volume behind f, and (when ext is not NULL) the
+ * $MFT's extents as the OS maps them, at most max_ext, in bytes for
+ * cluster_size. Returns 0 when the OS answered; -1 for images, other
+ * platforms, or a volume that does not answer (Wine). *n_ext is 0 when the
+ * extents are unknown. The volume owns this interface; scan/winvol.c
+ * implements it from the Windows structures. */
+int uffs_os_volume_read(const struct uffs_file *f, uint32_t cluster_size,
+			struct uffs_os_volume *out, struct uffs_extent *ext,
+			size_t max_ext, size_t *n_ext);
+
+/* A live volume's geometry comes from the OS when it answers: where its
+ * cluster size, record size or $MFT cluster differ from the boot sector's
+ * (and are sane), the OS's values replace them, each with a warning. The
+ * boot sector remains the source wherever the OS says nothing (Wine).
+ * Returns how many values were replaced. */
+unsigned uffs_volume_apply_os(struct uffs_volume *v,
+			      const struct uffs_os_volume *os,
+			      const struct uffs_warn_sink *warn);
+
+/* Compares the OS's answers with the volume as mapped from its boot sector
+ * and record 0; each disagreement is a warning (the scan goes on with the
+ * on-disk view, which is what the listing is built from). Returns the
+ * number of disagreements. */
+unsigned uffs_volume_check_os(const struct uffs_volume *v,
+			      const struct uffs_os_volume *os,
+			      const struct uffs_extent *ext, size_t n_ext,
+			      const struct uffs_warn_sink *warn);
+
 int uffs_volume_open(struct uffs_volume *v, struct uffs_source *src,
 		     const struct uffs_warn_sink *warn, struct mft_error *err);
 void uffs_volume_close(struct uffs_volume *v);

@@ -1,9 +1,14 @@
-/* Checks of a live volume against what Windows reports. */
+/* What Windows says of a live volume, from the raw results of its volume
+ * and retrieval-pointer queries: the volume's OS interface (volume.h). */
 #include "winvol.h"
+
+#include <stdlib.h>
 
 #include "../mft/bytes.h"
 
-int uffs_winvol_parse(const uint8_t *b, size_t len, struct uffs_winvol *out,
+#define RETRIEVAL_CAP (64u * 1024)
+
+int uffs_winvol_parse(const uint8_t *b, size_t len, struct uffs_os_volume *out,
 		      struct mft_error *err)
 {
 	if (len < UFFS_NTFS_VOLUME_DATA_LEN)
@@ -63,71 +68,26 @@ int uffs_winvol_parse_extents(const uint8_t *b, size_t len,
 	return MFT_OK;
 }
 
-static unsigned disagree(const struct uffs_warn_sink *warn, uint64_t offset,
-			 const char *what)
+int uffs_os_volume_read(const struct uffs_file *f, uint32_t cluster_size,
+			struct uffs_os_volume *out, struct uffs_extent *ext,
+			size_t max_ext, size_t *n_ext)
 {
-	struct mft_error e;
-	mft_fail(&e, MFT_E_CORRUPT, MFT_NO_FRS, offset, what);
-	uffs_warn(warn, &e);
-	return 1;
-}
-
-static bool pow2(uint64_t x)
-{
-	return x && !(x & (x - 1));
-}
-
-unsigned uffs_winvol_apply(struct uffs_volume *v, const struct uffs_winvol *wv,
-			   const struct uffs_warn_sink *warn)
-{
-	unsigned n = 0;
-	if (!v->has_boot || !pow2(wv->bytes_per_cluster) ||
-	    wv->bytes_per_cluster > (2u << 20) || !pow2(wv->bytes_per_record) ||
-	    wv->bytes_per_record < MFT_RECORD_SIZE_MIN ||
-	    wv->bytes_per_record > MFT_RECORD_SIZE_MAX ||
-	    wv->mft_lcn >= v->boot.volume_size / wv->bytes_per_cluster)
-		return 0;
-	if (wv->bytes_per_cluster != v->boot.cluster_size) {
-		n += disagree(warn, 44, "the boot sector's cluster size differs from Windows': using Windows'");
-		v->boot.cluster_size = wv->bytes_per_cluster;
+	uint8_t vd[UFFS_NTFS_VOLUME_DATA_LEN];
+	uint8_t *rp = ext ? malloc(RETRIEVAL_CAP) : NULL;
+	size_t rp_len = 0;
+	struct mft_error ignored;
+	*n_ext = 0;
+	int rc = -1;
+	if ((!ext || rp) &&
+	    uffs_file_volume_facts(f, vd, sizeof vd, rp, rp ? RETRIEVAL_CAP : 0,
+				   &rp_len) == 0 &&
+	    uffs_winvol_parse(vd, sizeof vd, out, &ignored) == MFT_OK) {
+		rc = 0;
+		if (ext && rp_len &&
+		    uffs_winvol_parse_extents(rp, rp_len, cluster_size, ext,
+					      max_ext, n_ext, &ignored) != MFT_OK)
+			*n_ext = 0;
 	}
-	if (wv->bytes_per_record != v->record_size) {
-		n += disagree(warn, 48, "the boot sector's record size differs from Windows': using Windows'");
-		v->record_size = v->boot.record_size = wv->bytes_per_record;
-	}
-	if (wv->mft_lcn != v->boot.mft_lcn) {
-		n += disagree(warn, 64, "the boot sector's $MFT cluster differs from Windows': using Windows'");
-		v->boot.mft_lcn = wv->mft_lcn;
-	}
-	return n;
-}
-
-unsigned uffs_winvol_check(const struct uffs_volume *v,
-			   const struct uffs_winvol *wv,
-			   const struct uffs_extent *ext, size_t n_ext,
-			   const struct uffs_warn_sink *warn)
-{
-	unsigned n = 0;
-	if (!v->has_boot)
-		return 0;
-	if (wv->bytes_per_cluster != v->boot.cluster_size)
-		n += disagree(warn, 44, "Windows reports another cluster size than the boot sector");
-	if (wv->bytes_per_record != v->record_size)
-		n += disagree(warn, 48, "Windows reports another record size than the boot sector");
-	if (wv->mft_lcn != v->boot.mft_lcn)
-		n += disagree(warn, 64, "Windows reports the $MFT at another cluster than the boot sector");
-	if (wv->serial != v->boot.serial)
-		n += disagree(warn, 0, "Windows reports another serial number than the boot sector");
-	if (wv->mft_valid_length > v->mft_size)
-		n += disagree(warn, 56, "Windows reports more valid $MFT bytes than record 0 holds");
-	if (ext && n_ext) {
-		bool same = n_ext == v->n_ext;
-		for (size_t i = 0; same && i < n_ext; i++)
-			same = ext[i].mft_off == v->ext[i].mft_off &&
-			       ext[i].vol_off == v->ext[i].vol_off &&
-			       ext[i].len == v->ext[i].len;
-		if (!same)
-			n += disagree(warn, 0, "Windows maps the $MFT to other clusters than record 0's runlist");
-	}
-	return n;
+	free(rp);
+	return rc;
 }

@@ -1,10 +1,12 @@
 /*
- * What Windows says about a live NTFS volume, turned into checks on what the
- * boot sector and record 0 said: FSCTL_GET_NTFS_VOLUME_DATA (geometry, where
- * the $MFT starts, how much of it is valid) and FSCTL_GET_RETRIEVAL_POINTERS
- * on $MFT (its extents). Pure functions over the raw result bytes, so they
- * are tested on every platform with recorded structures; the Windows source
- * opener only fetches the bytes.
+ * What Windows says about a live NTFS volume: FSCTL_GET_NTFS_VOLUME_DATA
+ * (geometry, where the $MFT starts, how much of it is valid) and
+ * FSCTL_GET_RETRIEVAL_POINTERS on $MFT (its extents), parsed into the
+ * volume's own terms (struct uffs_os_volume, volume.h), which implement
+ * uffs_os_volume_read. Pure functions over the raw result bytes, so they are
+ * tested on every platform with recorded structures; the Windows source
+ * opener only fetches the bytes. The volume applies and checks the result
+ * (scan/volume.c) without knowing where it came from.
  */
 #ifndef UFFS_WINVOL_H
 #define UFFS_WINVOL_H
@@ -23,18 +25,7 @@
  *  88 zone end 8: 96 bytes. */
 #define UFFS_NTFS_VOLUME_DATA_LEN 96
 
-struct uffs_winvol {
-	uint64_t serial;
-	uint64_t total_clusters;
-	uint32_t bytes_per_sector;
-	uint32_t bytes_per_cluster;
-	uint32_t bytes_per_record;
-	uint64_t mft_valid_length;
-	uint64_t mft_lcn;
-	uint64_t mftmirr_lcn;
-};
-
-int uffs_winvol_parse(const uint8_t *buf, size_t len, struct uffs_winvol *out,
+int uffs_winvol_parse(const uint8_t *buf, size_t len, struct uffs_os_volume *out,
 		      struct mft_error *err);
 
 /* RETRIEVAL_POINTERS_BUFFER: 0 extent count 4, (4 padding), 8 starting VCN
@@ -44,22 +35,5 @@ int uffs_winvol_parse(const uint8_t *buf, size_t len, struct uffs_winvol *out,
 int uffs_winvol_parse_extents(const uint8_t *buf, size_t len,
 			      uint32_t cluster_size, struct uffs_extent *out,
 			      size_t max, size_t *n, struct mft_error *err);
-
-/* A live volume's geometry comes from Windows when it answers: where its
- * cluster size, record size or $MFT cluster differ from the boot sector's
- * (and are sane), Windows' values replace them, each with a warning. The
- * boot sector remains the source wherever Windows says nothing (Wine).
- * Returns how many values were replaced. */
-unsigned uffs_winvol_apply(struct uffs_volume *v, const struct uffs_winvol *wv,
-			   const struct uffs_warn_sink *warn);
-
-/* Compares Windows' answers with the volume as mapped from its boot sector
- * and record 0; each disagreement is a warning (the scan goes on with the
- * on-disk view, which is what the listing is built from). Returns the
- * number of disagreements. */
-unsigned uffs_winvol_check(const struct uffs_volume *v,
-			   const struct uffs_winvol *wv,
-			   const struct uffs_extent *ext, size_t n_ext,
-			   const struct uffs_warn_sink *warn);
 
 #endif

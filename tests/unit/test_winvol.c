@@ -45,7 +45,7 @@ static void test_parse_volume_data(void **state)
 	(void)state;
 	uint8_t b[96];
 	volume_data(b);
-	struct uffs_winvol wv;
+	struct uffs_os_volume wv;
 	struct mft_error err;
 	assert_int_equal(uffs_winvol_parse(b, sizeof b, &wv, &err), MFT_OK);
 	assert_int_equal(wv.serial, 0x1234ABCD5678EF00ull);
@@ -132,7 +132,7 @@ static void test_check(void **state)
 	v.n_ext = 2;
 	uint8_t b[96], r[64];
 	volume_data(b);
-	struct uffs_winvol wv;
+	struct uffs_os_volume wv;
 	struct mft_error err;
 	assert_int_equal(uffs_winvol_parse(b, sizeof b, &wv, &err), MFT_OK);
 	struct uffs_extent e[4];
@@ -141,13 +141,13 @@ static void test_check(void **state)
 						   &err), MFT_OK);
 	struct uffs_warn_sink sink = {count_warning, NULL};
 	warnings = 0;
-	assert_int_equal(uffs_winvol_check(&v, &wv, e, n, &sink), 0);
+	assert_int_equal(uffs_volume_check_os(&v, &wv, e, n, &sink), 0);
 	assert_int_equal(warnings, 0);
 	/* Each disagreement is one warning. */
 	wv.mft_lcn = 786433;
 	wv.bytes_per_record = 4096;
 	e[1].vol_off += 4096;
-	assert_int_equal(uffs_winvol_check(&v, &wv, e, n, &sink), 3);
+	assert_int_equal(uffs_volume_check_os(&v, &wv, e, n, &sink), 3);
 	assert_int_equal(warnings, 3);
 }
 
@@ -163,27 +163,27 @@ static void test_apply(void **state)
 	v.record_size = 1024;
 	uint8_t b[96];
 	volume_data(b);
-	struct uffs_winvol wv;
+	struct uffs_os_volume wv;
 	struct mft_error err;
 	assert_int_equal(uffs_winvol_parse(b, sizeof b, &wv, &err), MFT_OK);
 	struct uffs_warn_sink sink = {count_warning, NULL};
 	warnings = 0;
 	/* Windows puts the $MFT elsewhere: its value wins, with a warning. */
-	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 1);
+	assert_int_equal(uffs_volume_apply_os(&v, &wv, &sink), 1);
 	assert_int_equal(v.boot.mft_lcn, 786432);
 	assert_int_equal(warnings, 1);
 	/* Agreement changes nothing. */
-	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 0);
+	assert_int_equal(uffs_volume_apply_os(&v, &wv, &sink), 0);
 	/* Insane answers are ignored: a cluster size that is no power of
 	 * two, a record size out of range, an $MFT beyond the volume. */
 	wv.bytes_per_cluster = 3000;
-	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 0);
+	assert_int_equal(uffs_volume_apply_os(&v, &wv, &sink), 0);
 	wv.bytes_per_cluster = 4096;
 	wv.bytes_per_record = 8192;
-	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 0);
+	assert_int_equal(uffs_volume_apply_os(&v, &wv, &sink), 0);
 	wv.bytes_per_record = 1024;
 	wv.mft_lcn = 1ull << 40;
-	assert_int_equal(uffs_winvol_apply(&v, &wv, &sink), 0);
+	assert_int_equal(uffs_volume_apply_os(&v, &wv, &sink), 0);
 	assert_int_equal(v.boot.mft_lcn, 786432);
 	assert_int_equal(v.record_size, 1024);
 }
