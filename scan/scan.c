@@ -321,12 +321,13 @@ static void *parse_worker(void *arg)
 static void chunk_ready(struct engine *e, unsigned si,
 			struct mft_record_view *inline_view)
 {
+	pthread_mutex_lock(&e->lock);
 	e->slots[si].state = SLOT_PARSING;
 	if (!e->n_workers || inline_view) {
+		pthread_mutex_unlock(&e->lock);
 		parse_and_merge(e, si, inline_view);
 		return;
 	}
-	pthread_mutex_lock(&e->lock);
 	e->jobs[(e->job_head + e->job_count++) % e->n_slots] = si;
 	pthread_cond_signal(&e->job_cv);
 	pthread_mutex_unlock(&e->lock);
