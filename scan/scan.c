@@ -197,7 +197,7 @@ static void collect_warning(void *ctx, const struct mft_error *err)
 /* ---- parsing and the ordered merge --------------------------------------- */
 
 /* Parses a slot's chunk into `into`: the index itself when the chunk is
- * next in order and no other thread parses, else the slot's batch. */
+ * next in merge order (see parse_and_merge), else the slot's batch. */
 static int parse_chunk(struct engine *e, struct slot *s, struct uffs_index *into,
 		       struct mft_record_view *view, struct mft_error *err)
 {
@@ -795,20 +795,6 @@ static unsigned online_cpus(void)
 	return uffs_cpu_count();
 }
 
-/* Where the $MFT's byte `at` lies in the source file, or UINT64_MAX when
- * it is sparse or past the extents. */
-static uint64_t mft_byte_in_file(const struct uffs_volume *v, uint64_t at)
-{
-	for (size_t i = 0; i < v->n_ext; i++) {
-		const struct uffs_extent *x = &v->ext[i];
-		if (at >= x->mft_off && at - x->mft_off < x->len)
-			return x->vol_off == UFFS_SPARSE_OFFSET
-				       ? UINT64_MAX
-				       : v->src->base + x->vol_off + (at - x->mft_off);
-	}
-	return UINT64_MAX;
-}
-
 #define CACHE_PROBES 16u
 #define CACHE_PROBE_SEARCH 4096u
 
@@ -847,7 +833,7 @@ static int mft_cached(const struct uffs_volume *v)
 			r++;
 		if (r >= n || r >= stop)
 			continue;
-		uint64_t off = mft_byte_in_file(v, r * v->record_size);
+		uint64_t off = uffs_volume_record_offset(v, r);
 		if (off == UINT64_MAX)
 			continue;
 		int c = probe_cached(v, buf, off);
