@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../mft/ntfs_format.h"
+#include "../source/proc.h"
 #include "rows.h"
 
 static void emit_each(void *ctx, const struct row *rw)
@@ -12,16 +13,22 @@ static void emit_each(void *ctx, const struct row *rw)
 	rows_emit(ctx, rw);
 }
 
-static void list_index(struct rows *p, bool deleted)
+struct list_ctx {
+	struct rows rows;
+	bool deleted;
+	unsigned threads;
+};
+
+static void list_records(struct rows *p, uint64_t first, uint64_t end,
+			 void *ctx)
 {
+	const struct list_ctx *lc = ctx;
 	const struct uffs_index *idx = &p->l->idx;
-	struct row orphans = {idx->n_records, 0, STREAM_NONE, ROW_ORPHAN_DIR, false};
-	rows_emit(p, &orphans);
-	for (uint64_t r = 0; r < idx->n_records; r++) {
+	for (uint64_t r = first; r < end; r++) {
 		uint16_t f = idx->rflags[r];
 		if (!(f & UFFS_REC_PRESENT) || r == MFT_FRS_ROOT)
 			continue;
-		if (!(f & UFFS_REC_IN_USE) && !deleted)
+		if (!(f & UFFS_REC_IN_USE) && !lc->deleted)
 			continue;
 		/* A deleted record with attributes but no name is still a
 		 * file that was: listed as /$OrphanFiles/OrphanFile-N. */
@@ -42,17 +49,17 @@ static void list_index(struct rows *p, bool deleted)
 	}
 }
 
-struct list_ctx {
-	struct rows rows;
-	bool deleted;
-};
-
 static void list_source(const struct loaded *l, int nth, void *ctx)
 {
 	struct list_ctx *lc = ctx;
 	(void)nth;
 	rows_begin_source(&lc->rows, l);
-	list_index(&lc->rows, lc->deleted);
+	struct row orphans = {l->idx.n_records, 0, STREAM_NONE, ROW_ORPHAN_DIR,
+			      false};
+	rows_emit(&lc->rows, &orphans);
+	/* Formatting is most of a listing's time once the scan is done. */
+	rows_parallel(&lc->rows, l->idx.n_records, lc->threads, list_records,
+		      lc);
 }
 
 static const char list_help[] =
@@ -130,6 +137,8 @@ int cmd_list(int argc, char **argv)
 	/* Paths alone need no times, attributes or sizes: not keeping them
 	 * saves a third of the index's memory, and its first touches. */
 	common.scan.names_only = lc.rows.fmt == FMT_TEXT && !columns;
+	lc.threads = common.scan.threads ? common.scan.threads
+					 : uffs_cpu_count();
 	if (rows_init(&lc.rows)) {
 		fputs("uffs: out of memory\n", stderr);
 		return UFFS_EXIT_ERROR;

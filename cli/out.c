@@ -12,17 +12,56 @@ int out_init(struct out *o, FILE *f)
 	return o->buf ? 0 : -1;
 }
 
+void out_init_memory(struct out *o)
+{
+	*o = (struct out){0};
+}
+
 void out_flush(struct out *o)
 {
+	if (!o->f)
+		return;
 	if (o->len && fwrite(o->buf, 1, o->len, o->f) != o->len)
 		o->failed = true;
 	o->len = 0;
 }
 
+static void grow(struct out *o, size_t need)
+{
+	size_t cap = o->cap ? o->cap : OUT_CAP;
+	while (cap < need)
+		cap *= 2;
+	char *b = realloc(o->buf, cap);
+	if (!b) {
+		o->failed = true;
+		return;
+	}
+	o->buf = b;
+	o->cap = cap;
+}
+
+void out_spill(struct out *o, const char *s, size_t n)
+{
+	if (o->f) {
+		out_flush(o);
+		if (n > o->cap) {
+			if (fwrite(s, 1, n, o->f) != n)
+				o->failed = true;
+			return;
+		}
+	} else if (o->len + n > o->cap) {
+		grow(o, o->len + n);
+		if (o->failed)
+			return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
 int out_finish(struct out *o)
 {
 	out_flush(o);
-	if (fflush(o->f) != 0)
+	if (o->f && fflush(o->f) != 0)
 		o->failed = true;
 	free(o->buf);
 	o->buf = NULL;

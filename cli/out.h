@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Writes to a stream through a buffer, or (f NULL) collects everything
+ * in memory, for formatting rows on several threads. */
 struct out {
 	FILE *f;
 	char *buf;
@@ -16,19 +18,23 @@ struct out {
 };
 
 int out_init(struct out *o, FILE *f);
+/* An empty in-memory out; out_reset empties it and keeps its buffer. */
+void out_init_memory(struct out *o);
+static inline void out_reset(struct out *o)
+{
+	o->len = 0;
+}
 /* Flushes; returns 0, or -1 if any write failed. */
 int out_finish(struct out *o);
 void out_flush(struct out *o);
+/* The slow path of out_bytes: the buffer is full. */
+void out_spill(struct out *o, const char *s, size_t n);
 
 static inline void out_bytes(struct out *o, const char *s, size_t n)
 {
 	if (o->len + n > o->cap) {
-		out_flush(o);
-		if (n > o->cap) {
-			if (fwrite(s, 1, n, o->f) != n)
-				o->failed = true;
-			return;
-		}
+		out_spill(o, s, n);
+		return;
 	}
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
@@ -36,8 +42,10 @@ static inline void out_bytes(struct out *o, const char *s, size_t n)
 
 static inline void out_char(struct out *o, char c)
 {
-	if (o->len == o->cap)
-		out_flush(o);
+	if (o->len == o->cap) {
+		out_spill(o, &c, 1);
+		return;
+	}
 	o->buf[o->len++] = c;
 }
 

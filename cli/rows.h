@@ -103,6 +103,17 @@ void rows_begin_source(struct rows *p, const struct loaded *l);
 bool rows_link_path(struct rows *p, uint64_t r, uint32_t link);
 void rows_emit(struct rows *p, const struct row *rw);
 
+/* Emits the rows of items [first, end) into w. */
+typedef void rows_fill_fn(struct rows *w, uint64_t first, uint64_t end,
+			  void *ctx);
+/* Calls fill over consecutive blocks of [0, n_items) on up to `threads`
+ * threads, each with its own copy of p (output buffer, path buffer and
+ * cache), and writes the blocks to p's output in order: the bytes are
+ * exactly those of fill(p, 0, n_items, ctx), which is what runs when
+ * threads is 1 or threads cannot be had. */
+void rows_parallel(struct rows *p, uint64_t n_items, unsigned threads,
+		   rows_fill_fn *fill, void *ctx);
+
 /* Which streams of a name become rows. */
 enum rows_streams {
 	ROWS_EVERY_STREAM, /* each $DATA and $INDEX_ROOT (uffs list) */

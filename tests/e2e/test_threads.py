@@ -7,7 +7,9 @@ chunks parsed in place while others fill batches), with small chunks so
 that many are in flight at once, on the real backends and on the fault
 backend (short reads, reordered and delayed completions). Each run must
 exit 0 with no ThreadSanitizer report, and give the digest that the plain
-build gives for that image.
+build gives for that image. The listing, formatted on several threads in
+blocks and written in order, must equal the plain build's single-threaded
+listing byte for byte.
 """
 import argparse
 import os
@@ -23,6 +25,8 @@ RUNS = [
     ["--threads", "4", "--chunk", "4096", "--backend", "fault",
      "--fault-seed", "21", "--fault-short", "50", "--fault-delay", "60"],
 ]
+
+LIST_FORMATS = [[], ["--deleted", "-f", "jsonl"], ["-f", "bodyfile"]]
 
 
 def main():
@@ -47,6 +51,16 @@ def main():
                        f"{label}: digest --mode {mode} {' '.join(extra)}: "
                        f"no data race, same digest",
                        r.stderr.decode(errors="replace")[-3000:])
+        for fmt in LIST_FORMATS:
+            ref = run([a.ref, "list", "--threads", "1"] + fmt + [img])
+            r = run([a.uffs, "list", "--threads", "4"] + fmt + [img],
+                    env=env, timeout=300)
+            report = b"ThreadSanitizer" in r.stderr
+            tap.ok(r.returncode == ref.returncode and not report and
+                   r.stdout == ref.stdout and len(ref.stdout) > 0,
+                   f"{label}: list {' '.join(fmt)} on 4 threads: no data "
+                   f"race, the same bytes as on one",
+                   r.stderr.decode(errors="replace")[-3000:])
     return tap.done()
 
 

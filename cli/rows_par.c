@@ -1,0 +1,185 @@
+/* Formatting rows on several threads: consecutive blocks of items, each
+ * formatted into its own memory buffer by whichever thread is free, written
+ * out strictly in block order. Buffers are a small ring that is reused, so
+ * memory stays a few blocks' worth however long the listing. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "rows.h"
+
+/* Blocks small enough that a few of them stay in the cache and even a
+ * small volume is spread over every thread, large enough that handing
+ * them out costs nothing measurable. */
+#define BLOCK_ITEMS_MIN 64u
+#define BLOCK_ITEMS_MAX 8192u
+#define BLOCKS_PER_THREAD 64u
+
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY };
+
+struct slot {
+	struct out o;
+	uint64_t block;
+	enum slot_state state;
+};
+
+struct par {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct slot *slots;
+	unsigned n_slots;
+	uint64_t next_block, n_blocks, n_items, block_items;
+	rows_fill_fn *fill;
+	void *ctx;
+};
+
+struct worker {
+	struct par *par;
+	struct rows rows;
+	pthread_t thread;
+	bool started;
+};
+
+static void fill_block(struct worker *w, struct slot *s, uint64_t b)
+{
+	struct par *par = w->par;
+	uint64_t first = b * par->block_items;
+	uint64_t end = par->n_items - first > par->block_items
+			       ? first + par->block_items
+			       : par->n_items;
+	w->rows.o = s->o;
+	out_reset(&w->rows.o);
+	par->fill(&w->rows, first, end, par->ctx);
+	s->o = w->rows.o;
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct par *par = w->par;
+	pthread_mutex_lock(&par->lock);
+	while (par->next_block < par->n_blocks) {
+		uint64_t b = par->next_block;
+		struct slot *s = &par->slots[b % par->n_slots];
+		if (s->state != SLOT_FREE) {
+			pthread_cond_wait(&par->changed, &par->lock);
+			continue;
+		}
+		par->next_block++;
+		s->state = SLOT_FILLING;
+		pthread_mutex_unlock(&par->lock);
+		fill_block(w, s, b);
+		pthread_mutex_lock(&par->lock);
+		s->block = b;
+		s->state = SLOT_READY;
+		pthread_cond_broadcast(&par->changed);
+	}
+	pthread_mutex_unlock(&par->lock);
+	return NULL;
+}
+
+static void write_in_order(struct rows *p, struct par *par)
+{
+	for (uint64_t b = 0; b < par->n_blocks; b++) {
+		struct slot *s = &par->slots[b % par->n_slots];
+		pthread_mutex_lock(&par->lock);
+		while (s->state != SLOT_READY || s->block != b)
+			pthread_cond_wait(&par->changed, &par->lock);
+		pthread_mutex_unlock(&par->lock);
+		out_bytes(&p->o, s->o.buf, s->o.len);
+		if (s->o.failed)
+			p->o.failed = true;
+		pthread_mutex_lock(&par->lock);
+		s->state = SLOT_FREE;
+		pthread_cond_broadcast(&par->changed);
+		pthread_mutex_unlock(&par->lock);
+	}
+}
+
+static int worker_init(struct worker *w, struct par *par, const struct rows *p)
+{
+	w->par = par;
+	w->rows = *p;
+	w->rows.path_frs = UINT64_MAX;
+	w->rows.path = malloc(ROWS_PATH_CAP);
+	if (!w->rows.path)
+		return -1;
+	if (uffs_path_cache_init(&w->rows.cache, p->cache.sep)) {
+		free(w->rows.path);
+		w->rows.path = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void worker_free(struct worker *w)
+{
+	if (!w->rows.path)
+		return;
+	free(w->rows.path);
+	uffs_path_cache_free(&w->rows.cache);
+}
+
+/* Starts the workers; false when not one could be set up. */
+static bool run_workers(struct worker *w, unsigned n, struct par *par,
+			const struct rows *p)
+{
+	unsigned started = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (worker_init(&w[i], par, p))
+			break;
+		if (pthread_create(&w[i].thread, NULL, work, &w[i])) {
+			worker_free(&w[i]);
+			break;
+		}
+		w[i].started = true;
+		started++;
+	}
+	return started > 0;
+}
+
+static void stop_workers(struct worker *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (w[i].started) {
+			pthread_join(w[i].thread, NULL);
+			worker_free(&w[i]);
+		}
+}
+
+void rows_parallel(struct rows *p, uint64_t n_items, unsigned threads,
+		   rows_fill_fn *fill, void *ctx)
+{
+	uint64_t block = threads ? n_items / threads / BLOCKS_PER_THREAD : 0;
+	if (block < BLOCK_ITEMS_MIN)
+		block = BLOCK_ITEMS_MIN;
+	if (block > BLOCK_ITEMS_MAX)
+		block = BLOCK_ITEMS_MAX;
+	uint64_t n_blocks = (n_items + block - 1) / block;
+	if (threads > n_blocks)
+		threads = (unsigned)n_blocks;
+	struct par par = {.n_slots = 2 * threads, .n_blocks = n_blocks,
+			  .n_items = n_items, .block_items = block,
+			  .fill = fill, .ctx = ctx};
+	struct worker *w = threads > 1 ? calloc(threads, sizeof *w) : NULL;
+	par.slots = w ? calloc(par.n_slots, sizeof *par.slots) : NULL;
+	if (!par.slots || pthread_mutex_init(&par.lock, NULL)) {
+		free(par.slots);
+		free(w);
+		fill(p, 0, n_items, ctx);
+		return;
+	}
+	pthread_cond_init(&par.changed, NULL);
+	for (unsigned i = 0; i < par.n_slots; i++)
+		out_init_memory(&par.slots[i].o);
+	if (run_workers(w, threads, &par, p))
+		write_in_order(p, &par);
+	else
+		fill(p, 0, n_items, ctx);
+	stop_workers(w, threads);
+	for (unsigned i = 0; i < par.n_slots; i++)
+		free(par.slots[i].o.buf);
+	pthread_cond_destroy(&par.changed);
+	pthread_mutex_destroy(&par.lock);
+	free(par.slots);
+	free(w);
+}
