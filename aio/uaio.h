@@ -80,8 +80,20 @@ struct uaio_backend_ops {
 	int (*register_buffers)(struct uaio_ctx *ctx, void *mem, size_t len);
 };
 
+/* A source the OS cannot read directly (a container such as an E01 set):
+ * its reads go through this function, called on the backend's own
+ * threads, and ops' handles are ignored. Only the backends that run reads
+ * themselves take one (sync, threads, and fault around them); the others'
+ * init answers UAIO_E_UNAVAILABLE. read returns bytes read (short only at
+ * the end) or a UAIO_E_* code. */
+struct uaio_reader {
+	int64_t (*read)(void *ctx, void *buf, size_t len, uint64_t off);
+	void *ctx;
+};
+
 struct uaio_config {
 	unsigned depth;  /* reads in flight at most (queue size) */
+	const struct uaio_reader *reader; /* NULL: the OS reads ops' handles */
 	unsigned threads; /* for the threads backend; 0 = choose */
 	/* For the fault backend: what it wraps and how it misbehaves. */
 	const struct uaio_backend_ops *inner;

@@ -39,6 +39,8 @@ static int iocp_probe(char *why, size_t why_len)
 
 static int iocp_init(struct uaio_ctx *ctx)
 {
+	if (ctx->cfg.reader)
+		return UAIO_E_UNAVAILABLE; /* the kernel reads file handles only */
 	struct iocp_impl *c = calloc(1, sizeof *c);
 	if (!c)
 		return UAIO_E_NOMEM;

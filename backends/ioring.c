@@ -119,6 +119,8 @@ static int ioring_probe(char *why, size_t why_len)
 
 static int ioring_init(struct uaio_ctx *ctx)
 {
+	if (ctx->cfg.reader)
+		return UAIO_E_UNAVAILABLE; /* the kernel reads file handles only */
 	struct ioring_impl *r = calloc(1, sizeof *r);
 	char why[128];
 	if (!r)

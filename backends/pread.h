@@ -9,6 +9,16 @@
 
 int64_t uaio_pread(const struct uaio_op *op);
 
+/* One op, through the configured reader if there is one. */
+static inline int64_t uaio_read_op(const struct uaio_config *cfg,
+				   const struct uaio_op *op)
+{
+	if (cfg->reader)
+		return cfg->reader->read(cfg->reader->ctx, op->buf, op->len,
+					 op->offset);
+	return uaio_pread(op);
+}
+
 /* Processors online (at least 1), for sizing thread pools. */
 unsigned uaio_cpu_count(void);
 

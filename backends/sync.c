@@ -60,7 +60,7 @@ static int sync_wait(struct uaio_ctx *ctx, struct uaio_cqe *cqes, unsigned max,
 	while (n < max && s->count) {
 		const struct uaio_op *op = &s->q[s->head];
 		cqes[n].user_data = op->user_data;
-		cqes[n].res = uaio_pread(op);
+		cqes[n].res = uaio_read_op(&ctx->cfg, op);
 		s->head = (s->head + 1) % s->cap;
 		s->count--;
 		n++;

@@ -22,6 +22,7 @@ struct threads_impl {
 	bool stopping;
 	unsigned n_threads;
 	pthread_t tid[THREADS_MAX];
+	struct uaio_config cfg;
 };
 
 static int threads_probe(char *why, size_t why_len)
@@ -44,7 +45,7 @@ static void *worker(void *arg)
 		t->sq_head = (t->sq_head + 1) % t->cap;
 		t->sq_count--;
 		pthread_mutex_unlock(&t->lock);
-		struct uaio_cqe c = {op.user_data, uaio_pread(&op)};
+		struct uaio_cqe c = {op.user_data, uaio_read_op(&t->cfg, &op)};
 		pthread_mutex_lock(&t->lock);
 		t->cq[(t->cq_head + t->cq_count++) % t->cap] = c;
 		pthread_cond_broadcast(&t->done);
@@ -91,6 +92,7 @@ static int threads_init(struct uaio_ctx *ctx)
 	if (!t)
 		return UAIO_E_NOMEM;
 	t->cap = ctx->cfg.depth;
+	t->cfg = ctx->cfg;
 	t->sq = calloc(t->cap, sizeof *t->sq);
 	t->cq = calloc(t->cap, sizeof *t->cq);
 	if (!t->sq || !t->cq) {

@@ -39,6 +39,8 @@ static int uring_probe(char *why, size_t why_len)
 
 static int uring_init(struct uaio_ctx *ctx)
 {
+	if (ctx->cfg.reader)
+		return UAIO_E_UNAVAILABLE; /* the kernel reads file handles only */
 	struct uring_impl *u = calloc(1, sizeof *u);
 	if (!u)
 		return UAIO_E_NOMEM;

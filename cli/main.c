@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../source/container.h"
 #include "../source/proc.h"
 #include "cli.h"
 
@@ -43,7 +44,10 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-		printf("uffs %s\n", UFFS_VERSION);
+		char formats[128];
+		uffs_container_formats(formats, sizeof formats);
+		printf("uffs %s\ncontainers: %s\n", UFFS_VERSION,
+		       formats[0] ? formats : "none");
 		return UFFS_EXIT_OK;
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {

@@ -54,7 +54,7 @@ struct mft_error {
 	uint64_t frs;
 	uint64_t offset;
 	const char *what;
-	char detail[112]; /* optional context, "" when none */
+	char detail[208]; /* optional context, "" when none */
 };
 
 const char *mft_strerror(int code);

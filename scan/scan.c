@@ -376,13 +376,21 @@ static int read_error(struct engine *e, unsigned si, uint32_t piece,
 	uint64_t rs = e->v->record_size;
 	struct mft_error err;
 	uint64_t frs = c->first + (p->buf_off + done) / rs;
+	const struct uffs_container *fmt = e->v->src->format;
 	const char *what = res < 0 ? uaio_strerror((int)res)
 				   : "short read (truncated image?)";
+	/* What the container's library said, copied: the container may be
+	 * closed before the error is shown. */
+	char reason[UFFS_CONTAINER_WHY + 2] = "";
+	if (res < 0 && fmt && fmt->why[0]) {
+		what = "reading the container failed";
+		snprintf(reason, sizeof reason, "%s; ", fmt->why);
+	}
 	mft_fail(&err, res < 0 ? MFT_E_IO : MFT_E_TRUNCATED, frs,
 		 (p->buf_off + done) % rs, what);
 	snprintf(err.detail, sizeof err.detail,
-		 "records %llu..%llu, source bytes %llu..%llu, %u of %u bytes read",
-		 (unsigned long long)c->first,
+		 "%srecords %llu..%llu, source bytes %llu..%llu, %u of %u bytes read",
+		 reason, (unsigned long long)c->first,
 		 (unsigned long long)(c->first + c->count - 1),
 		 (unsigned long long)p->src_off,
 		 (unsigned long long)(p->src_off + p->len), done, p->len);
@@ -560,12 +568,19 @@ static int reader_open(struct engine *e, struct reader *r,
 	*r = (struct reader){0};
 	struct uaio_config c = *cfg;
 	c.depth = depth > 4096 ? 4096 : depth < 2 ? 2 : depth;
+	c.reader = uffs_source_reader(e->v->src);
 	int rc = uaio_ctx_create(&r->ctx, backend, &c);
 	if (rc) {
 		struct mft_error err;
 		mft_fail(&err, MFT_E_UNSUPPORTED, MFT_NO_FRS, MFT_NO_OFFSET,
 			 backend ? "the chosen I/O backend is unavailable here"
 				 : "no I/O backend available");
+		if (backend && c.reader) {
+			err.what = "this I/O backend reads OS files only, not a container";
+			snprintf(err.detail, sizeof err.detail,
+				 "read a %s container with --backend threads or sync",
+				 e->v->src->format->format);
+		}
 		if (r->ctx.why[0])
 			fprintf(stderr, "uffs: %s\n", r->ctx.why);
 		fail(e, &err);
@@ -859,12 +874,20 @@ static int mft_cached(const struct uffs_volume *v)
  * - a $MFT in memory: the work is copying and parsing, so every worker
  *   reads a chunk and parses it on the core that copied it
  *   (pipelined-parallel), with no hand-over between cores;
- * - nothing to tell (Windows): async on the best backend. */
+ * - nothing to tell (Windows): async on the best backend;
+ * - a container (E01, VHD, ...): its library reads one request at a time,
+ *   so each worker reads a chunk through it and parses that chunk while
+ *   the other reads (pipelined-parallel). */
 static enum uffs_mode auto_mode(const struct uffs_volume *v,
 				const struct uaio_backend_ops **backend,
 				char *why, size_t why_len)
 {
 	*backend = NULL;
+	if (v->src->format) {
+		snprintf(why, why_len, "auto: pipelined-parallel (%s container)",
+			 v->src->format->format);
+		return UFFS_MODE_PIPELINED_PARALLEL;
+	}
 	if (v->src->file.rotational) {
 		snprintf(why, why_len, "auto: async (rotational disk)");
 		return UFFS_MODE_ASYNC;

@@ -89,7 +89,9 @@ cmocka_for_mingw() {
 		ninja -C "$dir/build" install >/dev/null
 }
 
-BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config xz-utils liburing-dev libxxhash-dev)
+# Container sources (E01, VHD/VHDX, VMDK, qcow2) come from libyal's libraries.
+BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config xz-utils liburing-dev libxxhash-dev
+	libewf-dev libvhdi-dev libvmdk-dev libqcow-dev)
 
 # need_sanitizer_packages: clang and its sanitizer and libFuzzer runtime.
 # The runtime (libclang-rt-N-dev) is only a Recommends of clang, and its name

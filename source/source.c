@@ -1,4 +1,5 @@
 /* Source detection: raw NTFS volume, MBR/GPT disk image, captured $MFT. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,22 @@ struct partition_table {
 	const char *scheme;
 };
 
+const struct uaio_reader *uffs_source_reader(const struct uffs_source *src)
+{
+	return src->format ? &src->reader : NULL;
+}
+
+static int64_t read_container(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct uffs_container *c = ctx;
+	if (off >= c->size)
+		return 0;
+	if (len > c->size - off)
+		len = (size_t)(c->size - off);
+	return uffs_container_read(c, buf, len, off) ? UAIO_E_IO
+						      : (int64_t)len;
+}
+
 int uffs_source_read(const struct uffs_source *src, void *buf, size_t len,
 		     uint64_t off, struct mft_error *err)
 {
@@ -36,6 +53,16 @@ int uffs_source_read(const struct uffs_source *src, void *buf, size_t len,
 	if (off > src->size || len > src->size - off)
 		return mft_fail(err, MFT_E_TRUNCATED, MFT_NO_FRS, off,
 				"read past the end of the source (truncated image?)");
+	if (src->format) {
+		if (uffs_container_read(src->format, buf, len, src->base + off)) {
+			mft_fail(err, MFT_E_IO, MFT_NO_FRS, off,
+				 "reading the container failed");
+			snprintf(err->detail, sizeof err->detail, "%s",
+				 src->format->why);
+			return MFT_E_IO;
+		}
+		return MFT_OK;
+	}
 	int64_t n = uffs_file_pread(&src->file, buf, len, src->base + off,
 				    &os_error);
 	if (n < 0)
@@ -274,6 +301,68 @@ static int classify(struct uffs_source *src, const uint8_t *probe,
 	return rc;
 }
 
+/* A container's signature at the start of the file, or (a fixed VHD) in
+ * its last 512 bytes: the format's name, or NULL. */
+static const char *detect_container(const struct uffs_source *src)
+{
+	uint8_t head[64] = {0}, tail[512] = {0};
+	struct mft_error ignored;
+	uint64_t size = src->file.size;
+	size_t head_len = size < sizeof head ? (size_t)size : sizeof head;
+	if (head_len && read_raw(src, head, head_len, 0, &ignored))
+		return NULL;
+	size_t tail_len = size >= sizeof tail ? sizeof tail : 0;
+	if (tail_len && read_raw(src, tail, tail_len, size - tail_len, &ignored))
+		tail_len = 0;
+	return uffs_container_detect(head, head_len, tail_len ? tail : NULL,
+				     tail_len);
+}
+
+/* Reopens the source through its container: from here on the "file" is
+ * the disk the container holds. */
+static int open_container(struct uffs_source *src, const char *format,
+			  struct mft_error *err)
+{
+	char why[UFFS_CONTAINER_WHY];
+	struct uffs_container *c = calloc(1, sizeof *c);
+	if (!c)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, MFT_NO_OFFSET,
+				"out of memory");
+	if (uffs_container_open(c, format, src->path, why)) {
+		free(c);
+		mft_fail(err, MFT_E_IO, MFT_NO_FRS, MFT_NO_OFFSET,
+			 uffs_container_failure(format));
+		snprintf(err->detail, sizeof err->detail, "%s", why);
+		return MFT_E_IO;
+	}
+	uffs_file_close(&src->file);
+	src->file = (struct uffs_file){.handle = -1, .direct_handle = -1,
+				       .size = c->size};
+	src->format = c;
+	src->reader = (struct uaio_reader){read_container, c};
+	return MFT_OK;
+}
+
+static void describe(struct uffs_source *src)
+{
+	if (!src->format || !src->container)
+		return;
+	snprintf(src->described, sizeof src->described, "%s in %s container",
+		 src->container, src->format->format);
+	src->container = src->described;
+}
+
+static void close_source(struct uffs_source *src)
+{
+	if (src->format) {
+		uffs_container_close(src->format);
+		free(src->format);
+		src->format = NULL;
+		return;
+	}
+	uffs_file_close(&src->file);
+}
+
 int uffs_source_open(struct uffs_source *src, const char *path,
 		     const struct uffs_source_opts *opts,
 		     struct mft_error *err)
@@ -285,6 +374,11 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 		mft_fail(err, MFT_E_IO, MFT_NO_FRS, MFT_NO_OFFSET,
 			 uffs_file_strerror(os_error));
 		return MFT_E_IO;
+	}
+	const char *format = src->file.is_device ? NULL : detect_container(src);
+	if (format && open_container(src, format, err)) {
+		uffs_file_close(&src->file);
+		return err->code;
 	}
 	src->size = src->file.size;
 	uint8_t probe[PROBE_LEN] = {0};
@@ -299,14 +393,16 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 		rc = read_raw(src, probe, probe_len, 0, err);
 	if (rc == MFT_OK)
 		rc = classify(src, probe, probe_len, opts, err);
-	if (rc == MFT_OK && opts->direct)
+	if (rc == MFT_OK && opts->direct && !src->format)
 		uffs_file_open_direct(&src->file, path);
 	if (rc != MFT_OK)
-		uffs_file_close(&src->file);
+		close_source(src);
+	else
+		describe(src);
 	return rc;
 }
 
 void uffs_source_close(struct uffs_source *src)
 {
-	uffs_file_close(&src->file);
+	close_source(src);
 }

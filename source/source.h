@@ -9,7 +9,9 @@
 
 #include <stdint.h>
 
+#include "../aio/uaio.h"
 #include "../mft/mft.h"
+#include "container.h"
 #include "file.h"
 
 enum uffs_source_kind {
@@ -35,6 +37,12 @@ struct uffs_source {
 	uint32_t record_size;  /* MFT_FILE only */
 	int partition;         /* 0 = whole file */
 	const char *container; /* "raw volume", "MBR disk image", ... */
+	/* The container format the disk is read through (E01, VHD, ...);
+	 * NULL for a plain file or device. Then `file` holds only the disk's
+	 * size, no handle, and reads go through `reader`. */
+	struct uffs_container *format;
+	struct uaio_reader reader;
+	char described[64]; /* container, with the format named */
 };
 
 /* Opens and classifies `path`. On failure *err says why (err->offset is a
@@ -43,6 +51,10 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 		     const struct uffs_source_opts *opts,
 		     struct mft_error *err);
 void uffs_source_close(struct uffs_source *src);
+
+/* How the scan's I/O backends read this source: NULL for the OS's own
+ * reads of file.handle, else a function (a container's). */
+const struct uaio_reader *uffs_source_reader(const struct uffs_source *src);
 
 /* Reads exactly len bytes at off (relative to base); a short read is
  * MFT_E_TRUNCATED, an OS failure MFT_E_IO. */

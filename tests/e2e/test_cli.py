@@ -68,7 +68,7 @@ def paths(out):
 
 def test_help(tap, uffs):
     rc, out, _ = uffs("--version")
-    tap.ok(rc == 0 and re.match(r"uffs \S+\n$", out), "--version prints the version", out)
+    tap.ok(rc == 0 and re.match(r"uffs \S+\ncontainers: [A-Z0-9 ]+\n$", out), "--version prints the version and the container formats", out)
     for args in (["--help"], ["list", "--help"], ["info", "--help"]):
         rc, out, _ = uffs(*args)
         tap.ok(rc == 0 and "usage: uffs" in out, f"{' '.join(args)} prints usage", out)

@@ -1,0 +1,91 @@
+/*
+ * Containers: image formats whose file bytes are not the disk's bytes
+ * (EnCase E01, VHD and VHDX, VMDK, qcow2). Each format is one file,
+ * source/container_*.c, behind struct uffs_container_ops, and one line of
+ * the detection table in container.c. What a container holds is read as a
+ * disk: the partition table, the NTFS volume and the $MFT are found in it
+ * exactly as in a raw image.
+ *
+ * The libraries behind them (libyal's) read synchronously: the scan reads
+ * a container through its read op on the threads or sync backend, one read
+ * at a time per container.
+ */
+#ifndef UFFS_CONTAINER_H
+#define UFFS_CONTAINER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define UFFS_CONTAINER_WHY 200
+
+struct uffs_container_ops {
+	const char *name; /* "EWF", "VHD", ... for messages and uffs info */
+	/* Opens the container whose first file is `path`. Returns 0, or -1
+	 * with a one-line reason in why. */
+	int (*open)(const char *path, void **impl, uint64_t *media_size,
+		    char why[UFFS_CONTAINER_WHY]);
+	/* Reads len bytes of the disk at off (within the media size).
+	 * Returns 0, or -1 with a reason. Never called concurrently. */
+	int (*read)(void *impl, void *buf, size_t len, uint64_t off,
+		    char why[UFFS_CONTAINER_WHY]);
+	void (*close)(void *impl);
+};
+
+/* An open container. */
+struct uffs_container {
+	const struct uffs_container_ops *ops;
+	const char *format; /* the detected format's name, e.g. "VHDX" */
+	void *impl;
+	uint64_t size;
+	pthread_mutex_t lock; /* the libraries' handles are not shared */
+	char why[UFFS_CONTAINER_WHY]; /* the last read's failure */
+};
+
+/* Which container format `head` (the file's first bytes) and `tail` (its
+ * last 512 bytes; a fixed VHD has its signature only there) show: the
+ * format's name, or NULL for none. */
+const char *uffs_container_detect(const uint8_t *head, size_t head_len,
+				  const uint8_t *tail, size_t tail_len);
+
+/* The formats this build reads, space-separated ("" for none). */
+void uffs_container_formats(char *buf, size_t cap);
+
+/* "cannot open the EWF container", and so on: a static text for errors. */
+const char *uffs_container_failure(const char *format);
+
+/* Opens `path` as the container format `format` names. Returns 0, or -1
+ * with a one-line reason in why (including "this build cannot read ..."
+ * when the library was not there at build time). */
+int uffs_container_open(struct uffs_container *c, const char *format,
+			const char *path, char why[UFFS_CONTAINER_WHY]);
+void uffs_container_close(struct uffs_container *c);
+/* Reads exactly len bytes at off; -1 (reason in c->why, for the reading
+ * thread only when reads are serialized by the caller) on failure. */
+int uffs_container_read(struct uffs_container *c, void *buf, size_t len,
+			uint64_t off);
+
+/* Shared by the libyal-backed formats: the first line of a libyal error
+ * backtrace, without its "function: " prefix, after `what`. */
+void uffs_container_reason(char why[UFFS_CONTAINER_WHY], const char *what,
+			   const char *backtrace);
+
+/* Differencing images (VHD, qcow2 backing files) name their parent; a
+ * chain is followed at most this deep, which also ends loops. */
+#define UFFS_CONTAINER_CHAIN_MAX 16
+
+/* Where a child's parent file is: the name as stored when that file
+ * exists, else the stored name's last component (after '/' or '\\')
+ * beside the child. Returns 0, or -1 with a reason when neither exists. */
+int uffs_container_parent_path(const char *child, const char *stored,
+			       char *out, size_t cap,
+			       char why[UFFS_CONTAINER_WHY]);
+
+/* The formats this build reads (NULL where its library was missing). */
+extern const struct uffs_container_ops uffs_container_ewf;
+extern const struct uffs_container_ops uffs_container_vhdi;
+extern const struct uffs_container_ops uffs_container_vmdk;
+extern const struct uffs_container_ops uffs_container_qcow;
+
+#endif
