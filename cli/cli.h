@@ -25,6 +25,7 @@ struct cli_common {
 	struct uffs_scan_opts scan;
 	unsigned max_volumes;
 	bool all; /* --all: every NTFS volume of this (Windows) machine */
+	bool vss_all; /* --vss all: the volume, then each of its stores */
 	bool quiet;
 	bool verbose;
 	bool want_upcase; /* read each volume's $UpCase (search) */
@@ -85,6 +86,7 @@ enum cli_long_option {
 	OPT_ALL,
 	OPT_FAULT_SHRINK,
 	OPT_FAULT_LATENCY,
+	OPT_VSS,
 };
 
 #define CLI_COMMON_LONGOPTS                                                    \
@@ -101,6 +103,7 @@ enum cli_long_option {
 		{"max-volumes", required_argument, 0, OPT_MAX_VOLUMES},        \
 		{"direct", no_argument, 0, OPT_DIRECT},                        \
 		{"all", no_argument, 0, OPT_ALL},                              \
+		{"vss", required_argument, 0, OPT_VSS},                        \
 		{"fault-seed", required_argument, 0, OPT_FAULT_SEED},          \
 		{"fault-short", required_argument, 0, OPT_FAULT_SHORT},        \
 		{"fault-error", required_argument, 0, OPT_FAULT_ERROR},        \
@@ -123,6 +126,9 @@ enum cli_long_option {
 	"                       disk; K and M suffixes)\n"                    \
 	"      --max-volumes N  sources scanned at once (default 4)\n"       \
 	"      --all            every NTFS volume of this machine (Windows)\n" \
+	"      --vss N|all      read Volume Shadow Copy store N (1 = oldest,\n" \
+	"                       see uffs info) instead of the volume; all: the\n" \
+	"                       volume and then every store, rows tagged\n"   \
 	"      --direct         read around the page cache (O_DIRECT) where\n" \
 	"                       offsets are aligned: cold reads without a copy\n" \
 	"  -q, --quiet          no warnings about damaged records, no progress\n" \

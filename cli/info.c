@@ -3,8 +3,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "../source/vss.h"
 #include "cli.h"
+#include "out.h"
 
 static const char info_help[] =
 	"usage: uffs info [OPTIONS] SOURCE...\n"
@@ -29,6 +32,42 @@ static void print_extents(const struct uffs_volume *v)
 			       " at volume byte %" PRIu64 "\n",
 			       e->mft_off, e->len, e->vol_off);
 	}
+}
+
+/* The volume's shadow copies, oldest first (a saved index, a captured
+ * $MFT and a store itself have none to list). */
+static void print_stores(const struct loaded *l)
+{
+	if (l->saved || l->src.kind != UFFS_SOURCE_VOLUME ||
+	    (l->src.format && !strcmp(l->src.format->format, "VSS")) ||
+	    !uffs_vss_available())
+		return;
+	struct uffs_vss_store *s = calloc(UFFS_VSS_STORES_MAX, sizeof *s);
+	struct mft_error err;
+	int n = 0;
+	if (!s)
+		return;
+	if (uffs_vss_stores(&l->src, s, UFFS_VSS_STORES_MAX, &n, &err)) {
+		char text[512];
+		uffs_error_text(&err, NULL, true, text, sizeof text);
+		printf("shadow copies:      unreadable (%s)\n", text);
+		free(s);
+		return;
+	}
+	printf("shadow copies:      %d\n", n);
+	for (int i = 0; i < n; i++) {
+		char id[37];
+		struct out o;
+		uffs_vss_id_text(s[i].id, id);
+		printf("  store %d: %s, created ", s[i].number, id);
+		fflush(stdout);
+		if (out_init(&o, stdout) == 0) {
+			out_filetime_iso(&o, s[i].created);
+			out_finish(&o);
+		}
+		printf(", volume size %" PRIu64 "\n", s[i].volume_size);
+	}
+	free(s);
 }
 
 static void print_info(const struct loaded *l, bool scanned)
@@ -59,6 +98,7 @@ static void print_info(const struct loaded *l, bool scanned)
 		printf("records in use:     %" PRIu64 " (per $MFT:$BITMAP)\n",
 		       uffs_volume_bitmap_count(v));
 	print_extents(v);
+	print_stores(l);
 	if (scanned) {
 		uint64_t in_use = 0, files = 0, dirs = 0;
 		const struct uffs_index *idx = &l->idx;

@@ -9,6 +9,7 @@
 #include "../mft/ntfs_format.h"
 #include "../mft/upcase.h"
 #include "../source/proc.h"
+#include "../source/vss.h"
 #include "cli.h"
 #include "progress.h"
 
@@ -174,6 +175,18 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 		if (!parse_u64(arg, &v) || v < 512 || v > 4096 || (v & (v - 1)))
 			goto bad;
 		c->src.record_size = (uint32_t)v;
+		return 1;
+	case OPT_VSS:
+		if (!strcmp(arg, "all")) {
+			c->vss_all = true;
+			return 1;
+		}
+		if (!parse_u64(arg, &v) || v == 0 || v > UFFS_VSS_STORES_MAX) {
+			fprintf(stderr, "uffs: invalid value '%s' for --vss (a store number from 1, or all)\n",
+				arg);
+			return -1;
+		}
+		c->src.vss_store = (int)v;
 		return 1;
 	case 'q':
 		c->quiet = true;

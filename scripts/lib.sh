@@ -89,9 +89,10 @@ cmocka_for_mingw() {
 		ninja -C "$dir/build" install >/dev/null
 }
 
-# Container sources (E01, VHD/VHDX, VMDK, qcow2) come from libyal's libraries.
+# Container sources (E01, VHD/VHDX, VMDK, qcow2) and shadow copies come from
+# libyal's libraries (libvshadow reads the volume through libbfio).
 BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config xz-utils liburing-dev libxxhash-dev
-	libewf-dev libvhdi-dev libvmdk-dev libqcow-dev)
+	libewf-dev libvhdi-dev libvmdk-dev libqcow-dev libvshadow-dev libbfio-dev)
 
 # need_sanitizer_packages: clang and its sanitizer and libFuzzer runtime.
 # The runtime (libclang-rt-N-dev) is only a Recommends of clang, and its name

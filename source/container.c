@@ -137,6 +137,18 @@ int uffs_container_open(struct uffs_container *c, const char *format,
 	return 0;
 }
 
+int uffs_container_wrap(struct uffs_container *c,
+			const struct uffs_container_ops *ops,
+			const char *format, void *impl, uint64_t size)
+{
+	*c = (struct uffs_container){.format = format, .impl = impl,
+				     .size = size};
+	if (pthread_mutex_init(&c->lock, NULL))
+		return -1;
+	c->ops = ops;
+	return 0;
+}
+
 void uffs_container_close(struct uffs_container *c)
 {
 	if (!c->ops)

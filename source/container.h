@@ -61,6 +61,11 @@ const char *uffs_container_failure(const char *format);
 int uffs_container_open(struct uffs_container *c, const char *format,
 			const char *path, char why[UFFS_CONTAINER_WHY]);
 void uffs_container_close(struct uffs_container *c);
+/* Makes c a container of `format` read through ops over impl (a layer
+ * that is not opened from a path, such as a shadow-copy store). */
+int uffs_container_wrap(struct uffs_container *c,
+			const struct uffs_container_ops *ops,
+			const char *format, void *impl, uint64_t size);
 /* Reads exactly len bytes at off; -1 (reason in c->why, for the reading
  * thread only when reads are serialized by the caller) on failure. */
 int uffs_container_read(struct uffs_container *c, void *buf, size_t len,

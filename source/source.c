@@ -6,6 +6,7 @@
 #include "../mft/bytes.h"
 #include "../mft/ntfs_format.h"
 #include "source.h"
+#include "vss.h"
 
 #define PROBE_LEN 4096u
 #define MBR_TABLE 0x1BE
@@ -336,11 +337,17 @@ static int open_container(struct uffs_source *src, const char *format,
 		return MFT_E_IO;
 	}
 	uffs_file_close(&src->file);
+	uffs_source_read_through(src, c);
+	return MFT_OK;
+}
+
+void uffs_source_read_through(struct uffs_source *src,
+			      struct uffs_container *c)
+{
 	src->file = (struct uffs_file){.handle = -1, .direct_handle = -1,
 				       .size = c->size};
 	src->format = c;
 	src->reader = (struct uaio_reader){read_container, c};
-	return MFT_OK;
 }
 
 static void describe(struct uffs_source *src)
@@ -395,10 +402,17 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 		rc = classify(src, probe, probe_len, opts, err);
 	if (rc == MFT_OK && opts->direct && !src->format)
 		uffs_file_open_direct(&src->file, path);
+	if (rc == MFT_OK)
+		describe(src);
+	if (rc == MFT_OK && opts->vss_store > 0) {
+		if (src->kind != UFFS_SOURCE_VOLUME)
+			rc = mft_fail(err, MFT_E_USAGE, MFT_NO_FRS, MFT_NO_OFFSET,
+				      "a captured $MFT has no shadow copies");
+		else
+			rc = uffs_source_use_store(src, opts->vss_store, err);
+	}
 	if (rc != MFT_OK)
 		close_source(src);
-	else
-		describe(src);
 	return rc;
 }
 

@@ -24,9 +24,11 @@ struct uffs_source_opts {
 	int64_t offset;      /* volume offset in bytes, -1 = detect */
 	uint32_t record_size; /* force for $MFT files, 0 = infer */
 	bool direct;          /* also open for reads around the page cache */
+	int vss_store;        /* read this shadow-copy store (1 = oldest);
+			       * 0: the volume itself */
 };
 
-#define UFFS_SOURCE_OPTS_DEFAULT {0, -1, 0, false}
+#define UFFS_SOURCE_OPTS_DEFAULT {0, -1, 0, false, 0}
 
 struct uffs_source {
 	const char *path;
@@ -51,6 +53,11 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 		     const struct uffs_source_opts *opts,
 		     struct mft_error *err);
 void uffs_source_close(struct uffs_source *src);
+
+/* Makes src read the disk that c holds (src's own file, if open, stays
+ * as it is: the caller has closed or handed it on). */
+void uffs_source_read_through(struct uffs_source *src,
+			      struct uffs_container *c);
 
 /* How the scan's I/O backends read this source: NULL for the OS's own
  * reads of file.handle, else a function (a container's). */
