@@ -53,6 +53,8 @@ struct loaded {
 	uint16_t *upcase_owned; /* what cli_unload frees (upcase may point
 				 * elsewhere, e.g. into a mapping) */
 	bool scanned;
+	int store;      /* the shadow-copy store read; 0: the volume itself */
+	bool tag_store; /* --vss all: rows say which store they come from */
 	/* Non-NULL when the SOURCE is a saved index (uffs index): then idx,
 	 * tree, upcase and the facts of vol and src come from it. */
 	struct uffs_saved *saved;
@@ -154,6 +156,7 @@ int cmd_digest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_du(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 
 #endif

@@ -127,7 +127,9 @@ int cmd_list(int argc, char **argv)
 	}
 	/* Text is paths only, unless columns are asked for. */
 	lc.rows.text_columns = columns && lc.rows.fmt == FMT_TEXT;
-	if (rows_parse_columns(&lc.rows, columns ? columns : ROWS_DEFAULT_COLUMNS))
+	if (rows_parse_columns(&lc.rows, columns	    ? columns
+					 : common.vss_all ? ROWS_DEFAULT_COLUMNS_STORES
+							  : ROWS_DEFAULT_COLUMNS))
 		return UFFS_EXIT_USAGE;
 	/* Without --deleted, records the volume marks unused are not needed:
 	 * long runs of them are not read at all. Only the body file shows

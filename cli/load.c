@@ -229,14 +229,19 @@ static void load_upcase(struct loaded *l, const char *path,
 			path);
 }
 
-int cli_load(struct loaded *l, const char *path, struct cli_common *c,
-	     bool scan)
+static int load_store(struct loaded *l, const char *path,
+		      struct cli_common *c, bool scan, int store)
 {
 	struct mft_error err = {0};
 	memset(l, 0, sizeof *l);
+	l->store = store >= 0 ? store : c->src.vss_store;
+	l->tag_store = c->vss_all;
 	if (cli_saved_is(path))
 		return cli_saved_load(l, path, c, scan);
-	int rc = uffs_source_open(&l->src, path, &c->src, &err);
+	struct uffs_source_opts so = c->src;
+	if (store >= 0)
+		so.vss_store = store;
+	int rc = uffs_source_open(&l->src, path, &so, &err);
 	if (rc) {
 		cli_error(path, &err, NULL);
 		return rc == MFT_E_USAGE ? UFFS_EXIT_USAGE : UFFS_EXIT_ERROR;
@@ -279,11 +284,18 @@ int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 	return 0;
 }
 
+int cli_load(struct loaded *l, const char *path, struct cli_common *c,
+	     bool scan)
+{
+	return load_store(l, path, c, scan, -1);
+}
+
 #define MAX_VOLUMES_DEFAULT 4
 
 /* One source loading on its own thread. */
 struct source_job {
 	const char *path;
+	int store; /* --vss all: 0 for the volume, N for store N; else -1 */
 	struct cli_common *c;
 	bool scan;
 	struct loaded *l;
@@ -295,7 +307,7 @@ struct source_job {
 static void *load_job(void *arg)
 {
 	struct source_job *j = arg;
-	j->rc = cli_load(j->l, j->path, j->c, j->scan);
+	j->rc = load_store(j->l, j->path, j->c, j->scan, j->store);
 	return NULL;
 }
 
@@ -324,6 +336,62 @@ static int finish_job(struct source_job *j, int nth,
 	}
 	free(j->l);
 	return j->rc;
+}
+
+/* How many shadow-copy stores the volume at `path` has (0 for sources
+ * that cannot have any), or -1 after printing why not. */
+static int count_stores(const char *path, struct cli_common *c)
+{
+	if (cli_saved_is(path))
+		return 0;
+	struct uffs_source src;
+	struct mft_error err = {0};
+	struct uffs_source_opts so = c->src;
+	so.vss_store = 0;
+	if (uffs_source_open(&src, path, &so, &err)) {
+		cli_error(path, &err, NULL);
+		return -1;
+	}
+	int n = 0;
+	if (src.kind == UFFS_SOURCE_VOLUME) {
+		struct uffs_vss_store *s = calloc(UFFS_VSS_STORES_MAX, sizeof *s);
+		if (!s || uffs_vss_stores(&src, s, UFFS_VSS_STORES_MAX, &n, &err)) {
+			if (s)
+				cli_error(path, &err, NULL);
+			n = -1;
+		}
+		free(s);
+	}
+	uffs_source_close(&src);
+	return n;
+}
+
+/* --vss all: each source, then each of its stores, oldest first. Returns
+ * the number of jobs (*jobs NULL and -1 when a source failed: *status
+ * says how). */
+static int expand_stores(char **paths, int n, struct cli_common *c, bool scan,
+			 struct source_job **jobs, int *status)
+{
+	int total = 0;
+	int *stores = calloc((size_t)n + 1, sizeof *stores);
+	*jobs = NULL;
+	if (!stores)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		stores[i] = count_stores(paths[i], c);
+		if (stores[i] < 0) {
+			*status = UFFS_EXIT_ERROR;
+			free(stores);
+			return -1;
+		}
+		total += 1 + stores[i];
+	}
+	*jobs = calloc((size_t)total, sizeof **jobs);
+	for (int i = 0, k = 0; *jobs && i < n; i++)
+		for (int s = 0; s <= stores[i]; s++)
+			(*jobs)[k++] = (struct source_job){paths[i], s, c, scan};
+	free(stores);
+	return total;
 }
 
 /* Several sources load at once, at most max_volumes, each with its own
@@ -356,17 +424,24 @@ int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
 			drive_paths[i] = drives[i];
 		paths = drive_paths;
 	}
-	struct source_job *jobs = calloc((size_t)n, sizeof *jobs);
-	if (!jobs) {
-		fputs("uffs: out of memory\n", stderr);
-		return UFFS_EXIT_ERROR;
+	struct source_job *jobs = NULL;
+	if (c->vss_all) {
+		n = expand_stores(paths, n, c, scan, &jobs, &status);
+	} else {
+		jobs = calloc((size_t)n, sizeof *jobs);
+		for (int i = 0; jobs && i < n; i++)
+			jobs[i] = (struct source_job){paths[i], -1, c, scan};
 	}
-	for (int i = 0; i < n; i++)
-		jobs[i] = (struct source_job){paths[i], c, scan, NULL, 0, 0, false};
+	if (!jobs) {
+		if (n >= 0)
+			fputs("uffs: out of memory\n", stderr);
+		return status ? status : UFFS_EXIT_ERROR;
+	}
 	if (n == 1 || window == 1) {
 		for (int i = 0; i < n; i++) {
 			jobs[i].l = malloc(sizeof *jobs[i].l);
-			jobs[i].rc = jobs[i].l ? cli_load(jobs[i].l, paths[i], c, scan)
+			jobs[i].rc = jobs[i].l ? load_store(jobs[i].l, jobs[i].path,
+							    c, scan, jobs[i].store)
 					       : UFFS_EXIT_ERROR;
 			int rc = finish_job(&jobs[i], i, use, ctx);
 			if (rc)

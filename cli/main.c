@@ -24,13 +24,15 @@ static const char usage[] =
 	"  du     directory tree sizes, largest first\n"
 	"  bench  time every scan mode on a source\n"
 	"  index  save a source's index to a file, itself a SOURCE for the rest\n"
+	"  diff   what changed between two shadow copies, or two sources\n"
 	"\n"
 	"  uffs COMMAND --help   options of one command\n"
 	"  uffs --version        version\n"
 	"\n"
 	"A SOURCE is an NTFS volume image or block device, a disk image with an\n"
-	"MBR or GPT partition table, a captured $MFT file, or an index file\n"
-	"saved by uffs index.\n"
+	"MBR or GPT partition table, either of them in an E01, VHD, VHDX, VMDK\n"
+	"or qcow2 container, a captured $MFT file, or an index file saved by\n"
+	"uffs index. --vss N reads a Volume Shadow Copy of the volume instead.\n"
 	"Exit status: 0 ok, 1 error, 2 usage, 3 done with warnings (damaged\n"
 	"records skipped). See uffs(1).\n";
 
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
 		return cmd_search(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "diff"))
+		return cmd_diff(argc - 1, argv + 1);
 	if (!strcmp(cmd, "digest"))
 		return cmd_digest(argc - 1, argv + 1);
 	if (!strcmp(cmd, "du"))

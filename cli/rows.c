@@ -132,7 +132,8 @@ static void put_text_value(struct rows *p, const struct row *rw,
 	const uint64_t *t = row_has_record(rw) ? &idx->times[4 * rw->frs]
 					       : no_times;
 	if (!row_has_record(rw) && c != COL_PATH && c != COL_NAME &&
-	    c != COL_TYPE && c != COL_FRS && c != COL_PARENT) {
+	    c != COL_TYPE && c != COL_FRS && c != COL_PARENT &&
+	    c != COL_STORE) {
 		if (!column_is_text(c))
 			out_char(o, '0');
 		return;
@@ -201,6 +202,9 @@ static void put_text_value(struct rows *p, const struct row *rw,
 		break;
 	case COL_REPARSE:
 		out_hex32(o, uffs_index_reparse_tag(idx, rw->frs));
+		break;
+	case COL_STORE:
+		out_u64(o, (uint64_t)p->l->store);
 		break;
 	case COL_COUNT:
 		break;
@@ -484,6 +488,15 @@ void rows_begin_source(struct rows *p, const struct loaded *l)
 	const char *drive = l->src.file.volume_prefix;
 	p->cache.sep = drive[0] ? '\\' : '/';
 	snprintf(p->root, sizeof p->root, "%s%c", drive, p->cache.sep);
+	/* --vss all: text says which store a path comes from. */
+	if (l->tag_store && (p->fmt == FMT_TEXT || p->fmt == FMT_BODYFILE)) {
+		if (l->store > 0)
+			snprintf(p->root, sizeof p->root, "vss%d:%s%c", l->store,
+				 drive, p->cache.sep);
+		else
+			snprintf(p->root, sizeof p->root, "current:%s%c", drive,
+				 p->cache.sep);
+	}
 	uffs_path_cache_reset(&p->cache);
 	p->path_frs = UINT64_MAX;
 }

@@ -30,7 +30,8 @@ enum rows_format { FMT_TEXT, FMT_CSV, FMT_TSV, FMT_JSONL, FMT_BODYFILE };
 	X(ATTRIBUTES, "attributes")                                            \
 	X(LINKS, "links")                                                      \
 	X(STREAMS, "streams")                                                  \
-	X(REPARSE, "reparse-tag")
+	X(REPARSE, "reparse-tag")                                              \
+	X(STORE, "store")
 
 enum column {
 #define COL_ENUM(id, name) COL_##id,
@@ -44,10 +45,13 @@ extern const char *const rows_column_names[COL_COUNT];
 #define ROWS_DEFAULT_COLUMNS                                                   \
 	"path,frs,sequence,parent,type,deleted,size,allocated,created,"        \
 	"modified,mft-changed,accessed,attributes"
+/* The default with --vss all: each row says its store. */
+#define ROWS_DEFAULT_COLUMNS_STORES "store," ROWS_DEFAULT_COLUMNS
 #define ROWS_COLUMNS_HELP                                                      \
 	"                       path name stream frs sequence parent type deleted\n" \
 	"                       size allocated created modified mft-changed\n" \
-	"                       accessed attributes links streams reparse-tag\n"
+	"                       accessed attributes links streams reparse-tag\n" \
+	"                       store (the shadow-copy store: 0 = the volume)\n"
 
 #define ROWS_PATH_CAP (256u * 1024)
 #define ROWS_MAX_COLUMNS 64
@@ -84,7 +88,8 @@ struct rows {
 	uint64_t path_frs; /* whose path is in `path` (UINT64_MAX: none) */
 	uint32_t path_link;
 	struct uffs_path_cache cache;
-	char root[8]; /* "/", or "C:\" for a live Windows volume */
+	char root[24]; /* "/", or "C:\" for a live Windows volume; with
+			* --vss all in text, "vss2:/" or "current:/" */
 };
 
 int rows_init(struct rows *p);

@@ -988,7 +988,9 @@ int cmd_search(int argc, char **argv)
 	if (s.o.syntax == SYN_GLOB && strchr(s.o.pattern, '/'))
 		s.o.path = true;
 	s.rows.text_columns = columns && s.rows.fmt == FMT_TEXT;
-	if (rows_parse_columns(&s.rows, columns ? columns : ROWS_DEFAULT_COLUMNS))
+	if (rows_parse_columns(&s.rows, columns	    ? columns
+					: common.vss_all ? ROWS_DEFAULT_COLUMNS_STORES
+							 : ROWS_DEFAULT_COLUMNS))
 		goto done;
 	common.scan.skip_unused = !s.o.deleted;
 	common.scan.keep_fn_times = s.rows.fmt == FMT_BODYFILE;

@@ -93,6 +93,98 @@ def check_stores(tap, uffs, sample, raw, mnt, work):
            "the volume and its two stores are three different states")
 
 
+def listing(uffs, args, sample):
+    r = run([uffs, "list"] + args + [sample])
+    return r.stdout.decode("utf-8", "surrogateescape").splitlines()
+
+
+def check_all(tap, uffs, sample):
+    """--vss all: the volume, then store 1, then store 2, each tagged."""
+    want = ([f"current:{x}" for x in listing(uffs, [], sample)] +
+            [f"vss1:{x}" for x in listing(uffs, ["--vss", "1"], sample)] +
+            [f"vss2:{x}" for x in listing(uffs, ["--vss", "2"], sample)])
+    got = listing(uffs, ["--vss", "all"], sample)
+    tap.ok(got == want and len(got) > 100,
+           f"--vss all (text): each state's listing in turn, paths prefixed "
+           f"with its store ({len(got)} lines)",
+           "\n".join(sorted(set(got) ^ set(want))[:10]))
+    cols = ["-f", "csv", "-c", "store,path,size,modified"]
+    want = listing(uffs, cols, sample)
+    for n in ("1", "2"):
+        want += listing(uffs, cols + ["--vss", n], sample)[1:]
+    got = listing(uffs, cols + ["--vss", "all"], sample)
+    tap.ok(got == want and got[1].startswith("0,") and
+           got[-1].startswith("2,"),
+           "--vss all (csv): a store column, 0 for the volume, N for store N")
+    got = listing(uffs, ["-f", "csv", "--vss", "all"], sample)
+    tap.ok(got and got[0].startswith("store,path,"),
+           "--vss all: the default columns start with store", got[:1])
+
+
+def state(uffs, args, sample):
+    """path -> (type, size, modified) from a listing test_tsk holds to fls."""
+    rows = listing(uffs, ["-f", "tsv", "-c", "path,type,size,modified"] + args,
+                   sample)[1:]
+    out = {}
+    for row in rows:
+        path, typ, size, mod = row.split("\t")
+        if path == "/$OrphanFiles":
+            continue
+        out[path] = (typ, int(size), mod)
+    return out
+
+
+def expected_diff(a, b):
+    rows = []
+    for p in sorted(set(a) | set(b), key=lambda s: s.encode("utf-8", "surrogateescape")):
+        if p not in b:
+            rows.append(("removed", p))
+        elif p not in a:
+            rows.append(("added", p))
+        elif "dir" in (a[p][0], b[p][0]):
+            continue
+        elif a[p][1] != b[p][1]:
+            rows.append(("resized", p))
+        elif a[p][2] != b[p][2]:
+            rows.append(("modified", p))
+    return rows
+
+
+def check_diff(tap, uffs, sample):
+    """uffs diff against a diff of the two listings, computed here."""
+    states = {"1": ["--vss", "1"], "2": ["--vss", "2"], "current": []}
+    for old, new in (("1", "2"), ("2", "current"), ("1", "current"),
+                     ("current", "1")):
+        want = expected_diff(state(uffs, states[old], sample),
+                             state(uffs, states[new], sample))
+        r = run([uffs, "diff", "--from", old, "--to", new, "-f", "tsv", sample])
+        got = [tuple(x.split("\t")[:2]) for x in
+               r.stdout.decode("utf-8", "surrogateescape").splitlines()]
+        tap.ok(r.returncode == 0 and got == want and want,
+               f"diff --from {old} --to {new}: {len(want)} changes, as the "
+               "two listings differ",
+               "\n".join(f"want {w}" for w in want if w not in got)[:2000] + "\n" +
+               "\n".join(f"got  {g}" for g in got if g not in want)[:2000])
+    r = run([uffs, "diff", "--summary", sample])
+    want = expected_diff(state(uffs, states["1"], sample),
+                         state(uffs, states["current"], sample))
+    counts = {k: sum(1 for c, _ in want if c == k)
+              for k in ("added", "removed", "resized", "modified")}
+    tap.ok(r.stdout.decode().strip() ==
+           "added {added}, removed {removed}, resized {resized}, "
+           "modified {modified}".format(**counts),
+           "diff --summary: the default states are store 1 and the volume",
+           r.stdout.decode())
+    r = run([uffs, "diff", sample, sample])
+    tap.ok(r.returncode == 0 and r.stdout == b"",
+           "diff of a source with itself: nothing changed",
+           r.stdout.decode(errors="replace")[:500])
+    r = run([uffs, "diff", "--from", "9", sample])
+    tap.ok(r.returncode == 2 and b"no such shadow-copy store" in r.stderr,
+           "diff --from a store that is not there: exit 2",
+           r.stderr.decode(errors="replace"))
+
+
 def check_errors(tap, uffs, sample, work):
     r = run([uffs, "list", "--vss", "3", sample])
     err = r.stderr.decode(errors="replace")
@@ -194,6 +286,8 @@ def main():
             finally:
                 subprocess.run(["fusermount", "-u", mnt], stderr=subprocess.DEVNULL)
                 subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+        check_all(tap, a.uffs, SAMPLE)
+        check_diff(tap, a.uffs, SAMPLE)
         check_errors(tap, a.uffs, SAMPLE, work)
         check_partition(tap, a.uffs, raw, work)
         check_damage(tap, a.uffs, raw, work)
