@@ -61,6 +61,9 @@ struct uffs_db_options {
 	/* A damaged record, one line of text; the scan goes on. */
 	void (*warning)(void *ctx, const char *message);
 	void *ctx;
+	/* A Volume Shadow Copy store to read instead of the volume (1 = the
+	 * oldest, as uffs info numbers them); 0: the volume itself. */
+	int vss_store;
 };
 
 /* Fills in the defaults (the same as uffs(1)'s). */

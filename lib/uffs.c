@@ -112,13 +112,14 @@ static int scan_options(const struct uffs_db_options *o,
 	}
 	if (o->backend && !(s->backend = uaio_backend_by_name(o->backend)))
 		return -1;
-	if (o->threads > 64 || o->partition < 0)
+	if (o->threads > 64 || o->partition < 0 || o->vss_store < 0)
 		return -1;
 	s->threads = o->threads;
 	s->skip_unused = !o->deleted;
 	so->partition = o->partition;
 	so->offset = o->offset;
 	so->record_size = o->record_size;
+	so->vss_store = o->vss_store;
 	return 0;
 }
 

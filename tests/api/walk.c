@@ -1,6 +1,6 @@
 /* walk: every entry the library gives, as tab-separated fields, for
  * tests/e2e/test_api.py to compare with `uffs list`.
- *   walk [--deleted] [--mode MODE] [--progress] [--no-streams]
+ *   walk [--deleted] [--mode MODE] [--progress] [--no-streams] [--vss N]
  *        [--search PATTERN [--case] [--path] [--contains]] SOURCE */
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,6 +62,8 @@ int main(int argc, char **argv)
 			flags |= UFFS_ITER_DELETED;
 		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc - 1) {
 			o.mode = argv[++i];
+		} else if (!strcmp(argv[i], "--vss") && i + 1 < argc - 1) {
+			o.vss_store = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--progress")) {
 			o.progress = on_progress;
 		} else if (!strcmp(argv[i], "--no-streams")) {

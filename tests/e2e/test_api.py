@@ -7,12 +7,13 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (TOP, Tap, committed_images, decompress, run,  # noqa: E402
+from common import (SHARED, TOP, Tap, committed_images, decompress, run,  # noqa: E402
                     shared_images)
 
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1"]
@@ -182,6 +183,46 @@ def check_example(tap, uffs, biggest, image):
            "\n".join(out[:12]) + r.stderr.decode())
 
 
+def check_containers(tap, uffs, walker, image, work):
+    """The library opens containers and shadow-copy stores as the command
+    does (both through the one source layer)."""
+    want, _ = walk(walker, image)
+    made = []
+    if shutil.which("qemu-img"):
+        q = os.path.join(work, "c.qcow2")
+        if run(["qemu-img", "convert", "-O", "qcow2", image, q]).returncode == 0:
+            made.append(("qcow2", q))
+    if shutil.which("ewfacquire"):
+        e = os.path.join(work, "c")
+        if run(["ewfacquire", "-u", "-q", "-t", e, image]).returncode == 0:
+            made.append(("E01", e + ".E01"))
+    if not made or "QCOW" not in run([uffs, "--version"]).stdout.decode():
+        tap.skip("the library on containers", "no container tools or support")
+    for kind, path in made:
+        got, err = walk(walker, path)
+        tap.ok(got is not None and got == want,
+               f"the library opens a {kind} container: the raw image's entries",
+               err)
+    vss = os.path.join(SHARED, "vss", "vsstest.qcow2")
+    if not os.path.exists(vss) or not made:
+        tap.skip("the library on shadow copies", "no sample or no support")
+        return
+    for n in ("1", "2"):
+        got, err = walk(walker, vss, "--vss", n)
+        lines = run([uffs, "list", "--vss", n, vss]).stdout.decode(
+            "utf-8", "surrogatepass").splitlines()
+        # A file with named streams only (no unnamed $DATA) is listed as
+        # its streams; the library gives its name an entry of its own.
+        paths = set(lines) | {p.split(":")[0] for p in lines}
+        tap.ok(got is not None and {g[0] for g in got} <= paths and
+               len({g[0] for g in got}) > 20,
+               f"the library reads shadow-copy store {n} (vss_store = {n}): "
+               "the names uffs list --vss shows", err)
+    got, err = walk(walker, vss, "--vss", "3")
+    tap.ok(got is None and "no such shadow-copy store" in err,
+           "the library: a store that is not there is an error", err)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -255,6 +296,7 @@ def main():
             tap.ok(same, f"{os.path.basename(img)}: the library opens its "
                    "saved index and walks the same entries", r.stderr)
         check_search(tap, args.uffs, walker, hard, work)
+        check_containers(tap, args.uffs, walker, hard, work)
         a, _ = walk(walker, hard, "--mode", "streaming")
         b, err = walk(walker, hard, "--mode", "async", "--progress")
         tap.ok(a is not None and a == b, "scan modes give the same entries")

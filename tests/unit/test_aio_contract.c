@@ -439,6 +439,125 @@ static void test_fault_deterministic(void **state)
 	assert_false(in_order);
 }
 
+/* Reads through a function (a container's reader): the file's pattern from
+ * memory, counting calls; one offset fails on purpose. */
+#define READER_BAD_OFFSET (7u * BLOCK)
+
+struct mem_reader {
+	unsigned calls;
+};
+
+static int64_t read_pattern(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct mem_reader *m = ctx;
+	__atomic_add_fetch(&m->calls, 1, __ATOMIC_RELAXED);
+	if (off == READER_BAD_OFFSET)
+		return UAIO_E_IO;
+	if (off >= FILE_SIZE)
+		return 0;
+	if (len > FILE_SIZE - off)
+		len = (size_t)(FILE_SIZE - off);
+	uint8_t *p = buf;
+	for (size_t i = 0; i < len; i++)
+		p[i] = pattern(off + i);
+	return (int64_t)len;
+}
+
+static void read_through(const struct uaio_backend_ops *ops,
+			 const struct uaio_backend_ops *inner)
+{
+	struct mem_reader m = {0};
+	struct uaio_reader reader = {read_pattern, &m};
+	struct uaio_config cfg = {.depth = 8, .threads = 3, .reader = &reader,
+				  .inner = inner, .seed = 9,
+				  .fault_delay_pct = 50};
+	struct uaio_ctx ctx;
+	assert_int_equal(uaio_ctx_create(&ctx, ops, &cfg), UAIO_OK);
+	uint8_t *buf = malloc(16 * BLOCK);
+	struct uaio_cqe cqes[16];
+	unsigned done = 0, n = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		/* handles are ignored: the reader is the source */
+		struct uaio_op op = {-1, buf + i * BLOCK, BLOCK,
+				     (uint64_t)i * BLOCK, i};
+		while (uaio_submit(&ctx, &op, 1) != 1) {
+			int rc = uaio_wait(&ctx, cqes + n, 16 - n, 1, 5000);
+			assert_true(rc > 0);
+			n += (unsigned)rc;
+		}
+	}
+	while (ctx.inflight) {
+		int rc = uaio_wait(&ctx, cqes + n, 16 - n, 1, 5000);
+		assert_true(rc > 0);
+		n += (unsigned)rc;
+	}
+	assert_int_equal(n, 16);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t k = cqes[i].user_data;
+		if (k * BLOCK == READER_BAD_OFFSET) {
+			assert_int_equal(cqes[i].res, UAIO_E_IO);
+			continue;
+		}
+		assert_int_equal(cqes[i].res, BLOCK);
+		check_block(buf + k * BLOCK, k * BLOCK, BLOCK);
+		done++;
+	}
+	assert_int_equal(done, 15);
+	assert_true(m.calls >= 16);
+	uaio_ctx_destroy(&ctx);
+	free(buf);
+}
+
+static void test_reader_sync(void **state)
+{
+	(void)state;
+	read_through(&uaio_backend_sync, NULL);
+}
+
+static void test_reader_threads(void **state)
+{
+	(void)state;
+	read_through(&uaio_backend_threads, NULL);
+}
+
+static void test_reader_fault(void **state)
+{
+	(void)state;
+	read_through(&uaio_backend_fault, &uaio_backend_threads);
+}
+
+/* Backends whose kernel reads handles refuse a reader; choosing the best
+ * backend with one lands on one that takes it. */
+static void test_reader_refused_by_kernel_backends(void **state)
+{
+	(void)state;
+	struct mem_reader m = {0};
+	struct uaio_reader reader = {read_pattern, &m};
+	struct uaio_config cfg = {.depth = 8, .reader = &reader};
+	static const char *const kernel[] = {"uring", "iocp", "ioring"};
+	for (size_t i = 0; i < 3; i++) {
+		const struct uaio_backend_ops *ops = uaio_backend_by_name(kernel[i]);
+		struct uaio_ctx ctx;
+		char why[160] = "";
+		if (!ops || ops->probe(why, sizeof why) != UAIO_OK)
+			continue;
+		assert_int_equal(uaio_ctx_create(&ctx, ops, &cfg),
+				 UAIO_E_UNAVAILABLE);
+	}
+	struct uaio_ctx ctx;
+	assert_int_equal(uaio_ctx_create(&ctx, NULL, &cfg), UAIO_OK);
+	assert_true(ctx.ops == &uaio_backend_threads ||
+		    ctx.ops == &uaio_backend_sync);
+	uaio_ctx_destroy(&ctx);
+}
+
+static const struct CMUnitTest reader_tests[] = {
+	cmocka_unit_test(test_reader_sync),
+	cmocka_unit_test(test_reader_threads),
+	cmocka_unit_test(test_reader_fault),
+	cmocka_unit_test(test_reader_refused_by_kernel_backends),
+};
+
 static const struct CMUnitTest fault_only[] = {
 	cmocka_unit_test(test_fault_errors),
 	cmocka_unit_test(test_fault_deterministic),
@@ -470,6 +589,8 @@ int main(int argc, char **argv)
 		{ "fault", "fault", contract, n, setup_fault },
 		{ "fault-only", "sync", fault_only,
 		  sizeof fault_only / sizeof *fault_only, setup_sync },
+		{ "reader", "sync", reader_tests,
+		  sizeof reader_tests / sizeof *reader_tests, setup_sync },
 		{ "uring", "uring", contract, n, setup_uring },
 		{ "iocp", "iocp", contract, n, setup_iocp },
 		{ "ioring", "ioring", contract, n, setup_ioring },
