@@ -138,6 +138,22 @@ def main():
     tap.ok(r.returncode == 2 and "iocp" in names and "uring" not in names.split("has:")[-1],
            "the Windows build has the iocp backend and no uring", names)
 
+    # Debian has no mingw builds of libyal's libraries: the Windows build
+    # still recognizes containers and says what it lacks, in one line.
+    with tempfile.TemporaryDirectory() as work:
+        fake = os.path.join(work, "evidence.E01")
+        with open(fake, "wb") as f:
+            f.write(b"EVF\x09\x0d\x0a\xff\x00" + bytes(4096))
+        r = wine(exe, ["list", fake])
+        err = r.stderr.decode(errors="replace").strip()
+        tap.ok(r.returncode == 1 and "made without libewf" in err and
+               len(err.splitlines()) == 1,
+               "the Windows build names an E01 container it cannot read", err)
+        r = wine(exe, ["list", "--vss", "1", decompress(committed_images()[-1])])
+        err = r.stderr.decode(errors="replace").strip()
+        tap.ok(r.returncode != 0 and "no shadow copies" in err,
+               "the Windows build says it reads no shadow copies", err)
+
     # IoRing is resolved at run time; Wine has none: the best backend then
     # is iocp, and --verbose and uffs bench say why ioring was passed over.
     small = decompress(committed_images()[-1])
