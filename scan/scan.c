@@ -376,15 +376,18 @@ static int read_error(struct engine *e, unsigned si, uint32_t piece,
 	uint64_t rs = e->v->record_size;
 	struct mft_error err;
 	uint64_t frs = c->first + (p->buf_off + done) / rs;
-	const struct uffs_container *fmt = e->v->src->format;
+	struct uffs_container *fmt = e->v->src->format;
 	const char *what = res < 0 ? uaio_strerror((int)res)
 				   : "short read (truncated image?)";
 	/* What the container's library said, copied: the container may be
 	 * closed before the error is shown. */
 	char reason[UFFS_CONTAINER_WHY + 2] = "";
-	if (res < 0 && fmt && fmt->why[0]) {
+	char why[UFFS_CONTAINER_WHY] = "";
+	if (res < 0 && fmt)
+		uffs_container_last_error(fmt, why);
+	if (why[0]) {
 		what = "reading the container failed";
-		snprintf(reason, sizeof reason, "%s; ", fmt->why);
+		snprintf(reason, sizeof reason, "%s; ", why);
 	}
 	mft_fail(&err, res < 0 ? MFT_E_IO : MFT_E_TRUNCATED, frs,
 		 (p->buf_off + done) % rs, what);

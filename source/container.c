@@ -1,6 +1,7 @@
 /* Container detection by content, and the serialized read every format
  * goes through. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "container.h"
@@ -107,6 +108,22 @@ void uffs_container_formats(char *buf, size_t cap)
 	}
 }
 
+static int init_lanes(struct uffs_container *c, void *first)
+{
+	if (pthread_mutex_init(&c->lock, NULL))
+		return -1;
+	for (unsigned i = 0; i < UFFS_CONTAINER_LANES; i++)
+		if (pthread_mutex_init(&c->lane[i].busy, NULL)) {
+			while (i--)
+				pthread_mutex_destroy(&c->lane[i].busy);
+			pthread_mutex_destroy(&c->lock);
+			return -1;
+		}
+	c->lane[0].impl = first;
+	c->n_lanes = 1;
+	return 0;
+}
+
 int uffs_container_open(struct uffs_container *c, const char *format,
 			const char *path, char why[UFFS_CONTAINER_WHY])
 {
@@ -126,10 +143,13 @@ int uffs_container_open(struct uffs_container *c, const char *format,
 		return -1;
 	}
 	why[0] = '\0';
-	if (s->ops->open(path, &c->impl, &c->size, why))
+	void *impl;
+	if (s->ops->open(path, &impl, &c->size, why))
 		return -1;
-	if (pthread_mutex_init(&c->lock, NULL)) {
-		s->ops->close(c->impl);
+	c->path = strdup(path);
+	if (!c->path || init_lanes(c, impl)) {
+		s->ops->close(impl);
+		free(c->path);
 		snprintf(why, UFFS_CONTAINER_WHY, "out of resources");
 		return -1;
 	}
@@ -141,9 +161,8 @@ int uffs_container_wrap(struct uffs_container *c,
 			const struct uffs_container_ops *ops,
 			const char *format, void *impl, uint64_t size)
 {
-	*c = (struct uffs_container){.format = format, .impl = impl,
-				     .size = size};
-	if (pthread_mutex_init(&c->lock, NULL))
+	*c = (struct uffs_container){.format = format, .size = size};
+	if (init_lanes(c, impl))
 		return -1;
 	c->ops = ops;
 	return 0;
@@ -153,27 +172,78 @@ void uffs_container_close(struct uffs_container *c)
 {
 	if (!c->ops)
 		return;
-	c->ops->close(c->impl);
+	for (unsigned i = 0; i < UFFS_CONTAINER_LANES; i++) {
+		if (i < c->n_lanes)
+			c->ops->close(c->lane[i].impl);
+		pthread_mutex_destroy(&c->lane[i].busy);
+	}
 	pthread_mutex_destroy(&c->lock);
+	free(c->path);
 	c->ops = NULL;
-	c->impl = NULL;
+	c->path = NULL;
+}
+
+/* A lane for one read, held (busy locked) on return: an idle one, else a
+ * new one while there is room, else the first, waited for. */
+static struct uffs_container_lane *take_lane(struct uffs_container *c)
+{
+	pthread_mutex_lock(&c->lock);
+	unsigned n = c->n_lanes;
+	for (unsigned i = 0; i < n; i++)
+		if (pthread_mutex_trylock(&c->lane[i].busy) == 0) {
+			pthread_mutex_unlock(&c->lock);
+			return &c->lane[i];
+		}
+	if (c->path && n < UFFS_CONTAINER_LANES) {
+		char why[UFFS_CONTAINER_WHY] = "";
+		uint64_t size = 0;
+		void *impl;
+		/* a lane that will not open is no error: the open ones do */
+		if (c->ops->open(c->path, &impl, &size, why) == 0) {
+			if (size == c->size) {
+				struct uffs_container_lane *l = &c->lane[n];
+				l->impl = impl;
+				pthread_mutex_lock(&l->busy);
+				c->n_lanes = n + 1;
+				pthread_mutex_unlock(&c->lock);
+				return l;
+			}
+			c->ops->close(impl);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_lock(&c->lane[0].busy);
+	return &c->lane[0];
 }
 
 int uffs_container_read(struct uffs_container *c, void *buf, size_t len,
 			uint64_t off)
 {
 	if (off > c->size || len > c->size - off) {
+		pthread_mutex_lock(&c->lock);
 		snprintf(c->why, sizeof c->why, "read past the end of the %s disk",
 			 c->format);
+		pthread_mutex_unlock(&c->lock);
 		return -1;
 	}
-	pthread_mutex_lock(&c->lock);
+	struct uffs_container_lane *l = take_lane(c);
 	char why[UFFS_CONTAINER_WHY] = "";
-	int rc = c->ops->read(c->impl, buf, len, off, why);
-	if (rc)
+	int rc = c->ops->read(l->impl, buf, len, off, why);
+	pthread_mutex_unlock(&l->busy);
+	if (rc) {
+		pthread_mutex_lock(&c->lock);
 		memcpy(c->why, why, sizeof why);
-	pthread_mutex_unlock(&c->lock);
+		pthread_mutex_unlock(&c->lock);
+	}
 	return rc;
+}
+
+void uffs_container_last_error(struct uffs_container *c,
+			       char out[UFFS_CONTAINER_WHY])
+{
+	pthread_mutex_lock(&c->lock);
+	memcpy(out, c->why, UFFS_CONTAINER_WHY);
+	pthread_mutex_unlock(&c->lock);
 }
 
 void uffs_container_reason(char why[UFFS_CONTAINER_WHY], const char *what,

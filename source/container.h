@@ -6,9 +6,12 @@
  * disk: the partition table, the NTFS volume and the $MFT are found in it
  * exactly as in a raw image.
  *
- * The libraries behind them (libyal's) read synchronously: the scan reads
- * a container through its read op on the threads or sync backend, one read
- * at a time per container.
+ * The libraries behind them (libyal's) read synchronously and their
+ * handles are not to be shared between threads: the scan reads a container
+ * through its read op on the threads or sync backend, each read on a lane
+ * (one handle) of its own. Lanes are opened as reads find the open ones
+ * busy, up to UFFS_CONTAINER_LANES: decompressing an E01 then runs on
+ * every reading core.
  */
 #ifndef UFFS_CONTAINER_H
 #define UFFS_CONTAINER_H
@@ -33,13 +36,24 @@ struct uffs_container_ops {
 	void (*close)(void *impl);
 };
 
+#define UFFS_CONTAINER_LANES 8
+
+/* One open handle of the container's library, used by one read at a
+ * time. */
+struct uffs_container_lane {
+	void *impl;
+	pthread_mutex_t busy;
+};
+
 /* An open container. */
 struct uffs_container {
 	const struct uffs_container_ops *ops;
 	const char *format; /* the detected format's name, e.g. "VHDX" */
-	void *impl;
+	char *path;         /* to open more lanes; NULL: one lane only */
 	uint64_t size;
-	pthread_mutex_t lock; /* the libraries' handles are not shared */
+	struct uffs_container_lane lane[UFFS_CONTAINER_LANES];
+	unsigned n_lanes;     /* under lock */
+	pthread_mutex_t lock; /* lanes opening, why */
 	char why[UFFS_CONTAINER_WHY]; /* the last read's failure */
 };
 
@@ -66,10 +80,12 @@ void uffs_container_close(struct uffs_container *c);
 int uffs_container_wrap(struct uffs_container *c,
 			const struct uffs_container_ops *ops,
 			const char *format, void *impl, uint64_t size);
-/* Reads exactly len bytes at off; -1 (reason in c->why, for the reading
- * thread only when reads are serialized by the caller) on failure. */
+/* Reads exactly len bytes at off; -1 on failure (then
+ * uffs_container_last_error says why). Safe from several threads. */
 int uffs_container_read(struct uffs_container *c, void *buf, size_t len,
 			uint64_t off);
+void uffs_container_last_error(struct uffs_container *c,
+			       char out[UFFS_CONTAINER_WHY]);
 
 /* Shared by the libyal-backed formats: the first line of a libyal error
  * backtrace, without its "function: " prefix, after `what`. */

@@ -56,10 +56,11 @@ int uffs_source_read(const struct uffs_source *src, void *buf, size_t len,
 				"read past the end of the source (truncated image?)");
 	if (src->format) {
 		if (uffs_container_read(src->format, buf, len, src->base + off)) {
+			char why[UFFS_CONTAINER_WHY];
+			uffs_container_last_error(src->format, why);
 			mft_fail(err, MFT_E_IO, MFT_NO_FRS, off,
 				 "reading the container failed");
-			snprintf(err->detail, sizeof err->detail, "%s",
-				 src->format->why);
+			snprintf(err->detail, sizeof err->detail, "%s", why);
 			return MFT_E_IO;
 		}
 		return MFT_OK;
