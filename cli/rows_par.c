@@ -85,7 +85,8 @@ static void write_in_order(struct rows *p, struct par *par)
 		while (s->state != SLOT_READY || s->block != b)
 			pthread_cond_wait(&par->changed, &par->lock);
 		pthread_mutex_unlock(&par->lock);
-		out_bytes(&p->o, s->o.buf, s->o.len);
+		if (s->o.len) /* an empty block may have no buffer yet */
+			out_bytes(&p->o, s->o.buf, s->o.len);
 		if (s->o.failed)
 			p->o.failed = true;
 		pthread_mutex_lock(&par->lock);

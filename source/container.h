@@ -96,12 +96,50 @@ void uffs_container_reason(char why[UFFS_CONTAINER_WHY], const char *what,
  * chain is followed at most this deep, which also ends loops. */
 #define UFFS_CONTAINER_CHAIN_MAX 16
 
-/* Where a child's parent file is: the name as stored when that file
- * exists, else the stored name's last component (after '/' or '\\')
- * beside the child. Returns 0, or -1 with a reason when neither exists. */
-int uffs_container_parent_path(const char *child, const char *stored,
-			       char *out, size_t cap,
-			       char why[UFFS_CONTAINER_WHY]);
+struct uffs_chain_ops {
+	/* Opens one image of a chain, its parent not yet known. */
+	int (*open)(const char *path, void **link, char why[UFFS_CONTAINER_WHY]);
+	/* The parent's name as the image stores it; "" when it has none. */
+	int (*parent_name)(void *link, char *name, size_t cap,
+			   char why[UFFS_CONTAINER_WHY]);
+	/* Reads of link fall through to parent where link has no data. */
+	int (*set_parent)(void *link, void *parent,
+			  char why[UFFS_CONTAINER_WHY]);
+	int (*media_size)(void *link, uint64_t *size,
+			  char why[UFFS_CONTAINER_WHY]);
+	/* One read of the image: bytes read, or -1 with a reason. */
+	int64_t (*read_at)(void *link, void *buf, size_t len, uint64_t off,
+			   char why[UFFS_CONTAINER_WHY]);
+	void (*close)(void *link);
+};
+
+struct uffs_chain {
+	const struct uffs_chain_ops *ops;
+	void *link[UFFS_CONTAINER_CHAIN_MAX]; /* [0] the image, then parents */
+	char *path[UFFS_CONTAINER_CHAIN_MAX];
+	int n;
+};
+
+/* A container whose image may name parents: opens `path` and every parent
+ * in turn (found as named, else by its last name component beside its
+ * child) and reads through the first. The formats' open, read and close
+ * ops are these, with their chain ops. */
+int uffs_chain_container_open(const struct uffs_chain_ops *ops,
+			      const char *path, void **impl,
+			      uint64_t *media_size,
+			      char why[UFFS_CONTAINER_WHY]);
+int uffs_chain_container_read(void *impl, void *buf, size_t len, uint64_t off,
+			      char why[UFFS_CONTAINER_WHY]);
+void uffs_chain_container_close(void *impl);
+
+/* One read of a library: bytes read, or -1 with a reason in why. */
+typedef int64_t uffs_read_at_fn(void *handle, void *buf, size_t len,
+				uint64_t off, char why[UFFS_CONTAINER_WHY]);
+/* Reads all len bytes at off through read_at, however many calls that
+ * takes. Returns 0, or -1 with a reason. */
+int uffs_container_read_all(uffs_read_at_fn *read_at, void *handle,
+			    void *buf, size_t len, uint64_t off,
+			    char why[UFFS_CONTAINER_WHY]);
 
 /* The formats this build reads (NULL where its library was missing). */
 extern const struct uffs_container_ops uffs_container_ewf;

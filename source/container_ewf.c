@@ -131,27 +131,24 @@ static int check_chunks(struct ewf *x, uint64_t off, size_t len,
 	return -1;
 }
 
+static int64_t read_at(void *handle, void *buf, size_t len, uint64_t off,
+		       char why[UFFS_CONTAINER_WHY])
+{
+	struct ewf *x = handle;
+	libewf_error_t *e = NULL;
+	ssize_t n = libewf_handle_read_random(x->handle, buf, len, (off64_t)off,
+					      &e);
+	if (n < 0) {
+		reason(why, "EWF read failed (damaged or missing segment?)", &e);
+		return -1;
+	}
+	return n > 0 && check_chunks(x, off, (size_t)n, why) ? -1 : n;
+}
+
 static int ewf_read(void *impl, void *buf, size_t len, uint64_t off,
 		    char why[UFFS_CONTAINER_WHY])
 {
-	struct ewf *x = impl;
-	uint8_t *p = buf;
-	while (len) {
-		libewf_error_t *e = NULL;
-		ssize_t n = libewf_handle_read_random(x->handle, p, len,
-						      (off64_t)off, &e);
-		if (n <= 0) {
-			reason(why, "EWF read failed (damaged or missing segment?)",
-			       &e);
-			return -1;
-		}
-		if (check_chunks(x, off, (size_t)n, why))
-			return -1;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return uffs_container_read_all(read_at, impl, buf, len, off, why);
 }
 
 const struct uffs_container_ops uffs_container_ewf = {

@@ -1,6 +1,5 @@
 /* VHD (fixed, dynamic, differencing) and VHDX, through libvhdi. A
  * differencing image's parents are opened in turn and chained. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +7,6 @@
 #include <libvhdi.h>
 
 #include "container.h"
-
-#define NAME_MAX_BYTES 4096
-
-struct vhdi {
-	libvhdi_file_t *file[UFFS_CONTAINER_CHAIN_MAX];
-	char *path[UFFS_CONTAINER_CHAIN_MAX];
-	int n;
-};
 
 static void reason(char why[UFFS_CONTAINER_WHY], const char *what,
 		   libvhdi_error_t **e)
@@ -28,25 +19,52 @@ static void reason(char why[UFFS_CONTAINER_WHY], const char *what,
 	uffs_container_reason(why, what, bt);
 }
 
-static void vhdi_close(void *impl)
+static void link_close(void *link)
 {
-	struct vhdi *x = impl;
-	for (int i = 0; i < x->n; i++) {
-		libvhdi_error_t *e = NULL;
-		libvhdi_file_close(x->file[i], &e);
-		libvhdi_error_free(&e);
-		libvhdi_file_free(&x->file[i], &e);
-		libvhdi_error_free(&e);
-		free(x->path[i]);
-	}
-	free(x);
+	libvhdi_file_t *f = link;
+	libvhdi_error_t *e = NULL;
+	libvhdi_file_close(f, &e);
+	libvhdi_error_free(&e);
+	libvhdi_file_free(&f, &e);
+	libvhdi_error_free(&e);
 }
 
-static int parent_name(libvhdi_file_t *f, char *name, size_t cap,
-		       char why[UFFS_CONTAINER_WHY])
+static int link_open(const char *path, void **link,
+		     char why[UFFS_CONTAINER_WHY])
 {
 	libvhdi_error_t *e = NULL;
+	libvhdi_file_t *f = NULL;
+	if (libvhdi_file_initialize(&f, &e) != 1) {
+		reason(why, "cannot set up libvhdi", &e);
+		return -1;
+	}
+	if (libvhdi_file_open(f, path, LIBVHDI_OPEN_READ, &e) != 1) {
+		char what[UFFS_CONTAINER_WHY];
+		snprintf(what, sizeof what, "'%.80s' is not a readable VHD or VHDX",
+			 path);
+		reason(why, what, &e);
+		libvhdi_file_free(&f, &e);
+		libvhdi_error_free(&e);
+		return -1;
+	}
+	*link = f;
+	return 0;
+}
+
+static int link_parent_name(void *link, char *name, size_t cap,
+			    char why[UFFS_CONTAINER_WHY])
+{
+	libvhdi_file_t *f = link;
+	libvhdi_error_t *e = NULL;
+	uint32_t type = 0;
 	size_t size = 0;
+	name[0] = '\0';
+	if (libvhdi_file_get_disk_type(f, &type, &e) != 1) {
+		reason(why, "VHD disk type unreadable", &e);
+		return -1;
+	}
+	if (type != LIBVHDI_DISK_TYPE_DIFFERENTIAL)
+		return 0;
 	if (libvhdi_file_get_utf8_parent_filename_size(f, &size, &e) != 1 ||
 	    size == 0 || size > cap ||
 	    libvhdi_file_get_utf8_parent_filename(f, (uint8_t *)name, size,
@@ -56,133 +74,67 @@ static int parent_name(libvhdi_file_t *f, char *name, size_t cap,
 		return -1;
 	}
 	name[size - 1] = '\0';
+	if (!name[0]) {
+		snprintf(why, UFFS_CONTAINER_WHY,
+			 "a differencing image that names no parent");
+		return -1;
+	}
 	return 0;
 }
 
-static int open_chain(struct vhdi *x, const char *path,
-		      char why[UFFS_CONTAINER_WHY]);
+static int link_set_parent(void *link, void *parent,
+			   char why[UFFS_CONTAINER_WHY])
+{
+	libvhdi_error_t *e = NULL;
+	if (libvhdi_file_set_parent_file(link, parent, &e) == 1)
+		return 0;
+	reason(why, "the parent image does not match its child", &e);
+	return -1;
+}
 
-/* Opens the parent that f names (if it names one) and chains it to f. */
-static int open_parent(struct vhdi *x, libvhdi_file_t *f, const char *path,
+static int link_media_size(void *link, uint64_t *size,
+			   char why[UFFS_CONTAINER_WHY])
+{
+	libvhdi_error_t *e = NULL;
+	size64_t s = 0;
+	if (libvhdi_file_get_media_size(link, &s, &e) != 1) {
+		reason(why, "VHD media size unreadable", &e);
+		return -1;
+	}
+	*size = s;
+	return 0;
+}
+
+static int64_t read_at(void *handle, void *buf, size_t len, uint64_t off,
 		       char why[UFFS_CONTAINER_WHY])
 {
-	char *name = malloc(NAME_MAX_BYTES);
-	char *parent = malloc(PATH_MAX);
-	int parent_at = x->n;
-	int rc = -1;
 	libvhdi_error_t *e = NULL;
-	if (!name || !parent)
-		snprintf(why, UFFS_CONTAINER_WHY, "out of memory");
-	else if (parent_name(f, name, NAME_MAX_BYTES, why))
-		rc = -1;
-	else if (!name[0])
-		rc = 0;
-	else if (!uffs_container_parent_path(path, name, parent, PATH_MAX,
-					     why) &&
-		 !open_chain(x, parent, why)) {
-		if (libvhdi_file_set_parent_file(f, x->file[parent_at], &e) != 1)
-			reason(why, "the parent image does not match its child", &e);
-		else
-			rc = 0;
-	}
-	free(name);
-	free(parent);
-	return rc;
+	ssize_t n = libvhdi_file_read_buffer_at_offset(handle, buf, len,
+						       (off64_t)off, &e);
+	if (n < 0)
+		reason(why, "VHD read failed (damaged block table?)", &e);
+	return n;
 }
 
-/* Opens `path` as link x->n of the chain, then its parents. */
-static int open_chain(struct vhdi *x, const char *path,
-		      char why[UFFS_CONTAINER_WHY])
-{
-	for (int i = 0; i < x->n; i++)
-		if (!strcmp(x->path[i], path)) {
-			snprintf(why, UFFS_CONTAINER_WHY,
-				 "a loop between parent images (at '%.80s')", path);
-			return -1;
-		}
-	if (x->n == UFFS_CONTAINER_CHAIN_MAX) {
-		snprintf(why, UFFS_CONTAINER_WHY,
-			 "more than %d images in the parent chain",
-			 UFFS_CONTAINER_CHAIN_MAX);
-		return -1;
-	}
-	libvhdi_error_t *e = NULL;
-	libvhdi_file_t *f = NULL;
-	if (libvhdi_file_initialize(&f, &e) != 1) {
-		reason(why, "cannot set up libvhdi", &e);
-		return -1;
-	}
-	x->file[x->n] = f;
-	x->path[x->n] = strdup(path);
-	x->n++;
-	if (!x->path[x->n - 1]) {
-		snprintf(why, UFFS_CONTAINER_WHY, "out of memory");
-		return -1;
-	}
-	if (libvhdi_file_open(f, path, LIBVHDI_OPEN_READ, &e) != 1) {
-		char what[UFFS_CONTAINER_WHY];
-		snprintf(what, sizeof what, "'%.80s' is not a readable VHD or VHDX",
-			 path);
-		reason(why, what, &e);
-		return -1;
-	}
-	uint32_t type = 0;
-	if (libvhdi_file_get_disk_type(f, &type, &e) != 1) {
-		reason(why, "VHD disk type unreadable", &e);
-		return -1;
-	}
-	if (type != LIBVHDI_DISK_TYPE_DIFFERENTIAL)
-		return 0;
-	return open_parent(x, f, path, why);
-}
+static const struct uffs_chain_ops chain_ops = {
+	.open = link_open,
+	.parent_name = link_parent_name,
+	.set_parent = link_set_parent,
+	.media_size = link_media_size,
+	.read_at = read_at,
+	.close = link_close,
+};
 
 static int vhdi_open(const char *path, void **impl, uint64_t *media_size,
 		     char why[UFFS_CONTAINER_WHY])
 {
-	struct vhdi *x = calloc(1, sizeof *x);
-	if (!x) {
-		snprintf(why, UFFS_CONTAINER_WHY, "out of memory");
-		return -1;
-	}
-	libvhdi_error_t *e = NULL;
-	size64_t size = 0;
-	if (open_chain(x, path, why)) {
-		vhdi_close(x);
-		return -1;
-	}
-	if (libvhdi_file_get_media_size(x->file[0], &size, &e) != 1) {
-		reason(why, "VHD media size unreadable", &e);
-		vhdi_close(x);
-		return -1;
-	}
-	*impl = x;
-	*media_size = size;
-	return 0;
-}
-
-static int vhdi_read(void *impl, void *buf, size_t len, uint64_t off,
-		     char why[UFFS_CONTAINER_WHY])
-{
-	struct vhdi *x = impl;
-	uint8_t *p = buf;
-	while (len) {
-		libvhdi_error_t *e = NULL;
-		ssize_t n = libvhdi_file_read_buffer_at_offset(
-			x->file[0], p, len, (off64_t)off, &e);
-		if (n <= 0) {
-			reason(why, "VHD read failed (damaged block table?)", &e);
-			return -1;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return uffs_chain_container_open(&chain_ops, path, impl, media_size,
+					 why);
 }
 
 const struct uffs_container_ops uffs_container_vhdi = {
 	.name = "VHD",
 	.open = vhdi_open,
-	.read = vhdi_read,
-	.close = vhdi_close,
+	.read = uffs_chain_container_read,
+	.close = uffs_chain_container_close,
 };

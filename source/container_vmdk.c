@@ -95,25 +95,23 @@ static int vmdk_open(const char *path, void **impl, uint64_t *media_size,
 	return 0;
 }
 
+static int64_t read_at(void *handle, void *buf, size_t len, uint64_t off,
+		       char why[UFFS_CONTAINER_WHY])
+{
+	libvmdk_error_t *e = NULL;
+	ssize_t n = libvmdk_handle_read_buffer_at_offset(handle, buf, len,
+							 (off64_t)off, &e);
+	if (n < 0)
+		reason(why, "VMDK read failed (damaged grain table or extent?)",
+		       &e);
+	return n;
+}
+
 static int vmdk_read(void *impl, void *buf, size_t len, uint64_t off,
 		     char why[UFFS_CONTAINER_WHY])
 {
 	struct vmdk *x = impl;
-	uint8_t *p = buf;
-	while (len) {
-		libvmdk_error_t *e = NULL;
-		ssize_t n = libvmdk_handle_read_buffer_at_offset(
-			x->handle, p, len, (off64_t)off, &e);
-		if (n <= 0) {
-			reason(why, "VMDK read failed (damaged grain table or extent?)",
-			       &e);
-			return -1;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return uffs_container_read_all(read_at, x->handle, buf, len, off, why);
 }
 
 const struct uffs_container_ops uffs_container_vmdk = {

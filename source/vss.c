@@ -224,26 +224,24 @@ int uffs_vss_stores(const struct uffs_source *src, struct uffs_vss_store *out,
 	return rc;
 }
 
+static int64_t store_read_at(void *handle, void *buf, size_t len,
+			     uint64_t off, char why[UFFS_CONTAINER_WHY])
+{
+	libvshadow_error_t *e = NULL;
+	ssize_t n = libvshadow_store_read_buffer_at_offset(handle, buf, len,
+							   (off64_t)off, &e);
+	if (n < 0)
+		yal_reason(why, UFFS_CONTAINER_WHY,
+			   "shadow-copy store read failed (damaged store?)", &e);
+	return n;
+}
+
 static int store_read(void *impl, void *buf, size_t len, uint64_t off,
 		      char why[UFFS_CONTAINER_WHY])
 {
 	struct store_reader *r = impl;
-	uint8_t *p = buf;
-	while (len) {
-		libvshadow_error_t *e = NULL;
-		ssize_t n = libvshadow_store_read_buffer_at_offset(
-			r->store, p, len, (off64_t)off, &e);
-		if (n <= 0) {
-			yal_reason(why, UFFS_CONTAINER_WHY,
-				   "shadow-copy store read failed (damaged store?)",
-				   &e);
-			return -1;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return uffs_container_read_all(store_read_at, r->store, buf, len, off,
+				       why);
 }
 
 static void store_close(void *impl)
