@@ -25,6 +25,7 @@ static const char usage[] =
 	"  bench  time every scan mode on a source\n"
 	"  index  save a source's index to a file, itself a SOURCE for the rest\n"
 	"  diff   what changed between two shadow copies, or two sources\n"
+	"  usn    the records of a change journal (a captured $UsnJrnl:$J)\n"
 	"\n"
 	"  uffs COMMAND --help   options of one command\n"
 	"  uffs --version        version\n"
@@ -62,6 +63,8 @@ int main(int argc, char **argv)
 		return cmd_search(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "usn"))
+		return cmd_usn(argc - 1, argv + 1);
 	if (!strcmp(cmd, "diff"))
 		return cmd_diff(argc - 1, argv + 1);
 	if (!strcmp(cmd, "digest"))

@@ -29,6 +29,10 @@ int uffs_file_open(const char *path, struct uffs_file *f, int *os_error,
 int64_t uffs_file_pread(const struct uffs_file *f, void *buf, size_t len,
 			uint64_t off, int *os_error);
 void uffs_file_close(struct uffs_file *f);
+/* The first byte at or after off that the file system holds data for
+ * (SEEK_DATA): a sparse file's holes are skipped without reading them.
+ * off itself where the platform cannot tell; the size past the last data. */
+uint64_t uffs_file_next_data(const struct uffs_file *f, uint64_t off);
 /* Whether [off, off + len) is in the OS's cache now, probed by a read that
  * may not wait for the device (RWF_NOWAIT): 1 yes, 0 no, -1 cannot tell
  * (no such read here, or an error). buf is scratch of len bytes. */

@@ -148,6 +148,16 @@ int uffs_file_open_direct(struct uffs_file *f, const char *path)
 #endif
 }
 
+uint64_t uffs_file_next_data(const struct uffs_file *f, uint64_t off)
+{
+	if (off >= f->size)
+		return f->size;
+	off_t at = lseek((int)f->handle, (off_t)off, SEEK_DATA);
+	if (at >= 0)
+		return (uint64_t)at;
+	return errno == ENXIO ? f->size : off;
+}
+
 void uffs_file_close(struct uffs_file *f)
 {
 	if (f->direct_handle >= 0)

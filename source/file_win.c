@@ -170,6 +170,13 @@ static int64_t read_at(HANDLE h, void *buf, DWORD len, uint64_t off,
 	return got;
 }
 
+uint64_t uffs_file_next_data(const struct uffs_file *f, uint64_t off)
+{
+	/* Holes are read as zeros here (FSCTL_QUERY_ALLOCATED_RANGES would
+	 * find them; not needed yet). */
+	return off < f->size ? off : f->size;
+}
+
 int uffs_file_cached(const struct uffs_file *f, void *buf, size_t len,
 		     uint64_t off)
 {

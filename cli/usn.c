@@ -1,0 +1,564 @@
+/* uffs usn: the records of a change journal ($UsnJrnl:$J). This slice
+ * reads a captured $J stream file; volumes come next. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../mft/bytes.h"
+#include "../mft/match.h"
+#include "../mft/upcase.h"
+#include "../mft/usn.h"
+#include "cli.h"
+#include "filter.h"
+#include "out.h"
+#include "rows.h"
+
+#define BLOCK (1u << 20) /* read size: a whole number of journal pages */
+
+struct usn_cmd {
+	struct out o;
+	enum rows_format fmt;
+	const char *source;
+	bool quiet;
+	/* filters */
+	bool since_usn_on;
+	int64_t since_usn;
+	struct filter_range since_time;
+	uint32_t reasons; /* any of these; 0: all */
+	struct uffs_matcher name;
+	bool name_on;
+	uint16_t *upcase;
+	/* output state */
+	uint64_t records, shown, damaged;
+	int64_t last_usn;
+	char name_buf[3 * 65536];
+};
+
+static void put_reasons(struct out *o, uint32_t reason, char sep, bool quote)
+{
+	bool first = true;
+	for (unsigned b = 0; b < 32; b++) {
+		if (!(reason & (1u << b)))
+			continue;
+		if (!first)
+			out_char(o, sep);
+		first = false;
+		const char *n = usn_reason_name(b);
+		if (quote)
+			out_char(o, '"');
+		if (n) {
+			out_str(o, n);
+		} else {
+			out_str(o, "0x");
+			out_hex32(o, 1u << b);
+		}
+		if (quote)
+			out_char(o, '"');
+	}
+}
+
+static void put_extents(struct out *o, const struct usn_record *r)
+{
+	out_char(o, '[');
+	for (uint16_t i = 0; i < r->n_extents; i++) {
+		const uint8_t *e = r->extents + (size_t)i * USN_EXTENT_SIZE;
+		int64_t off, len;
+		memcpy(&off, e, 8);
+		memcpy(&len, e + 8, 8);
+		if (i)
+			out_char(o, ',');
+		out_char(o, '[');
+		out_i64(o, off);
+		out_char(o, ',');
+		out_i64(o, len);
+		out_char(o, ']');
+	}
+	out_char(o, ']');
+}
+
+static void emit_jsonl(struct usn_cmd *u, const struct usn_record *r,
+		       const char *name, size_t name_len)
+{
+	struct out *o = &u->o;
+	bool v4 = r->major == 4;
+	out_str(o, "{\"usn\":");
+	out_i64(o, r->usn);
+	if (!v4) {
+		out_str(o, ",\"time\":\"");
+		out_filetime_iso(o, r->time);
+		out_char(o, '"');
+	}
+	out_str(o, ",\"frs\":");
+	out_u64(o, usn_ref_frs(r->file_ref));
+	out_str(o, ",\"seq\":");
+	out_u64(o, usn_ref_seq(r->file_ref));
+	out_str(o, ",\"parent_frs\":");
+	out_u64(o, usn_ref_frs(r->parent_ref));
+	out_str(o, ",\"parent_seq\":");
+	out_u64(o, usn_ref_seq(r->parent_ref));
+	if (!v4) {
+		out_str(o, ",\"name\":\"");
+		out_name(o, name, name_len, ESC_JSON);
+		out_char(o, '"');
+	}
+	out_str(o, ",\"reason\":");
+	out_u64(o, r->reason);
+	out_str(o, ",\"reasons\":[");
+	put_reasons(o, r->reason, ',', true);
+	out_char(o, ']');
+	if (!v4) {
+		out_str(o, ",\"attributes\":");
+		out_u64(o, r->attributes);
+	}
+	out_str(o, ",\"source_info\":");
+	out_u64(o, r->source_info);
+	if (!v4) {
+		out_str(o, ",\"security_id\":");
+		out_u64(o, r->security_id);
+	}
+	out_str(o, ",\"major\":");
+	out_u64(o, r->major);
+	out_str(o, ",\"minor\":");
+	out_u64(o, r->minor);
+	if (v4) {
+		out_str(o, ",\"extents\":");
+		put_extents(o, r);
+	}
+	out_str(o, "}\n");
+}
+
+static const char delimited_header[] =
+	"usn%ctime%cfrs%cseq%cparent_frs%cparent_seq%cname%creason%creasons%c"
+	"attributes%csource_info%csecurity_id%cmajor%cminor%cextents\n";
+
+static void emit_delimited(struct usn_cmd *u, const struct usn_record *r,
+			   const char *name, size_t name_len)
+{
+	struct out *o = &u->o;
+	bool csv = u->fmt == FMT_CSV;
+	char sep = csv ? ',' : '\t';
+	bool v4 = r->major == 4;
+	out_i64(o, r->usn);
+	out_char(o, sep);
+	if (!v4)
+		out_filetime_iso(o, r->time);
+	out_char(o, sep);
+	out_u64(o, usn_ref_frs(r->file_ref));
+	out_char(o, sep);
+	out_u64(o, usn_ref_seq(r->file_ref));
+	out_char(o, sep);
+	out_u64(o, usn_ref_frs(r->parent_ref));
+	out_char(o, sep);
+	out_u64(o, usn_ref_seq(r->parent_ref));
+	out_char(o, sep);
+	if (!v4) {
+		if (csv)
+			out_char(o, '"');
+		out_name(o, name, name_len, csv ? ESC_CSV : ESC_TSV);
+		if (csv)
+			out_char(o, '"');
+	}
+	out_char(o, sep);
+	out_u64(o, r->reason);
+	out_char(o, sep);
+	put_reasons(o, r->reason, '|', false);
+	out_char(o, sep);
+	if (!v4)
+		out_u64(o, r->attributes);
+	out_char(o, sep);
+	out_u64(o, r->source_info);
+	out_char(o, sep);
+	if (!v4)
+		out_u64(o, r->security_id);
+	out_char(o, sep);
+	out_u64(o, r->major);
+	out_char(o, sep);
+	out_u64(o, r->minor);
+	out_char(o, sep);
+	if (v4) {
+		if (csv)
+			out_char(o, '"');
+		put_extents(o, r);
+		if (csv)
+			out_char(o, '"');
+	}
+	out_char(o, '\n');
+}
+
+/* usn, time (or "-"), file frs-seq, reasons, name (or the v4 extents). */
+static void emit_text(struct usn_cmd *u, const struct usn_record *r,
+		      const char *name, size_t name_len)
+{
+	struct out *o = &u->o;
+	out_i64(o, r->usn);
+	out_char(o, ' ');
+	if (r->major == 4)
+		out_char(o, '-');
+	else
+		out_filetime_iso(o, r->time);
+	out_char(o, ' ');
+	out_u64(o, usn_ref_frs(r->file_ref));
+	out_char(o, '-');
+	out_u64(o, usn_ref_seq(r->file_ref));
+	out_char(o, ' ');
+	put_reasons(o, r->reason, '|', false);
+	out_char(o, ' ');
+	if (r->major == 4)
+		put_extents(o, r);
+	else
+		out_name(o, name, name_len, ESC_DISPLAY);
+	out_char(o, '\n');
+}
+
+static bool wanted(struct usn_cmd *u, const struct usn_record *r,
+		   const char *name, size_t name_len)
+{
+	if (u->since_usn_on && r->usn < u->since_usn)
+		return false;
+	if (u->since_time.on && (r->major == 4 || !filter_in(&u->since_time, r->time)))
+		return false;
+	if (u->reasons && !(r->reason & u->reasons))
+		return false;
+	if (u->name_on && (r->major == 4 ||
+			   !uffs_matcher_match(&u->name, name, name_len)))
+		return false;
+	return true;
+}
+
+static void on_record(void *ctx, const struct usn_record *r)
+{
+	struct usn_cmd *u = ctx;
+	u->records++;
+	if (r->usn < u->last_usn && !u->quiet)
+		fprintf(stderr, "uffs: warning: %s: USN %" PRId64
+			" comes after USN %" PRId64 " (the journal went back)\n",
+			u->source, r->usn, u->last_usn);
+	u->last_usn = r->usn;
+	size_t name_len = r->name
+		? mft_utf16_to_wtf8(r->name, r->name_len / 2u, u->name_buf)
+		: 0;
+	if (!wanted(u, r, u->name_buf, name_len))
+		return;
+	u->shown++;
+	if (u->fmt == FMT_JSONL)
+		emit_jsonl(u, r, u->name_buf, name_len);
+	else if (u->fmt == FMT_CSV || u->fmt == FMT_TSV)
+		emit_delimited(u, r, u->name_buf, name_len);
+	else
+		emit_text(u, r, u->name_buf, name_len);
+}
+
+static void on_damage(void *ctx, const struct mft_error *e)
+{
+	struct usn_cmd *u = ctx;
+	u->damaged++;
+	if (u->quiet)
+		return;
+	out_flush(&u->o);
+	fflush(stdout);
+	fprintf(stderr, "uffs: warning: %s: journal byte %" PRIu64 ": %s (skipped)\n",
+		u->source, e->offset, e->what);
+}
+
+/* Where file byte 0 sits in the $J stream: a captured $J may start at the
+ * stream's start (its hole included, as icat writes it) or at the first
+ * record (the hole left out). The first record whose USN is plausible
+ * says which. */
+static uint64_t stream_base(const uint8_t *buf, size_t len, uint64_t file_off)
+{
+	for (size_t at = 0; at + 8 <= len; at += 8) {
+		struct usn_record r;
+		struct mft_error ignored;
+		if (le32(buf + at) == 0)
+			continue;
+		if (usn_record_parse(buf + at, len - at, &r, &ignored) == MFT_OK &&
+		    r.usn >= 0 && (uint64_t)r.usn >= file_off + at &&
+		    (((uint64_t)r.usn - (file_off + at)) % 8) == 0)
+			return (uint64_t)r.usn - (file_off + at);
+	}
+	return 0;
+}
+
+static int64_t read_block(const struct uffs_file *f, uint8_t *buf, size_t len,
+			  uint64_t off, const char *source)
+{
+	int os_error = 0;
+	int64_t n = uffs_file_pread(f, buf, len, off, &os_error);
+	if (n < 0)
+		fprintf(stderr, "uffs: %s: byte offset %" PRIu64 ": %s\n", source,
+			off, uffs_file_strerror(os_error));
+	return n;
+}
+
+/* The pages of [f0, f0 + n) of the file, whose byte 0 is stream offset
+ * base: the first may be a partial page. */
+static void walk_block(struct usn_cmd *u, const uint8_t *buf, size_t n,
+		       uint64_t stream_off)
+{
+	size_t p = 0;
+	while (p < n) {
+		uint64_t s = stream_off + p;
+		size_t len = USN_PAGE - (size_t)(s % USN_PAGE);
+		if (len > n - p)
+			len = n - p;
+		if (!usn_all_zero(buf + p, len))
+			usn_page_walk(buf + p, len, s, on_record, on_damage, u);
+		p += len;
+	}
+}
+
+static int read_journal_file(struct usn_cmd *u, const struct uffs_file *f)
+{
+	uint8_t *buf = malloc(BLOCK);
+	if (!buf) {
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
+	}
+	uint64_t size = f->size;
+	uint64_t off = uffs_file_next_data(f, 0);
+	uint64_t base = 0;
+	bool based = false;
+	int rc = UFFS_EXIT_OK;
+	while (off < size) {
+		if (!based) {
+			int64_t n = read_block(f, buf, BLOCK, off, u->source);
+			if (n < 0) {
+				rc = UFFS_EXIT_ERROR;
+				break;
+			}
+			base = stream_base(buf, (size_t)n, off);
+			based = true;
+		}
+		/* Blocks end on page boundaries of the stream. */
+		uint64_t s = base + off;
+		uint64_t start = s - s % USN_PAGE;
+		uint64_t f0 = start >= base ? start - base : 0;
+		uint64_t end = start + BLOCK;
+		uint64_t n = end - base > size ? size - f0 : end - base - f0;
+		int64_t got = read_block(f, buf, (size_t)n, f0, u->source);
+		if (got < 0) {
+			rc = UFFS_EXIT_ERROR;
+			break;
+		}
+		walk_block(u, buf, (size_t)got, base + f0);
+		if ((uint64_t)got < n)
+			break; /* the file ended early */
+		off = uffs_file_next_data(f, f0 + n);
+	}
+	free(buf);
+	return rc;
+}
+
+/* A captured $J: after its hole, a record of a known version. */
+static bool looks_like_journal(const struct uffs_file *f)
+{
+	uint8_t buf[USN_PAGE];
+	uint64_t off = uffs_file_next_data(f, 0);
+	if (off >= f->size)
+		return false;
+	int os_error;
+	int64_t n = uffs_file_pread(f, buf, sizeof buf, off, &os_error);
+	for (int64_t at = 0; at + 8 <= n; at += 8) {
+		if (le32(buf + at) == 0)
+			continue;
+		struct usn_record r;
+		struct mft_error ignored;
+		return usn_record_parse(buf + at, (size_t)(n - at), &r,
+					&ignored) == MFT_OK;
+	}
+	return false;
+}
+
+static int usn_source(struct usn_cmd *u, const char *path, bool forced)
+{
+	struct uffs_file f;
+	int os_error = 0;
+	const char *what = NULL;
+	u->source = path;
+	u->last_usn = INT64_MIN;
+	if (uffs_file_open(path, &f, &os_error, &what)) {
+		fprintf(stderr, "uffs: %s: %s\n", path, uffs_file_strerror(os_error));
+		return UFFS_EXIT_ERROR;
+	}
+	int rc;
+	if (!forced && !looks_like_journal(&f)) {
+		fprintf(stderr, "uffs: %s: not a captured $UsnJrnl:$J stream (its first record is not a USN record of version 2, 3 or 4; --journal reads it anyway); reading the journal of a volume or image is not built yet\n",
+			path);
+		rc = UFFS_EXIT_ERROR;
+	} else {
+		rc = read_journal_file(u, &f);
+	}
+	uffs_file_close(&f);
+	return rc;
+}
+
+static const char usn_help[] =
+	"usage: uffs usn [OPTIONS] SOURCE...\n"
+	"\n"
+	"Print the change journal records of each SOURCE: a captured\n"
+	"$Extend/$UsnJrnl:$J stream (recognised by its first record, after the\n"
+	"journal's leading hole, which is skipped without reading it where the\n"
+	"file system keeps it sparse). Records of versions 2, 3 and 4; torn or\n"
+	"garbage records are warned about and skipped, and reading goes on at\n"
+	"the next record whose USN is its own offset.\n"
+	"\n"
+	"  -f, --format FMT     text (default: usn, time, file frs-seq, reasons,\n"
+	"                       name), csv, tsv or jsonl\n"
+	"      --since USN|TIME records from this USN, or from this time on\n"
+	"                       (dates as in uffs search: 2024-05-01, 7d, ...)\n"
+	"      --reason LIST    records with any of these reasons (FILE_CREATE,\n"
+	"                       CLOSE, ... with or without USN_REASON_)\n"
+	"      --name GLOB      records whose file name matches (case ignored)\n"
+	"      --journal        read SOURCE as a $J stream whatever it looks like\n"
+	"  -q, --quiet          no warnings about damaged records\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Times are UTC. In jsonl, version 4 records have extents, no name, time,\n"
+	"attributes or security_id.\n";
+
+enum { OPT_SINCE = 1000, OPT_REASON, OPT_NAME, OPT_JOURNAL };
+
+static int parse_reasons(const char *s, uint32_t *set)
+{
+	while (*s) {
+		size_t n = strcspn(s, ",|");
+		int bit = usn_reason_bit(s, n);
+		if (bit < 0) {
+			fprintf(stderr, "uffs: unknown reason '%.*s' (FILE_CREATE, FILE_DELETE, DATA_OVERWRITE, RENAME_NEW_NAME, CLOSE, ...)\n",
+				(int)n, s);
+			return -1;
+		}
+		*set |= 1u << bit;
+		s += n;
+		if (*s)
+			s++;
+	}
+	return 0;
+}
+
+static int parse_since(struct usn_cmd *u, const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*s && !*end && v >= 0) {
+		u->since_usn_on = true;
+		u->since_usn = v;
+		return 0;
+	}
+	struct filter_range r;
+	if (filter_parse_time(s, (int64_t)time(NULL), &r))
+		return -1;
+	u->since_time = (struct filter_range){true, r.lo, UINT64_MAX};
+	return 0;
+}
+
+static int parse_usn_options(struct usn_cmd *u, int argc, char **argv,
+			     bool *forced)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, 0, 'f'},
+		{"since", required_argument, 0, OPT_SINCE},
+		{"reason", required_argument, 0, OPT_REASON},
+		{"name", required_argument, 0, OPT_NAME},
+		{"journal", no_argument, 0, OPT_JOURNAL},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct rows fmt = {.fmt = FMT_TEXT};
+	char msg[200];
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "f:qh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (rows_parse_format(&fmt, optarg) || fmt.fmt == FMT_BODYFILE) {
+				fputs("uffs usn: formats are text, csv, tsv and jsonl\n",
+				      stderr);
+				return -1;
+			}
+			u->fmt = fmt.fmt;
+			break;
+		case OPT_SINCE:
+			if (parse_since(u, optarg)) {
+				fprintf(stderr, "uffs: --since takes a USN or a time, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_REASON:
+			if (parse_reasons(optarg, &u->reasons))
+				return -1;
+			break;
+		case OPT_NAME:
+			if (u->name_on)
+				uffs_matcher_free(&u->name);
+			if (uffs_matcher_init(&u->name, optarg, UFFS_MATCH_GLOB,
+					      u->upcase, false, '/', msg,
+					      sizeof msg)) {
+				fprintf(stderr, "uffs: --name: %s\n", msg);
+				return -1;
+			}
+			u->name_on = true;
+			break;
+		case OPT_JOURNAL:
+			*forced = true;
+			break;
+		case 'q':
+			u->quiet = true;
+			break;
+		case 'h':
+			fputs(usn_help, stdout);
+			return 1;
+		default:
+			fputs("try 'uffs usn --help'\n", stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cmd_usn(int argc, char **argv)
+{
+	struct usn_cmd *u = calloc(1, sizeof *u);
+	bool forced = false;
+	if (!u || !(u->upcase = malloc(UFFS_UPCASE_BYTES))) {
+		free(u);
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
+	}
+	uffs_upcase_default(u->upcase);
+	u->fmt = FMT_TEXT;
+	int rc = parse_usn_options(u, argc, argv, &forced);
+	if (rc == 0 && optind >= argc) {
+		fputs("uffs usn: no SOURCE given (try 'uffs usn --help')\n", stderr);
+		rc = -1;
+	}
+	int status = rc < 0 ? UFFS_EXIT_USAGE : UFFS_EXIT_OK;
+	if (rc == 0 && out_init(&u->o, stdout) == 0) {
+		if (u->fmt == FMT_CSV || u->fmt == FMT_TSV) {
+			char c = u->fmt == FMT_CSV ? ',' : '\t';
+			fprintf(stdout, delimited_header, c, c, c, c, c, c, c, c, c,
+				c, c, c, c, c);
+		}
+		for (int i = optind; i < argc; i++) {
+			int s = usn_source(u, argv[i], forced);
+			if (s)
+				status = s;
+		}
+		if (out_finish(&u->o)) {
+			perror("uffs: writing output");
+			status = UFFS_EXIT_ERROR;
+		}
+		if (status == UFFS_EXIT_OK && u->damaged)
+			status = UFFS_EXIT_WARNINGS;
+	}
+	if (u->name_on)
+		uffs_matcher_free(&u->name);
+	free(u->upcase);
+	free(u);
+	return status;
+}

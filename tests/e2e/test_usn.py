@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""uffs usn on captured $UsnJrnl:$J streams.
+
+The four single records of ../shared/ntfs-samples/usn/ against their
+published field values (usn/answers.md); plaso's real $J stream against a
+reader written here from Microsoft's documented USN_RECORD_V2/V3/V4
+layouts; streams built here (a sparse hole before the records, the hole
+left out, torn and garbage records, names past their record) for the
+hole, the damage rules and the filters; the output formats.
+"""
+import argparse
+import datetime
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import SHARED, Tap, run  # noqa: E402
+
+USN = os.path.join(SHARED, "usn")
+PAGE = 4096
+EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def iso(ft):
+    t = EPOCH + datetime.timedelta(microseconds=ft // 10)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{ft % 10000000:07d}Z"
+
+
+def reference(data, base=0):
+    """Every record of a $J stream (from byte 0 = stream offset base), as
+    the documented layouts say, for records whose USN is their offset."""
+    out = []
+    pos = 0
+    while pos + 8 <= len(data):
+        length, major, minor = struct.unpack_from("<IHH", data, pos)
+        if length == 0:  # padding to the end of the page
+            pos += PAGE - (base + pos) % PAGE
+            continue
+        rec = {"major": major, "minor": minor}
+        if major == 2:
+            (fr, pr, usn, t, reason, si, sec, attr, nl, no) = struct.unpack_from(
+                "<QQqQIIIIHH", data, pos + 8)
+            rec.update(time=iso(t), name=data[pos + no:pos + no + nl].decode("utf-16-le"),
+                       attributes=attr, security_id=sec)
+        elif major == 4:
+            fr, _, pr, _, usn, reason, si, _, n, _ = struct.unpack_from(
+                "<QQQQqIIIHH", data, pos + 8)
+            rec["extents"] = [list(struct.unpack_from("<qq", data, pos + 64 + 16 * i))
+                              for i in range(n)]
+        else:
+            raise ValueError(f"version {major} at {pos}")
+        rec.update(usn=usn, frs=fr & 0xFFFFFFFFFFFF, seq=fr >> 48,
+                   parent_frs=pr & 0xFFFFFFFFFFFF, parent_seq=pr >> 48,
+                   reason=reason, source_info=si)
+        out.append(rec)
+        pos += length
+    return out
+
+
+def v2(usn, name, reason=0x100, frs=0x123, seq=5, t=132000000000000000):
+    nl = 2 * len(name)
+    length = (60 + nl + 7) & ~7
+    b = struct.pack("<IHHQQqQIIIIHH", length, 2, 0, (seq << 48) | frs,
+                    (5 << 48) | 5, usn, t, reason, 0, 0, 0x20, nl, 60)
+    b += name.encode("utf-16-le")
+    return b + b"\0" * (length - len(b))
+
+
+def stream(names, base):
+    """Records at stream offset base onwards, packed into pages."""
+    out = bytearray()
+    for n in names:
+        off = base + len(out)
+        rec = v2(off, n)
+        if off % PAGE + len(rec) > PAGE:
+            out += b"\0" * (PAGE - off % PAGE)
+            rec = v2(base + len(out), n)
+        out += rec
+    out += b"\0" * ((-(base + len(out))) % PAGE)
+    return bytes(out)
+
+
+def jsonl(uffs, args, path):
+    r = run([uffs, "usn", "-f", "jsonl"] + args + [path])
+    rows = [json.loads(x) for x in r.stdout.decode().splitlines()]
+    return r, rows
+
+
+def check_singles(tap, uffs):
+    want = {
+        "usn_1170953448.bin": dict(major=2, usn=1170953448, name="large_file.txt",
+                                   reason=0x80000001, attributes=0x20, frs=0x13252,
+                                   seq=0xd, parent_frs=0x9eb, parent_seq=6,
+                                   reasons=["DATA_OVERWRITE", "CLOSE"]),
+        "usn_1170990440.bin": dict(major=2, usn=1170990440, name="mpasbase.vdm",
+                                   reason=0x80010800, attributes=0x20, frs=0x13424,
+                                   seq=2, parent_frs=0x6b7, parent_seq=1),
+        "usn_1170989584.bin": dict(major=4, usn=1170989584, reason=0x80000102,
+                                   frs=0x13de8, seq=4, parent_frs=0x1076,
+                                   parent_seq=4, extents=[[0, 2162688]]),
+        "usn_1170955904.bin": dict(major=4, usn=1170955904, reason=0x80000001,
+                                   frs=0x51c0, seq=2, parent_frs=0x1066,
+                                   parent_seq=4,
+                                   extents=[[0, 16384], [6242304, 32768]]),
+    }
+    for f, w in want.items():
+        r, rows = jsonl(uffs, [], os.path.join(USN, f))
+        got = rows[0] if len(rows) == 1 else {}
+        bad = {k: (v, got.get(k)) for k, v in w.items() if got.get(k) != v}
+        if w["major"] == 4:
+            bad.update({k: "present in v4" for k in ("name", "time", "attributes",
+                                                     "security_id") if k in got})
+        else:
+            bad.update({k: "missing" for k in ("time", "security_id") if k not in got})
+            if "extents" in got:
+                bad["extents"] = "present in v2"
+        tap.ok(r.returncode == 0 and not bad and got.get("source_info") == 0,
+               f"{f}: the published field values (answers.md)", f"{bad}\n{r.stderr}")
+    r, rows = jsonl(uffs, [], os.path.join(USN, "usn_1170953448.bin"))
+    tap.ok(rows and rows[0]["time"].startswith("2019-01-21T22:36:05."),
+           "usn_1170953448.bin: its time, 2019-01-21 22:36:05 UTC", rows)
+
+
+def check_plaso(tap, uffs, work):
+    path = os.path.join(USN, "plaso-UsnJrnl.raw")
+    data = open(path, "rb").read()
+    want = reference(data)
+    r, got = jsonl(uffs, [], path)
+    for g in got:
+        g.pop("reasons", None)
+    tap.ok(r.returncode == 0 and len(want) > 5 and got == want,
+           f"plaso-UsnJrnl.raw: {len(want)} records, every field as the "
+           "documented layout reads them", r.stderr.decode()[:500])
+    # The same stream behind a 64 MiB sparse hole, as a $J is on disk.
+    sparse = os.path.join(work, "sparse.J")
+    hole = 64 << 20
+    with open(sparse, "wb") as f:
+        f.truncate(hole)
+        f.seek(hole)
+        f.write(stream([x["name"] for x in want], hole))
+    r, got = jsonl(uffs, [], sparse)
+    tap.ok(r.returncode == 0 and [x["name"] for x in got] == [x["name"] for x in want]
+           and all(x["usn"] >= hole for x in got),
+           "after a sparse hole: every record, with its stream offset as USN",
+           r.stderr.decode()[:500])
+    trimmed = os.path.join(work, "trimmed.J")
+    with open(trimmed, "wb") as f:
+        f.write(stream([x["name"] for x in want], hole))
+    r, got2 = jsonl(uffs, [], trimmed)
+    tap.ok(r.returncode == 0 and got2 == got,
+           "the hole left out of the file (records from byte 0): the same records",
+           r.stderr.decode()[:500])
+
+
+def check_damage_and_filters(tap, uffs, work):
+    names = [f"file{i:03d}.txt" for i in range(120)]
+    data = bytearray(stream(names, 0))
+    recs = reference(bytes(data))
+    torn = recs[10]["usn"]
+    struct.pack_into("<q", data, torn + 24, 999)          # torn: USN not its offset
+    garbage = recs[40]["usn"]
+    struct.pack_into("<I", data, garbage, 0x7777)          # garbage length
+    past = recs[70]["usn"]
+    struct.pack_into("<H", data, past + 56, 3000)          # name past the record
+    path = os.path.join(work, "damaged.J")
+    open(path, "wb").write(data)
+    r, got = jsonl(uffs, [], path)
+    err = r.stderr.decode().splitlines()
+    kept = [x["name"] for x in got]
+    want = [n for i, n in enumerate(names) if i not in (10, 40, 70)]
+    tap.ok(r.returncode == 3 and kept == want and len(err) == 3 and
+           all("warning" in e and "journal byte" in e for e in err),
+           "a torn record, a garbage length and a name past its record: three "
+           "warnings with their offsets, every other record read, exit 3",
+           "\n".join(err) + f"\nkept {len(kept)} of {len(want)}")
+    r = run([uffs, "usn", "-q", path])
+    tap.ok(r.returncode == 3 and not r.stderr, "--quiet: no warnings, still exit 3")
+    # filters
+    clean = os.path.join(work, "clean.J")
+    open(clean, "wb").write(stream(names, 0))
+    allrec = reference(open(clean, "rb").read())
+    since = allrec[50]["usn"]
+    _, got = jsonl(uffs, ["--since", str(since)], clean)
+    tap.ok([x["usn"] for x in got] == [x["usn"] for x in allrec[50:]],
+           "--since USN: the records from that USN on")
+    _, got = jsonl(uffs, ["--name", "FILE01?.TXT"], clean)
+    tap.ok([x["name"] for x in got] == [f"file01{i}.txt" for i in range(10)],
+           "--name: a glob, case ignored", [x["name"] for x in got])
+    _, got = jsonl(uffs, ["--reason", "file_create"], clean)
+    _, none = jsonl(uffs, ["--reason", "USN_REASON_FILE_DELETE,CLOSE"], clean)
+    tap.ok(len(got) == len(allrec) and none == [],
+           "--reason: any of the named reasons")
+    _, got = jsonl(uffs, ["--since", "2019-01-01"], clean)
+    _, later = jsonl(uffs, ["--since", "2030-01-01"], clean)
+    tap.ok(len(got) == len(allrec) and later == [],
+           "--since TIME: records from that time on")
+    r = run([uffs, "usn", "--reason", "nonsense", clean])
+    tap.ok(r.returncode == 2 and b"unknown reason" in r.stderr,
+           "an unknown reason: exit 2", r.stderr)
+    # formats
+    r = run([uffs, "usn", "-f", "csv", clean])
+    lines = r.stdout.decode().splitlines()
+    tap.ok(lines[0].startswith("usn,time,frs,seq,parent_frs,parent_seq,name,reason,reasons")
+           and len(lines) == len(allrec) + 1 and '"file000.txt"' in lines[1],
+           "csv: a header and one line per record", lines[:2])
+    r = run([uffs, "usn", clean])
+    first = r.stdout.decode().splitlines()[0].split(" ")
+    tap.ok(first[0] == "0" and first[2] == "291-5" and first[3] == "FILE_CREATE"
+           and first[4] == "file000.txt",
+           "text: usn, time, frs-seq, reasons, name", first)
+    # not a journal
+    notj = os.path.join(work, "not.J")
+    open(notj, "wb").write(b"hello world, not a journal" * 100)
+    r = run([uffs, "usn", notj])
+    tap.ok(r.returncode == 1 and len(r.stderr.splitlines()) == 1 and
+           b"not a captured" in r.stderr, "a file that is not a journal: exit 1, one line",
+           r.stderr)
+    r = run([uffs, "usn", "--journal", notj])
+    tap.ok(r.returncode == 3 and r.stdout == b"",
+           "--journal reads it anyway: nothing but warnings", r.stderr[:300])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--uffs", required=True)
+    a = ap.parse_args()
+    tap = Tap()
+    with tempfile.TemporaryDirectory(prefix="uffs-usn-") as work:
+        if os.path.isdir(USN):
+            check_singles(tap, a.uffs)
+            check_plaso(tap, a.uffs, work)
+        else:
+            tap.skip("published journal records", "../shared/ntfs-samples absent")
+        check_damage_and_filters(tap, a.uffs, work)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
