@@ -60,6 +60,10 @@ struct loaded {
 	struct uffs_saved *saved;
 };
 
+/* With --vss all, the state a source's output comes from: "current:" or
+ * "vssN:" (before its paths); "" otherwise. */
+void cli_store_tag(const struct loaded *l, char *buf, size_t cap);
+
 /* Returns 0, or prints a one-line error and returns an exit status. */
 int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 	     bool scan);

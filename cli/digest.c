@@ -18,9 +18,10 @@ static void digest_source(const struct loaded *l, int nth, void *ctx)
 {
 	(void)nth;
 	(void)ctx;
-	char hex[33];
+	char hex[33], tag[16];
 	uffs_digest_hex(uffs_index_digest(&l->idx), hex);
-	printf("%s  %s\n", hex, l->src.path);
+	cli_store_tag(l, tag, sizeof tag); /* --vss all: which state */
+	printf("%s  %s%s\n", hex, tag, l->src.path);
 }
 
 int cmd_digest(int argc, char **argv)

@@ -36,7 +36,7 @@ struct du {
 	const struct loaded *l;
 	struct uffs_usage u;
 	struct uffs_path_cache cache;
-	char root[8];
+	char root[24]; /* "/" or "C:\\", after "vssN:" with --vss all */
 	char *scratch;
 	char *paths;
 	size_t paths_len, paths_cap;
@@ -330,8 +330,10 @@ static void du_source(const struct loaded *l, int nth, void *ctx)
 	du->l = l;
 	du->n_rows = du->paths_len = 0;
 	const char *drive = l->src.file.volume_prefix;
+	char tag[16];
+	cli_store_tag(l, tag, sizeof tag); /* --vss all: whose tree this is */
 	du->cache.sep = drive[0] ? '\\' : '/';
-	snprintf(du->root, sizeof du->root, "%s%c", drive, du->cache.sep);
+	snprintf(du->root, sizeof du->root, "%s%s%c", tag, drive, du->cache.sep);
 	uffs_path_cache_reset(&du->cache);
 	if (uffs_usage_build(&du->u, &l->tree, &err)) {
 		cli_error(l->src.path, &err, NULL);

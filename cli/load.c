@@ -284,6 +284,16 @@ static int load_store(struct loaded *l, const char *path,
 	return 0;
 }
 
+void cli_store_tag(const struct loaded *l, char *buf, size_t cap)
+{
+	if (!l->tag_store)
+		snprintf(buf, cap, "%s", "");
+	else if (l->store > 0)
+		snprintf(buf, cap, "vss%d:", l->store);
+	else
+		snprintf(buf, cap, "current:");
+}
+
 int cli_load(struct loaded *l, const char *path, struct cli_common *c,
 	     bool scan)
 {

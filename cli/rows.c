@@ -487,16 +487,12 @@ void rows_begin_source(struct rows *p, const struct loaded *l)
 	/* A live Windows volume lists Windows paths: C:\dir\file. */
 	const char *drive = l->src.file.volume_prefix;
 	p->cache.sep = drive[0] ? '\\' : '/';
-	snprintf(p->root, sizeof p->root, "%s%c", drive, p->cache.sep);
-	/* --vss all: text says which store a path comes from. */
-	if (l->tag_store && (p->fmt == FMT_TEXT || p->fmt == FMT_BODYFILE)) {
-		if (l->store > 0)
-			snprintf(p->root, sizeof p->root, "vss%d:%s%c", l->store,
-				 drive, p->cache.sep);
-		else
-			snprintf(p->root, sizeof p->root, "current:%s%c", drive,
-				 p->cache.sep);
-	}
+	/* --vss all: text says which store a path comes from (csv, tsv and
+	 * jsonl have the store column). */
+	char tag[16] = "";
+	if (p->fmt == FMT_TEXT || p->fmt == FMT_BODYFILE)
+		cli_store_tag(l, tag, sizeof tag);
+	snprintf(p->root, sizeof p->root, "%s%s%c", tag, drive, p->cache.sep);
 	uffs_path_cache_reset(&p->cache);
 	p->path_frs = UINT64_MAX;
 }

@@ -1,4 +1,6 @@
-/* Source detection: raw NTFS volume, MBR/GPT disk image, captured $MFT. */
+/* Source detection: a container (read through it from then on), raw NTFS
+ * volume, MBR/GPT disk image, captured $MFT; then a shadow-copy store of
+ * the volume if one was asked for. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -119,6 +119,17 @@ def check_all(tap, uffs, sample):
     got = listing(uffs, ["-f", "csv", "--vss", "all"], sample)
     tap.ok(got and got[0].startswith("store,path,"),
            "--vss all: the default columns start with store", got[:1])
+    digests = [run([uffs, "digest"] + a + [sample]).stdout.split()[0].decode()
+               for a in ([], ["--vss", "1"], ["--vss", "2"])]
+    r = run([uffs, "digest", "--vss", "all", sample])
+    want = [f"{d}  {t}{sample}" for d, t in zip(digests, ("current:", "vss1:", "vss2:"))]
+    tap.ok(r.stdout.decode().splitlines() == want,
+           "digest --vss all: each state's digest, tagged", r.stdout.decode())
+    r = run([uffs, "du", "--vss", "all", "--depth", "0", sample])
+    roots = [x.split()[-1] for x in r.stdout.decode().splitlines()
+             if not x.strip().startswith("size")]
+    tap.ok(roots == ["current:/", "vss1:/", "vss2:/"],
+           "du --vss all: each state's tree, its root tagged", r.stdout.decode())
 
 
 def state(uffs, args, sample):
