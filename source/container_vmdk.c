@@ -1,5 +1,7 @@
-/* VMware VMDK: monolithic and split, sparse and flat extents, through
- * libvmdk. Extent files are looked for beside the descriptor. */
+/* VMware VMDK: monolithic and split, sparse, flat and stream-optimized
+ * extents, through libvmdk; a delta disk's parents (parentFileNameHint)
+ * are opened in turn and chained. Extent files are looked for beside
+ * their descriptor. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +9,6 @@
 #include <libvmdk.h>
 
 #include "container.h"
-
-struct vmdk {
-	libvmdk_handle_t *handle;
-	bool opened;
-};
 
 static void reason(char why[UFFS_CONTAINER_WHY], const char *what,
 		   libvmdk_error_t **e)
@@ -24,22 +21,17 @@ static void reason(char why[UFFS_CONTAINER_WHY], const char *what,
 	uffs_container_reason(why, what, bt);
 }
 
-static void vmdk_close(void *impl)
+static void link_close(void *link)
 {
-	struct vmdk *x = impl;
+	libvmdk_handle_t *h = link;
 	libvmdk_error_t *e = NULL;
-	if (x->opened) {
-		libvmdk_handle_close(x->handle, &e);
-		libvmdk_error_free(&e);
-	}
-	if (x->handle) {
-		libvmdk_handle_free(&x->handle, &e);
-		libvmdk_error_free(&e);
-	}
-	free(x);
+	libvmdk_handle_close(h, &e);
+	libvmdk_error_free(&e);
+	libvmdk_handle_free(&h, &e);
+	libvmdk_error_free(&e);
 }
 
-static int open_extents(struct vmdk *x, const char *path,
+static int open_extents(libvmdk_handle_t *h, const char *path,
 			char why[UFFS_CONTAINER_WHY])
 {
 	libvmdk_error_t *e = NULL;
@@ -48,50 +40,84 @@ static int open_extents(struct vmdk *x, const char *path,
 	const char *dir = slash ? path : ".";
 	if (dir_len == 0) /* a descriptor in "/" */
 		dir_len = 1;
-	if (libvmdk_handle_set_extent_data_files_path(x->handle, dir, dir_len,
-						      &e) != 1) {
+	if (libvmdk_handle_set_extent_data_files_path(h, dir, dir_len, &e) != 1) {
 		reason(why, "VMDK extent directory unusable", &e);
 		return -1;
 	}
-	if (libvmdk_handle_open_extent_data_files(x->handle, &e) != 1) {
+	if (libvmdk_handle_open_extent_data_files(h, &e) != 1) {
 		reason(why, "VMDK extent files missing or unreadable", &e);
 		return -1;
 	}
 	return 0;
 }
 
-static int vmdk_open(const char *path, void **impl, uint64_t *media_size,
+static int link_open(const char *path, void **link,
 		     char why[UFFS_CONTAINER_WHY])
 {
-	struct vmdk *x = calloc(1, sizeof *x);
-	if (!x) {
-		snprintf(why, UFFS_CONTAINER_WHY, "out of memory");
-		return -1;
-	}
 	libvmdk_error_t *e = NULL;
-	size64_t size = 0;
-	if (libvmdk_handle_initialize(&x->handle, &e) != 1) {
+	libvmdk_handle_t *h = NULL;
+	if (libvmdk_handle_initialize(&h, &e) != 1) {
 		reason(why, "cannot set up libvmdk", &e);
-		vmdk_close(x);
 		return -1;
 	}
-	if (libvmdk_handle_open(x->handle, path, LIBVMDK_OPEN_READ, &e) != 1) {
-		reason(why, "not a readable VMDK descriptor or extent", &e);
-		vmdk_close(x);
+	if (libvmdk_handle_open(h, path, LIBVMDK_OPEN_READ, &e) != 1) {
+		char what[UFFS_CONTAINER_WHY];
+		snprintf(what, sizeof what,
+			 "'%.80s' is not a readable VMDK descriptor or extent", path);
+		reason(why, what, &e);
+		libvmdk_handle_free(&h, &e);
+		libvmdk_error_free(&e);
 		return -1;
 	}
-	x->opened = true;
-	if (open_extents(x, path, why)) {
-		vmdk_close(x);
+	if (open_extents(h, path, why)) {
+		link_close(h);
 		return -1;
 	}
-	if (libvmdk_handle_get_media_size(x->handle, &size, &e) != 1) {
+	*link = h;
+	return 0;
+}
+
+static int link_parent_name(void *link, char *name, size_t cap,
+			    char why[UFFS_CONTAINER_WHY])
+{
+	libvmdk_error_t *e = NULL;
+	size_t size = 0;
+	name[0] = '\0';
+	int has = libvmdk_handle_get_utf8_parent_filename_size(link, &size, &e);
+	if (has == 0 || (has == 1 && size <= 1)) {
+		libvmdk_error_free(&e);
+		return 0; /* not a delta disk */
+	}
+	if (has != 1 || size > cap ||
+	    libvmdk_handle_get_utf8_parent_filename(link, (uint8_t *)name, size,
+						    &e) != 1) {
+		reason(why, "a delta disk whose parent name is unreadable", &e);
+		return -1;
+	}
+	name[size - 1] = '\0';
+	return 0;
+}
+
+static int link_set_parent(void *link, void *parent,
+			   char why[UFFS_CONTAINER_WHY])
+{
+	libvmdk_error_t *e = NULL;
+	if (libvmdk_handle_set_parent_handle(link, parent, &e) == 1)
+		return 0;
+	reason(why, "the parent disk does not match its delta", &e);
+	return -1;
+}
+
+static int link_media_size(void *link, uint64_t *size,
+			   char why[UFFS_CONTAINER_WHY])
+{
+	libvmdk_error_t *e = NULL;
+	size64_t s = 0;
+	if (libvmdk_handle_get_media_size(link, &s, &e) != 1) {
 		reason(why, "VMDK media size unreadable", &e);
-		vmdk_close(x);
 		return -1;
 	}
-	*impl = x;
-	*media_size = size;
+	*size = s;
 	return 0;
 }
 
@@ -107,16 +133,25 @@ static int64_t read_at(void *handle, void *buf, size_t len, uint64_t off,
 	return n;
 }
 
-static int vmdk_read(void *impl, void *buf, size_t len, uint64_t off,
+static const struct uffs_chain_ops chain_ops = {
+	.open = link_open,
+	.parent_name = link_parent_name,
+	.set_parent = link_set_parent,
+	.media_size = link_media_size,
+	.read_at = read_at,
+	.close = link_close,
+};
+
+static int vmdk_open(const char *path, void **impl, uint64_t *media_size,
 		     char why[UFFS_CONTAINER_WHY])
 {
-	struct vmdk *x = impl;
-	return uffs_container_read_all(read_at, x->handle, buf, len, off, why);
+	return uffs_chain_container_open(&chain_ops, path, impl, media_size,
+					 why);
 }
 
 const struct uffs_container_ops uffs_container_vmdk = {
 	.name = "VMDK",
 	.open = vmdk_open,
-	.read = vmdk_read,
-	.close = vmdk_close,
+	.read = uffs_chain_container_read,
+	.close = uffs_chain_container_close,
 };

@@ -55,6 +55,10 @@ def make_containers(raw, work):
     tool("qemu-img", "create", "-q", "-f", "qcow2", "-b",
          os.path.basename(base + ".qcow2"), "-F", "qcow2", over)
     out.append(("qcow2 over a backing qcow2", over))
+    delta = base + "-delta.vmdk"
+    tool("qemu-img", "create", "-q", "-f", "vmdk", "-b",
+         os.path.basename(base + ".vmdk"), "-F", "vmdk", delta)
+    out.append(("VMDK delta disk over a base VMDK", delta))
     diff = base + "-diff.vhd"
     make_differencing_vhd(base + ".vhd", diff)
     out.append(("differencing VHD over a dynamic VHD", diff))
@@ -275,6 +279,13 @@ def check_damage(tap, uffs, raw, work):
     tool("qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", "nothere.qcow2",
          "-F", "qcow2", os.path.join(gone, "c.qcow2"), "32M")
     cases.append(("qcow2 whose backing file is missing", os.path.join(gone, "c.qcow2"), False))
+    dgone = os.path.join(work, "dgone")
+    os.makedirs(dgone)
+    tool("qemu-img", "create", "-q", "-f", "vmdk", "-b",
+         os.path.basename(base + ".vmdk"), "-F", "vmdk", base + "-delta.vmdk")
+    shutil.copy(base + "-delta.vmdk", os.path.join(dgone, "d-delta.vmdk"))
+    cases.append(("VMDK delta disk whose parent is missing",
+                  os.path.join(dgone, "d-delta.vmdk"), False))
     vgone = os.path.join(work, "vgone")
     os.makedirs(vgone)
     shutil.copy(base + ".vhd", os.path.join(vgone, "p.vhd"))
