@@ -584,8 +584,10 @@ static int reader_open(struct engine *e, struct reader *r,
 				 "read a %s container with --backend threads or sync",
 				 e->v->src->format->format);
 		}
-		if (r->ctx.why[0])
-			fprintf(stderr, "uffs: %s\n", r->ctx.why);
+		/* why the backend was passed over goes into the error, not to
+		 * stderr: the engine runs inside the library too */
+		if (!err.detail[0] && r->ctx.why[0])
+			snprintf(err.detail, sizeof err.detail, "%s", r->ctx.why);
 		fail(e, &err);
 		return err.code;
 	}
