@@ -45,7 +45,7 @@ static double now_seconds(void)
  * the parsing is timed. */
 static int run_floor(struct job *j, FILE *out)
 {
-	struct loaded *l = malloc(sizeof *l);
+	struct uffs_loaded *l = malloc(sizeof *l);
 	if (!l || cli_load(l, j->path, &j->common, false))
 		return 1;
 	const struct uffs_volume *v = &l->vol;
@@ -83,7 +83,7 @@ static int run_one(void *arg, FILE *out)
 		return run_floor(j, out);
 	j->common.scan.mode = (enum uffs_mode)j->mode;
 	j->common.quiet = true;
-	struct loaded *l = malloc(sizeof *l);
+	struct uffs_loaded *l = malloc(sizeof *l);
 	double t0 = now_seconds();
 	if (!l || cli_load(l, j->path, &j->common, true))
 		return 1;
@@ -268,7 +268,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	job.path = argv[optind];
 	job.common.need_source = true; /* it times scans */
-	struct loaded probe;
+	struct uffs_loaded probe;
 	int rc = cli_load(&probe, job.path, &job.common, false);
 	if (rc)
 		return rc;

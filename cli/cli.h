@@ -7,6 +7,7 @@
 
 #include "../mft/index.h"
 #include "../mft/path.h"
+#include "../scan/load.h"
 #include "../scan/scan.h"
 #include "../scan/volume.h"
 #include "../source/source.h"
@@ -37,43 +38,21 @@ struct cli_common {
 #define CLI_COMMON_INIT                                                        \
 	{.lock = PTHREAD_MUTEX_INITIALIZER, .src = UFFS_SOURCE_OPTS_DEFAULT}
 
-struct uffs_saved; /* a saved index file, mapped (scan/saved.h) */
-
-/* One source opened, mapped and (optionally) scanned. */
-struct loaded {
-	struct uffs_source src;
-	struct uffs_volume vol;
-	struct uffs_index idx;
-	struct uffs_tree tree;
-	struct uffs_scan_stats stats;
-	/* The volume's $UpCase table: 65536 UTF-16 code units, for matching
-	 * names without regard to case as NTFS itself does. NULL when the
-	 * source has none (a captured $MFT): a built-in table applies. */
-	const uint16_t *upcase;
-	uint16_t *upcase_owned; /* what cli_unload frees (upcase may point
-				 * elsewhere, e.g. into a mapping) */
-	bool scanned;
-	int store;      /* the shadow-copy store read; 0: the volume itself */
-	bool tag_store; /* --vss all: rows say which store they come from */
-	/* Non-NULL when the SOURCE is a saved index (uffs index): then idx,
-	 * tree, upcase and the facts of vol and src come from it. */
-	struct uffs_saved *saved;
-};
-
 /* With --vss all, the state a source's output comes from: "current:" or
  * "vssN:" (before its paths); "" otherwise. */
-void cli_store_tag(const struct loaded *l, char *buf, size_t cap);
+void cli_store_tag(const struct uffs_loaded *l, char *buf, size_t cap);
 
-/* Returns 0, or prints a one-line error and returns an exit status. */
-int cli_load(struct loaded *l, const char *path, struct cli_common *c,
+/* Loads one source (scan/load.c) with the command's messages and progress
+ * line. Returns 0, or prints a one-line error and returns an exit status. */
+int cli_load(struct uffs_loaded *l, const char *path, struct cli_common *c,
 	     bool scan);
-void cli_unload(struct loaded *l);
+void cli_unload(struct uffs_loaded *l);
 
 /* Loads each source in turn and hands it to `use`; a source that fails to
  * load is reported and skipped. Returns the exit status: the last failure's,
  * else UFFS_EXIT_WARNINGS when any warning was printed, else UFFS_EXIT_OK. */
 int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
-			void (*use)(const struct loaded *l, int nth, void *ctx),
+			void (*use)(const struct uffs_loaded *l, int nth, void *ctx),
 			void *ctx);
 
 /* Common option parsing: returns 1 if `opt` was one of ours, 0 if not, or
@@ -145,14 +124,8 @@ enum cli_long_option {
 void cli_error(const char *source, const struct mft_error *e,
 	       const struct uffs_volume *vol);
 
-/* Saved indexes (cli/index.c): whether `path` holds one (by its magic),
- * loading it in place of a scan (same contract as cli_load), and what
- * `uffs info` prints of it. */
-bool cli_saved_is(const char *path);
-int cli_saved_load(struct loaded *l, const char *path, struct cli_common *c,
-		   bool tree);
-void cli_saved_unload(struct loaded *l);
-void cli_saved_info(const struct loaded *l);
+/* What `uffs info` says of a saved index (cli/saved.c). */
+void cli_saved_info(const struct uffs_loaded *l);
 
 int cmd_list(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -87,7 +87,7 @@ static void add_row(void *ctx, const struct row *rw)
 
 /* Every name in use, and its named data streams, as uffs list shows
  * them (without /$OrphanFiles itself). */
-static void collect(const struct loaded *l, struct side *s)
+static void collect(const struct uffs_loaded *l, struct side *s)
 {
 	struct rows p = {.l = l, .path_frs = UINT64_MAX};
 	p.path = malloc(ROWS_PATH_CAP);
@@ -294,7 +294,7 @@ static bool parse_state(const char *s, int *store)
 static int load_side(const char *path, int store, struct cli_common *c,
 		     struct side *s)
 {
-	struct loaded *l = calloc(1, sizeof *l);
+	struct uffs_loaded *l = calloc(1, sizeof *l);
 	if (!l) {
 		fputs("uffs: out of memory\n", stderr);
 		return UFFS_EXIT_ERROR;

@@ -14,7 +14,7 @@ static const char digest_help[] =
 	"the tests prove they build the same index. Every record is read.\n"
 	"\n" CLI_COMMON_HELP;
 
-static void digest_source(const struct loaded *l, int nth, void *ctx)
+static void digest_source(const struct uffs_loaded *l, int nth, void *ctx)
 {
 	(void)nth;
 	(void)ctx;

@@ -33,7 +33,7 @@ struct du {
 	const char *want; /* the PATH argument, or NULL for the root */
 	int status;
 	/* filled per source */
-	const struct loaded *l;
+	const struct uffs_loaded *l;
 	struct uffs_usage u;
 	struct uffs_path_cache cache;
 	char root[24]; /* "/" or "C:\\", after "vssN:" with --vss all */
@@ -322,7 +322,7 @@ static void emit_header(const struct du *du, struct out *o)
 		out_str(o, "path\tsize\tallocated\tfiles\tdirs\tdepth\n");
 }
 
-static void du_source(const struct loaded *l, int nth, void *ctx)
+static void du_source(const struct uffs_loaded *l, int nth, void *ctx)
 {
 	struct du *du = ctx;
 	struct mft_error err = {0};

@@ -63,7 +63,7 @@ static uint64_t *extent_triples(const struct uffs_volume *v)
 	return t;
 }
 
-static void describe(const struct loaded *l, const struct cli_common *c,
+static void describe(const struct uffs_loaded *l, const struct cli_common *c,
 		     struct uffs_idxfile_facts *f)
 {
 	const struct uffs_volume *v = &l->vol;
@@ -95,7 +95,7 @@ static void describe(const struct loaded *l, const struct cli_common *c,
 	f->upcase = l->upcase;
 }
 
-static int save(const struct loaded *l, const struct cli_common *c,
+static int save(const struct uffs_loaded *l, const struct cli_common *c,
 		const char *out_path)
 {
 	struct uffs_idxfile_facts f;
@@ -188,7 +188,7 @@ int cmd_index(int argc, char **argv)
 	/* And the volume's $UpCase, so that search folds case as it would
 	 * on the volume. */
 	common.want_upcase = true;
-	struct loaded l;
+	struct uffs_loaded l;
 	int rc = cli_load(&l, src_path, &common, true);
 	if (rc)
 		return rc;

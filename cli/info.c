@@ -36,7 +36,7 @@ static void print_extents(const struct uffs_volume *v)
 
 /* The volume's shadow copies, oldest first (a saved index, a captured
  * $MFT and a store itself have none to list). */
-static void print_stores(const struct loaded *l)
+static void print_stores(const struct uffs_loaded *l)
 {
 	if (l->saved || l->src.kind != UFFS_SOURCE_VOLUME ||
 	    (l->src.format && !strcmp(l->src.format->format, "VSS")) ||
@@ -70,7 +70,7 @@ static void print_stores(const struct loaded *l)
 	free(s);
 }
 
-static void print_info(const struct loaded *l, bool scanned)
+static void print_info(const struct uffs_loaded *l, bool scanned)
 {
 	const struct uffs_volume *v = &l->vol;
 	printf("source:             %s\n", l->src.path);
@@ -120,7 +120,7 @@ static void print_info(const struct loaded *l, bool scanned)
 	}
 }
 
-static void info_source(const struct loaded *l, int nth, void *ctx)
+static void info_source(const struct uffs_loaded *l, int nth, void *ctx)
 {
 	if (nth > 0)
 		printf("\n");

@@ -49,7 +49,7 @@ static void list_records(struct rows *p, uint64_t first, uint64_t end,
 	}
 }
 
-static void list_source(const struct loaded *l, int nth, void *ctx)
+static void list_source(const struct uffs_loaded *l, int nth, void *ctx)
 {
 	struct list_ctx *lc = ctx;
 	(void)nth;

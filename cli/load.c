@@ -1,5 +1,6 @@
-/* Opening, mapping and scanning one source, with the messages for each
- * failure. */
+/* The common options, and sources loaded (scan/load.c) with the command's
+ * messages: warnings and errors on stderr, the progress line, --verbose
+ * notes, and exit statuses. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,31 +8,11 @@
 #include <string.h>
 
 #include "../mft/ntfs_format.h"
-#include "../mft/upcase.h"
 #include "../source/proc.h"
+#include "../scan/load.h"
 #include "../source/vss.h"
 #include "cli.h"
 #include "progress.h"
-
-struct warn_ctx {
-	const char *source;
-	struct cli_common *c;
-	const struct uffs_volume *vol;
-};
-
-static void print_warning(void *ctx, const struct mft_error *e)
-{
-	struct warn_ctx *w = ctx;
-	pthread_mutex_lock(&w->c->lock);
-	w->c->warnings++;
-	if (!w->c->quiet) {
-		cli_progress_clear_locked(w->c);
-		char text[512];
-		uffs_error_text(e, w->vol, false, text, sizeof text);
-		fprintf(stderr, "uffs: warning: %s: %s\n", w->source, text);
-	}
-	pthread_mutex_unlock(&w->c->lock);
-}
 
 static bool parse_u64(const char *s, uint64_t *v)
 {
@@ -203,88 +184,98 @@ bad:
 	return -1;
 }
 
-/* The volume's own $UpCase (record 10's unnamed $DATA). A source without
- * one, or with a damaged one (a warning), leaves l->upcase NULL: callers
- * then use the built-in table. */
-static void load_upcase(struct loaded *l, const char *path,
-			struct cli_common *c, const struct uffs_warn_sink *sink)
-{
-	struct mft_error err = {0};
-	uint16_t *table = malloc(UFFS_UPCASE_BYTES);
-	int rc = table ? uffs_volume_read_upcase(&l->vol, table, &err)
-		       : mft_fail(&err, MFT_E_NOMEM, MFT_NO_FRS, 0,
-				  "out of memory");
-	if (rc == MFT_OK) {
-		l->upcase = l->upcase_owned = table;
-		if (c->verbose)
-			fprintf(stderr, "uffs: %s: case folds through the volume's $UpCase\n",
-				path);
-		return;
-	}
-	free(table);
-	if (rc != MFT_E_USAGE) /* damage; a captured $MFT just has none */
-		sink->warn(sink->ctx, &err);
-	else if (c->verbose)
-		fprintf(stderr, "uffs: %s: a captured $MFT has no $UpCase: the built-in table folds case\n",
-			path);
-}
+/* ---- loading ------------------------------------------------------------- */
 
-static int load_store(struct loaded *l, const char *path,
-		      struct cli_common *c, bool scan, int store)
-{
-	struct mft_error err = {0};
-	memset(l, 0, sizeof *l);
-	l->store = store >= 0 ? store : c->src.vss_store;
-	l->tag_store = c->vss_all;
-	if (cli_saved_is(path))
-		return cli_saved_load(l, path, c, scan);
-	struct uffs_source_opts so = c->src;
-	if (store >= 0)
-		so.vss_store = store;
-	int rc = uffs_source_open(&l->src, path, &so, &err);
-	if (rc) {
-		cli_error(path, &err, NULL);
-		return rc == MFT_E_USAGE ? UFFS_EXIT_USAGE : UFFS_EXIT_ERROR;
-	}
-	struct warn_ctx w = {path, c, NULL};
-	struct uffs_warn_sink sink = {print_warning, &w};
-	rc = uffs_volume_open(&l->vol, &l->src, &sink, &err);
-	if (rc) {
-		cli_error(path, &err, NULL);
-		uffs_source_close(&l->src);
-		return UFFS_EXIT_ERROR;
-	}
-	w.vol = &l->vol;
-	if (c->verbose)
-		fprintf(stderr,
-			"uffs: %s: %s, %" PRIu64 " records of %u bytes in %zu extents\n",
-			path, l->src.container, l->vol.n_records,
-			l->vol.record_size, l->vol.n_ext);
-	if (c->want_upcase)
-		load_upcase(l, path, c, &sink);
-	if (!scan)
-		return 0;
-	struct uffs_scan_opts opts = c->scan;
+/* What the loader tells of one source, told the command's way. */
+struct teller {
+	const char *source;
+	struct cli_common *c;
 	struct cli_progress progress;
-	cli_progress_start(&progress, c, path, &opts);
-	rc = uffs_scan(&l->vol, &opts, &l->idx, &l->stats, &sink, &err);
-	cli_progress_end(&progress);
-	if (rc == MFT_OK)
-		rc = uffs_tree_build(&l->tree, &l->idx, &err);
-	if (rc) {
-		cli_error(path, &err, &l->vol);
-		free(l->upcase_owned);
-		l->upcase = l->upcase_owned = NULL;
-		uffs_volume_close(&l->vol);
-		uffs_source_close(&l->src);
-		return UFFS_EXIT_ERROR;
-	}
-	l->scanned = true;
-	uffs_warn_parent_loops(&l->tree, &sink);
-	return 0;
+};
+
+static void tell_progress(void *ctx, const struct uffs_progress *p)
+{
+	struct teller *t = ctx;
+	cli_progress_update(&t->progress, p);
 }
 
-void cli_store_tag(const struct loaded *l, char *buf, size_t cap)
+static void tell_warning(void *ctx, const char *text)
+{
+	struct teller *t = ctx;
+	struct cli_common *c = t->c;
+	pthread_mutex_lock(&c->lock);
+	c->warnings++;
+	if (!c->quiet) {
+		cli_progress_clear_locked(c);
+		fprintf(stderr, "uffs: warning: %s: %s\n", t->source, text);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void tell_note(void *ctx, const char *text)
+{
+	struct teller *t = ctx;
+	pthread_mutex_lock(&t->c->lock);
+	cli_progress_clear_locked(t->c);
+	fprintf(stderr, "uffs: %s: %s\n", t->source, text);
+	pthread_mutex_unlock(&t->c->lock);
+}
+
+static struct uffs_load_opts load_opts(struct cli_common *c, bool scan)
+{
+	return (struct uffs_load_opts){
+		.src = c->src,
+		.scan = c->scan,
+		.index = scan,
+		.upcase = c->want_upcase,
+		.refuse_saved = c->need_source,
+		.warning = tell_warning,
+		.note = c->verbose ? tell_note : NULL,
+		.progress = tell_progress,
+	};
+}
+
+static int exit_status(int rc)
+{
+	return rc == MFT_E_USAGE ? UFFS_EXIT_USAGE : UFFS_EXIT_ERROR;
+}
+
+static void print_failure(const char *source, const char *why)
+{
+	fprintf(stderr, "uffs: %s: %s\n", source, why);
+}
+
+/* One source on its own: the engine's progress shown as a line. */
+static int load_one(struct uffs_loaded *l, const char *path,
+		    struct cli_common *c, bool scan, int store)
+{
+	struct teller t = {path, c, {0}};
+	struct uffs_load_opts o = load_opts(c, scan);
+	o.ctx = &t;
+	if (store >= 0)
+		o.src.vss_store = store;
+	cli_progress_start(&t.progress, c, path);
+	char why[512];
+	int rc = uffs_load(l, path, &o, why, sizeof why);
+	cli_progress_end(&t.progress);
+	l->tag_store = c->vss_all;
+	if (rc)
+		print_failure(path, why);
+	return rc ? exit_status(rc) : 0;
+}
+
+int cli_load(struct uffs_loaded *l, const char *path, struct cli_common *c,
+	     bool scan)
+{
+	return load_one(l, path, c, scan, -1);
+}
+
+void cli_unload(struct uffs_loaded *l)
+{
+	uffs_unload(l);
+}
+
+void cli_store_tag(const struct uffs_loaded *l, char *buf, size_t cap)
 {
 	if (!l->tag_store)
 		snprintf(buf, cap, "%s", "");
@@ -294,93 +285,12 @@ void cli_store_tag(const struct loaded *l, char *buf, size_t cap)
 		snprintf(buf, cap, "current:");
 }
 
-int cli_load(struct loaded *l, const char *path, struct cli_common *c,
-	     bool scan)
-{
-	return load_store(l, path, c, scan, -1);
-}
-
 #define MAX_VOLUMES_DEFAULT 4
 
-/* One source loading on its own thread. */
-struct source_job {
-	const char *path;
-	int store; /* --vss all: 0 for the volume, N for store N; else -1 */
-	struct cli_common *c;
-	bool scan;
-	struct loaded *l;
-	int rc;
-	pthread_t tid;
-	bool started;
-};
-
-static void *load_job(void *arg)
-{
-	struct source_job *j = arg;
-	j->rc = load_store(j->l, j->path, j->c, j->scan, j->store);
-	return NULL;
-}
-
-static void start_job(struct source_job *j)
-{
-	j->l = malloc(sizeof *j->l);
-	j->rc = UFFS_EXIT_ERROR;
-	if (!j->l) {
-		fputs("uffs: out of memory\n", stderr);
-		return;
-	}
-	j->started = pthread_create(&j->tid, NULL, load_job, j) == 0;
-	if (!j->started)
-		load_job(j); /* no thread to be had: load here */
-}
-
-static int finish_job(struct source_job *j, int nth,
-		      void (*use)(const struct loaded *l, int nth, void *ctx),
-		      void *ctx)
-{
-	if (j->started)
-		pthread_join(j->tid, NULL);
-	if (j->l && j->rc == 0) {
-		use(j->l, nth, ctx);
-		cli_unload(j->l);
-	}
-	free(j->l);
-	return j->rc;
-}
-
-/* How many shadow-copy stores the volume at `path` has (0 for sources
- * that cannot have any), or -1 after printing why not. */
-static int count_stores(const char *path, struct cli_common *c)
-{
-	if (cli_saved_is(path))
-		return 0;
-	struct uffs_source src;
-	struct mft_error err = {0};
-	struct uffs_source_opts so = c->src;
-	so.vss_store = 0;
-	if (uffs_source_open(&src, path, &so, &err)) {
-		cli_error(path, &err, NULL);
-		return -1;
-	}
-	int n = 0;
-	if (src.kind == UFFS_SOURCE_VOLUME) {
-		struct uffs_vss_store *s = calloc(UFFS_VSS_STORES_MAX, sizeof *s);
-		if (!s || uffs_vss_stores(&src, s, UFFS_VSS_STORES_MAX, &n, &err)) {
-			if (s)
-				cli_error(path, &err, NULL);
-			n = -1;
-		}
-		free(s);
-	}
-	uffs_source_close(&src);
-	return n;
-}
-
 /* --vss all: each source, then each of its stores, oldest first. Returns
- * the number of jobs (*jobs NULL and -1 when a source failed: *status
- * says how). */
-static int expand_stores(char **paths, int n, struct cli_common *c, bool scan,
-			 struct source_job **jobs, int *status)
+ * the number of jobs, or -1 after printing why a source has none to give. */
+static int expand_stores(char **paths, int n, struct cli_common *c,
+			 struct uffs_load_job **jobs)
 {
 	int total = 0;
 	int *stores = calloc((size_t)n + 1, sizeof *stores);
@@ -388,9 +298,10 @@ static int expand_stores(char **paths, int n, struct cli_common *c, bool scan,
 	if (!stores)
 		return 0;
 	for (int i = 0; i < n; i++) {
-		stores[i] = count_stores(paths[i], c);
-		if (stores[i] < 0) {
-			*status = UFFS_EXIT_ERROR;
+		char why[512];
+		if (uffs_load_count_stores(paths[i], &c->src, &stores[i], why,
+					   sizeof why)) {
+			print_failure(paths[i], why);
 			free(stores);
 			return -1;
 		}
@@ -399,19 +310,39 @@ static int expand_stores(char **paths, int n, struct cli_common *c, bool scan,
 	*jobs = calloc((size_t)total, sizeof **jobs);
 	for (int i = 0, k = 0; *jobs && i < n; i++)
 		for (int s = 0; s <= stores[i]; s++)
-			(*jobs)[k++] = (struct source_job){paths[i], s, c, scan};
+			(*jobs)[k++] = (struct uffs_load_job){paths[i], s, NULL};
 	free(stores);
 	return total;
 }
 
-/* Several sources load at once, at most max_volumes, each with its own
- * pipeline; results are used in argument order. One source loads on the
- * calling thread. */
+/* Several sources at once: each one's messages and progress come from
+ * its own thread, tagged with its name; results are used in order. */
+struct many {
+	struct cli_common *c;
+	struct teller *tellers;
+	void (*use)(const struct uffs_loaded *l, int nth, void *ctx);
+	void *ctx;
+	int status;
+};
+
+static void loaded_one(void *ctx, int nth, const char *path,
+		       struct uffs_loaded *l, int rc, const char *why)
+{
+	struct many *m = ctx;
+	cli_progress_end(&m->tellers[nth].progress);
+	if (rc) {
+		print_failure(path, why);
+		m->status = exit_status(rc);
+		return;
+	}
+	l->tag_store = m->c->vss_all;
+	m->use(l, nth, m->ctx);
+}
+
 int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
-			void (*use)(const struct loaded *l, int nth, void *ctx),
+			void (*use)(const struct uffs_loaded *l, int nth, void *ctx),
 			void *ctx)
 {
-	int status = UFFS_EXIT_OK;
 	unsigned window = c->max_volumes ? c->max_volumes : MAX_VOLUMES_DEFAULT;
 	char drives[26][4];
 	char *drive_paths[26];
@@ -434,59 +365,51 @@ int cli_for_each_source(char **paths, int n, struct cli_common *c, bool scan,
 			drive_paths[i] = drives[i];
 		paths = drive_paths;
 	}
-	struct source_job *jobs = NULL;
+	struct uffs_load_job *jobs = NULL;
 	if (c->vss_all) {
-		n = expand_stores(paths, n, c, scan, &jobs, &status);
+		n = expand_stores(paths, n, c, &jobs);
+		if (n < 0)
+			return UFFS_EXIT_ERROR;
 	} else {
-		jobs = calloc((size_t)n, sizeof *jobs);
+		jobs = calloc(n > 0 ? (size_t)n : 1, sizeof *jobs);
 		for (int i = 0; jobs && i < n; i++)
-			jobs[i] = (struct source_job){paths[i], -1, c, scan};
+			jobs[i] = (struct uffs_load_job){paths[i], -1, NULL};
 	}
 	if (!jobs) {
-		if (n >= 0)
-			fputs("uffs: out of memory\n", stderr);
-		return status ? status : UFFS_EXIT_ERROR;
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
 	}
+	struct many m = {c, NULL, use, ctx, UFFS_EXIT_OK};
 	if (n == 1 || window == 1) {
+		/* One at a time, on this thread, with a progress line. */
 		for (int i = 0; i < n; i++) {
-			jobs[i].l = malloc(sizeof *jobs[i].l);
-			jobs[i].rc = jobs[i].l ? load_store(jobs[i].l, jobs[i].path,
-							    c, scan, jobs[i].store)
-					       : UFFS_EXIT_ERROR;
-			int rc = finish_job(&jobs[i], i, use, ctx);
-			if (rc)
-				status = rc;
+			struct uffs_loaded l;
+			int rc = load_one(&l, jobs[i].path, c, scan, jobs[i].store);
+			if (rc) {
+				m.status = rc;
+				continue;
+			}
+			use(&l, i, ctx);
+			uffs_unload(&l);
 		}
 	} else {
-		int started = 0;
-		for (; started < n && (unsigned)started < window; started++)
-			start_job(&jobs[started]);
-		for (int i = 0; i < n; i++) {
-			int rc = finish_job(&jobs[i], i, use, ctx);
-			if (rc)
-				status = rc;
-			if (started < n)
-				start_job(&jobs[started++]);
+		/* Each source's messages name it: a teller each. */
+		struct teller *tellers = calloc((size_t)n, sizeof *tellers);
+		m.tellers = tellers;
+		struct uffs_load_opts o = load_opts(c, scan);
+		for (int i = 0; tellers && i < n; i++) {
+			tellers[i] = (struct teller){jobs[i].path, c, {0}};
+			cli_progress_start(&tellers[i].progress, c, jobs[i].path);
+			jobs[i].ctx = &tellers[i];
 		}
+		if (!tellers || uffs_load_many(jobs, n, window, &o, loaded_one, &m)) {
+			fputs("uffs: out of memory\n", stderr);
+			m.status = UFFS_EXIT_ERROR;
+		}
+		free(tellers);
 	}
 	free(jobs);
-	if (status == UFFS_EXIT_OK && c->warnings)
-		status = UFFS_EXIT_WARNINGS;
-	return status;
-}
-
-void cli_unload(struct loaded *l)
-{
-	free(l->upcase_owned);
-	l->upcase = l->upcase_owned = NULL;
-	if (l->saved) {
-		cli_saved_unload(l);
-		return;
-	}
-	if (l->scanned) {
-		uffs_tree_free(&l->tree);
-		uffs_index_free(&l->idx);
-	}
-	uffs_volume_close(&l->vol);
-	uffs_source_close(&l->src);
+	if (m.status == UFFS_EXIT_OK && c->warnings)
+		m.status = UFFS_EXIT_WARNINGS;
+	return m.status;
 }

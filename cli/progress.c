@@ -48,10 +48,9 @@ void cli_progress_clear_locked(struct cli_common *c)
 	}
 }
 
-static void on_progress(void *ctx, const struct uffs_progress *p)
+void cli_progress_update(struct cli_progress *pr, const struct uffs_progress *p)
 {
-	struct cli_progress *pr = ctx;
-	if (p->finished || p->seconds < SHOW_AFTER ||
+	if (!pr->enabled || p->finished || p->seconds < SHOW_AFTER ||
 	    p->seconds - pr->last_shown < REDRAW)
 		return;
 	pr->last_shown = p->seconds;
@@ -65,14 +64,10 @@ static void on_progress(void *ctx, const struct uffs_progress *p)
 }
 
 void cli_progress_start(struct cli_progress *p, struct cli_common *c,
-			const char *source, struct uffs_scan_opts *o)
+			const char *source)
 {
 	*p = (struct cli_progress){c, source, 0, false};
 	p->enabled = !c->quiet && uffs_stderr_is_terminal();
-	if (p->enabled) {
-		o->progress = on_progress;
-		o->progress_ctx = p;
-	}
 }
 
 void cli_progress_end(struct cli_progress *p)

@@ -12,10 +12,12 @@ struct cli_progress {
 	bool enabled;
 };
 
-/* Sets p up for one source's scan and, when a line may be shown, points the
- * scan options' callback at it. */
+/* Sets p up for one source's scan: whether a line may be shown. */
 void cli_progress_start(struct cli_progress *p, struct cli_common *c,
-			const char *source, struct uffs_scan_opts *o);
+			const char *source);
+/* The scan's progress (from its merging thread): redraws the line when it
+ * is due. */
+void cli_progress_update(struct cli_progress *p, const struct uffs_progress *u);
 /* Erases the line if one is shown (after the scan, whatever its end). */
 void cli_progress_end(struct cli_progress *p);
 

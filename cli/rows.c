@@ -481,7 +481,7 @@ int rows_finish(struct rows *p)
 	return rc;
 }
 
-void rows_begin_source(struct rows *p, const struct loaded *l)
+void rows_begin_source(struct rows *p, const struct uffs_loaded *l)
 {
 	p->l = l;
 	/* A live Windows volume lists Windows paths: C:\dir\file. */

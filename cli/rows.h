@@ -82,7 +82,7 @@ struct rows {
 	size_t n_cols;
 	bool text_columns; /* text format with --columns: a table */
 	char end;          /* '\n', or '\0' for --null (text) */
-	const struct loaded *l;
+	const struct uffs_loaded *l;
 	char *path;
 	size_t path_len;
 	uint64_t path_frs; /* whose path is in `path` (UINT64_MAX: none) */
@@ -101,7 +101,7 @@ int rows_parse_columns(struct rows *p, const char *spec);
 /* The csv/tsv header line. */
 void rows_header(struct rows *p);
 /* Starts the rows of a source: its root and separator. */
-void rows_begin_source(struct rows *p, const struct loaded *l);
+void rows_begin_source(struct rows *p, const struct uffs_loaded *l);
 
 /* Resolves the path of link `link` of record r into p->path; false when
  * it cannot be (then the name is not listed). */

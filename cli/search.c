@@ -50,7 +50,7 @@ struct searcher {
 	uint16_t *builtin_upcase;
 	int n_sources;
 	/* per source */
-	const struct loaded *l;
+	const struct uffs_loaded *l;
 	struct uffs_matcher m;    /* the pattern (unless --regex) */
 	struct uffs_matcher last; /* path mode: what the name must match */
 	bool has_last;
@@ -625,7 +625,7 @@ static int compile_exts(struct searcher *s, const uint16_t *upcase,
 
 /* The pattern folds through this source's $UpCase (or the built-in
  * table): matchers are made per source. */
-static int compile_for(struct searcher *s, const struct loaded *l, char *msg,
+static int compile_for(struct searcher *s, const struct uffs_loaded *l, char *msg,
 		       size_t cap)
 {
 	const uint16_t *upcase = NULL;
@@ -688,7 +688,7 @@ static void print_stats(const struct searcher *s, double wall, double cpu)
 		s->n_match, folding);
 }
 
-static void search_source(const struct loaded *l, int nth, void *ctx)
+static void search_source(const struct uffs_loaded *l, int nth, void *ctx)
 {
 	struct searcher *s = ctx;
 	char msg[256];

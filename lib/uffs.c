@@ -8,23 +8,13 @@
 #include "../mft/ntfs_format.h"
 #include "../mft/upcase.h"
 #include "../mft/path.h"
-#include "../scan/saved.h"
-#include "../scan/scan.h"
-#include "../scan/volume.h"
-#include "../source/source.h"
+#include "../scan/load.h"
 
 struct uffs_db {
-	struct uffs_source src;
-	struct uffs_volume vol;
-	struct uffs_index idx;
-	struct uffs_tree tree;
-	struct uffs_saved *saved; /* a saved index file: the rest points in */
-	const uint16_t *upcase;   /* the volume's, the saved or the built-in */
-	uint16_t *upcase_owned;
-	bool vol_open, scanned, tree_built;
-	uint64_t warnings;
-	const struct uffs_db_options *opts; /* during the open only */
-	char root[8];                       /* "/", or "C:\" */
+	struct uffs_loaded l;    /* source, volume, index and tree */
+	const uint16_t *upcase;  /* the volume's, the saved or the built-in */
+	uint16_t *upcase_default;
+	char root[8];            /* "/", or "C:\" */
 	char sep;
 };
 
@@ -58,22 +48,16 @@ void uffs_db_options_init(struct uffs_db_options *o)
 	o->offset = -1;
 }
 
-static void on_warning(void *ctx, const struct mft_error *e)
+static void on_warning(void *ctx, const char *text)
 {
-	uffs_db *db = ctx;
-	db->warnings++;
-	const struct uffs_db_options *o = db->opts;
-	if (o && o->warning) {
-		char text[512];
-		uffs_error_text(e, &db->vol, false, text, sizeof text);
+	const struct uffs_db_options *o = ctx;
+	if (o->warning)
 		o->warning(o->ctx, text);
-	}
 }
 
 static void on_progress(void *ctx, const struct uffs_progress *p)
 {
-	uffs_db *db = ctx;
-	const struct uffs_db_options *o = db->opts;
+	const struct uffs_db_options *o = ctx;
 	struct uffs_db_progress q = {p->records_done, p->records_total,
 				     p->bytes_done, p->bytes_total, p->seconds};
 	o->progress(o->ctx, &q);
@@ -85,18 +69,6 @@ static int fail(char *err, size_t cap, int status, const char *source,
 	if (cap)
 		snprintf(err, cap, "%s: %s", source, text);
 	return status;
-}
-
-static int fail_mft(uffs_db *db, char *err, size_t cap, const char *source,
-		    const struct mft_error *e)
-{
-	char text[512];
-	uffs_error_text(e, db->vol_open ? &db->vol : NULL, true, text,
-			sizeof text);
-	return fail(err, cap, e->code == MFT_E_NOMEM ? UFFS_ERR_NOMEM
-			: e->code == MFT_E_USAGE ? UFFS_ERR_USAGE
-						 : UFFS_ERR_SOURCE,
-		    source, text);
 }
 
 static int scan_options(const struct uffs_db_options *o,
@@ -123,77 +95,6 @@ static int scan_options(const struct uffs_db_options *o,
 	return 0;
 }
 
-static int open_and_scan(uffs_db *db, const char *source,
-			 const struct uffs_source_opts *src_opts,
-			 const struct uffs_scan_opts *so,
-			 const struct uffs_warn_sink *sink, struct mft_error *e)
-{
-	int rc = uffs_source_open(&db->src, source, src_opts, e);
-	if (rc)
-		return rc;
-	rc = uffs_volume_open(&db->vol, &db->src, sink, e);
-	db->vol_open = rc == MFT_OK;
-	if (rc == MFT_OK) {
-		rc = uffs_scan(&db->vol, so, &db->idx, &(struct uffs_scan_stats){0},
-			       sink, e);
-		db->scanned = rc == MFT_OK;
-	}
-	if (!db->vol_open)
-		uffs_source_close(&db->src);
-	return rc;
-}
-
-/* A saved index (uffs index): mapped, nothing scanned. The warnings of
- * the scan that made it are reported once. */
-static int open_saved(uffs_db *db, const char *source,
-		      const struct uffs_db_options *o, struct mft_error *e)
-{
-	db->saved = calloc(1, sizeof *db->saved);
-	if (!db->saved)
-		return mft_fail(e, MFT_E_NOMEM, MFT_NO_FRS, MFT_NO_OFFSET,
-				"out of memory");
-	int rc = uffs_saved_open(db->saved, source, !o->deleted, 0, false,
-				 &db->src, &db->vol, &db->idx, &db->upcase, e);
-	if (rc) {
-		free(db->saved);
-		db->saved = NULL;
-		return rc;
-	}
-	db->warnings = db->saved->facts.warnings;
-	if (db->warnings && o->warning) {
-		char text[160];
-		snprintf(text, sizeof text,
-			 "the scan that made this index gave %llu warning(s) (damaged records skipped)",
-			 (unsigned long long)db->warnings);
-		o->warning(o->ctx, text);
-	}
-	return MFT_OK;
-}
-
-/* Names fold through the volume's own $UpCase, as NTFS compares them; a
- * source without a usable one folds through the built-in table. */
-static int choose_upcase(uffs_db *db, const struct uffs_warn_sink *sink,
-			 struct mft_error *e)
-{
-	if (db->upcase)
-		return MFT_OK; /* saved with the index */
-	db->upcase_owned = malloc(UFFS_UPCASE_BYTES);
-	if (!db->upcase_owned)
-		return mft_fail(e, MFT_E_NOMEM, MFT_NO_FRS, MFT_NO_OFFSET,
-				"out of memory");
-	struct mft_error why;
-	int rc = db->saved ? MFT_E_USAGE
-			   : uffs_volume_read_upcase(&db->vol, db->upcase_owned,
-						     &why);
-	if (rc != MFT_OK) {
-		if (rc != MFT_E_USAGE)
-			uffs_warn(sink, &why);
-		uffs_upcase_default(db->upcase_owned);
-	}
-	db->upcase = db->upcase_owned;
-	return MFT_OK;
-}
-
 int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 		 uffs_db **out, char *err, size_t err_cap)
 {
@@ -203,39 +104,43 @@ int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 	*out = NULL;
 	if (!source)
 		return fail(err, err_cap, UFFS_ERR_USAGE, "(null)", "no source");
-	struct uffs_scan_opts so;
-	struct uffs_source_opts src_opts;
-	if (scan_options(o, &so, &src_opts))
+	struct uffs_load_opts lo = {
+		.index = true,
+		.upcase = true,
+		.warning = on_warning,
+		.progress = o->progress ? on_progress : NULL,
+		.ctx = (void *)o,
+	};
+	if (scan_options(o, &lo.scan, &lo.src))
 		return fail(err, err_cap, UFFS_ERR_USAGE, source,
 			    "unknown mode or backend, or a bad option value");
 	uffs_db *db = calloc(1, sizeof *db);
 	if (!db)
 		return fail(err, err_cap, UFFS_ERR_NOMEM, source, "out of memory");
-	db->opts = o;
-	struct mft_error e = {0};
-	struct uffs_warn_sink sink = {on_warning, db};
-	if (o->progress) {
-		so.progress = on_progress;
-		so.progress_ctx = db;
-	}
-	int rc = uffs_saved_is(source) ? open_saved(db, source, o, &e)
-					: open_and_scan(db, source, &src_opts,
-							&so, &sink, &e);
-	if (rc == MFT_OK)
-		rc = choose_upcase(db, &sink, &e);
-	if (rc == MFT_OK) {
-		rc = uffs_tree_build(&db->tree, &db->idx, &e);
-		db->tree_built = rc == MFT_OK;
-		if (db->tree_built)
-			uffs_warn_parent_loops(&db->tree, &sink);
-	}
-	db->opts = NULL;
+	char why[512];
+	int rc = uffs_load(&db->l, source, &lo, why, sizeof why);
 	if (rc) {
-		int status = fail_mft(db, err, err_cap, source, &e);
-		uffs_db_close(db);
-		return status;
+		free(db);
+		return fail(err, err_cap,
+			    rc == MFT_E_NOMEM   ? UFFS_ERR_NOMEM
+			    : rc == MFT_E_USAGE ? UFFS_ERR_USAGE
+						: UFFS_ERR_SOURCE,
+			    source, why);
 	}
-	const char *drive = db->src.file.volume_prefix;
+	/* Names fold through the volume's own $UpCase, as NTFS compares
+	 * them; a source without a usable one, through the built-in table. */
+	db->upcase = db->l.upcase;
+	if (!db->upcase) {
+		db->upcase_default = malloc(UFFS_UPCASE_BYTES);
+		if (!db->upcase_default) {
+			uffs_db_close(db);
+			return fail(err, err_cap, UFFS_ERR_NOMEM, source,
+				    "out of memory");
+		}
+		uffs_upcase_default(db->upcase_default);
+		db->upcase = db->upcase_default;
+	}
+	const char *drive = db->l.src.file.volume_prefix;
 	db->sep = drive[0] ? '\\' : '/';
 	snprintf(db->root, sizeof db->root, "%s%c", drive, db->sep);
 	*out = db;
@@ -246,29 +151,19 @@ void uffs_db_close(uffs_db *db)
 {
 	if (!db)
 		return;
-	if (db->tree_built)
-		uffs_tree_free(&db->tree);
-	free(db->upcase_owned);
-	if (db->saved) {
-		uffs_saved_close(db->saved);
-		free(db->saved);
-	} else if (db->vol_open) {
-		if (db->scanned)
-			uffs_index_free(&db->idx);
-		uffs_volume_close(&db->vol);
-		uffs_source_close(&db->src);
-	}
+	uffs_unload(&db->l);
+	free(db->upcase_default);
 	free(db);
 }
 
 uint64_t uffs_db_records(const uffs_db *db)
 {
-	return db->idx.n_records;
+	return db->l.idx.n_records;
 }
 
 uint64_t uffs_db_warnings(const uffs_db *db)
 {
-	return db->warnings;
+	return db->l.warnings;
 }
 
 /* ---- entries ------------------------------------------------------------- */
@@ -303,7 +198,7 @@ void uffs_iter_free(uffs_iter *it)
 
 static bool record_listed(const uffs_iter *it, uint64_t r)
 {
-	uint16_t f = it->db->idx.rflags[r];
+	uint16_t f = it->db->l.idx.rflags[r];
 	if (!(f & UFFS_REC_PRESENT) || r == MFT_FRS_ROOT)
 		return false;
 	return (f & UFFS_REC_IN_USE) || (it->flags & UFFS_ITER_DELETED);
@@ -312,7 +207,7 @@ static bool record_listed(const uffs_iter *it, uint64_t r)
 static void fill_name_entry(const uffs_iter *it, uint64_t r, uint32_t link,
 			    struct uffs_entry *e)
 {
-	const struct uffs_index *idx = &it->db->idx;
+	const struct uffs_index *idx = &it->db->l.idx;
 	uint16_t f = idx->rflags[r];
 	const uint64_t *t = &idx->times[4 * r];
 	memset(e, 0, sizeof *e);
@@ -346,7 +241,7 @@ static void fill_name_entry(const uffs_iter *it, uint64_t r, uint32_t link,
 	e->flags = (f & UFFS_REC_DIR ? UFFS_ENTRY_DIR : 0) |
 		   (f & UFFS_REC_IN_USE ? 0 : UFFS_ENTRY_DELETED) |
 		   (f & UFFS_REC_REPARSE ? UFFS_ENTRY_REPARSE : 0) |
-		   (uffs_tree_listed_in(&it->db->tree, r, link) ==
+		   (uffs_tree_listed_in(&it->db->l.tree, r, link) ==
 				    UFFS_TREE_ORPHANS
 			    ? UFFS_ENTRY_ORPHAN
 			    : 0);
@@ -355,7 +250,7 @@ static void fill_name_entry(const uffs_iter *it, uint64_t r, uint32_t link,
 /* The next named stream row of the current name, as an entry. */
 static bool next_stream(uffs_iter *it, struct uffs_entry *e)
 {
-	const struct uffs_index *idx = &it->db->idx;
+	const struct uffs_index *idx = &it->db->l.idx;
 	uint64_t r = it->r;
 	if (!(it->flags & UFFS_ITER_STREAMS) ||
 	    !(idx->rflags[r] & UFFS_REC_STREAMS))
@@ -381,7 +276,7 @@ static bool next_stream(uffs_iter *it, struct uffs_entry *e)
 
 static int next_entry(uffs_iter *it, struct uffs_entry *e)
 {
-	const struct uffs_index *idx = &it->db->idx;
+	const struct uffs_index *idx = &it->db->l.idx;
 	for (;;) {
 		if (it->in_link) {
 			if (next_stream(it, e))
@@ -433,7 +328,7 @@ static bool entry_text(const uffs_iter *it, const struct uffs_entry *e,
 	size_t n = 0;
 	if (path) {
 		s->text[0] = '/';
-		size_t k = uffs_link_path(&it->db->tree, e->frs, e->link_, '/',
+		size_t k = uffs_link_path(&it->db->l.tree, e->frs, e->link_, '/',
 					  s->text + 1, s->cap - 1);
 		if (k == 0)
 			return false;
@@ -533,7 +428,7 @@ uffs_iter *uffs_search_new(const uffs_db *db, const char *pattern,
 static size_t name_path(const uffs_db *db, const struct uffs_entry *e,
 			char *buf, size_t cap)
 {
-	return uffs_link_path(&db->tree, e->frs, e->link_, db->sep, buf, cap);
+	return uffs_link_path(&db->l.tree, e->frs, e->link_, db->sep, buf, cap);
 }
 
 size_t uffs_entry_path(const uffs_db *db, const struct uffs_entry *e,
