@@ -32,6 +32,9 @@ struct cli_common {
 	bool want_upcase; /* read each volume's $UpCase (search) */
 	bool progress_shown; /* a progress line is on stderr (under lock) */
 	bool need_source; /* the command reads records: no saved index */
+	/* Said after the reason when a source fails to load (what else the
+	 * command would have taken it for), or NULL. */
+	const char *failure_hint;
 	unsigned long warnings;
 };
 

@@ -259,6 +259,10 @@ static int load_one(struct uffs_loaded *l, const char *path,
 	int rc = uffs_load(l, path, &o, why, sizeof why);
 	cli_progress_end(&t.progress);
 	l->tag_store = c->vss_all;
+	if (rc && c->failure_hint) {
+		size_t n = strlen(why);
+		snprintf(why + n, sizeof why - n, "; %s", c->failure_hint);
+	}
 	if (rc)
 		print_failure(path, why);
 	return rc ? exit_status(rc) : 0;

@@ -1,5 +1,7 @@
-/* uffs usn: the records of a change journal ($UsnJrnl:$J). This slice
- * reads a captured $J stream file; volumes come next. */
+/* uffs usn: the records of a change journal ($UsnJrnl:$J), from a
+ * captured $J stream file or from the $Extend/$UsnJrnl of a volume (an
+ * image, container, device or shadow-copy store), whose records' paths are
+ * then resolved through the volume's index. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 
 #include "../mft/bytes.h"
 #include "../mft/match.h"
+#include "../mft/ntfs_format.h"
 #include "../mft/upcase.h"
 #include "../mft/usn.h"
 #include "cli.h"
@@ -31,11 +34,59 @@ struct usn_cmd {
 	struct uffs_matcher name;
 	bool name_on;
 	uint16_t *upcase;
+	/* a volume's journal: the index its paths come from */
+	struct cli_common common;
+	const struct uffs_loaded *l;
+	char *path_buf;
 	/* output state */
 	uint64_t records, shown, damaged;
 	int64_t last_usn;
 	char name_buf[3 * 65536];
 };
+
+#define PATH_CAP (ROWS_PATH_CAP + 3 * 65536 + 64)
+
+/* The first name of record r that the listing shows, or UINT32_MAX. */
+static uint32_t shown_link(const struct uffs_index *idx, uint64_t r)
+{
+	UFFS_FOR_EACH_LINK(idx, r, i)
+	if (!(idx->links.flags[i] & UFFS_LINK_HIDDEN))
+		return i;
+	return UINT32_MAX;
+}
+
+/* The record's path at the time of the record: its parent directory as
+ * the index knows it now, when that is still the same directory (same
+ * sequence number), then the record's own name. Returns its length, or 0
+ * when the parent is unknown (gone, reused, or not a directory). */
+static size_t resolve_path(struct usn_cmd *u, const struct usn_record *r,
+			   const char *name, size_t name_len)
+{
+	const struct uffs_index *idx = &u->l->idx;
+	uint64_t p = usn_ref_frs(r->parent_ref);
+	char *buf = u->path_buf;
+	size_t n = 0;
+	if (r->major == 4 || p >= idx->n_records ||
+	    !(idx->rflags[p] & UFFS_REC_PRESENT) ||
+	    !(idx->rflags[p] & UFFS_REC_DIR) ||
+	    idx->seq[p] != usn_ref_seq(r->parent_ref))
+		return 0;
+	if (p != MFT_FRS_ROOT) {
+		uint32_t link = shown_link(idx, p);
+		if (link == UINT32_MAX)
+			return 0;
+		n = uffs_link_path(&u->l->tree, p, link, '/', buf + 1,
+				   ROWS_PATH_CAP);
+		if (n == 0)
+			return 0;
+	}
+	buf[0] = '/';
+	n++;
+	if (p != MFT_FRS_ROOT)
+		buf[n++] = '/';
+	memcpy(buf + n, name, name_len);
+	return n + name_len;
+}
 
 static void put_reasons(struct out *o, uint32_t reason, char sep, bool quote)
 {
@@ -127,12 +178,23 @@ static void emit_jsonl(struct usn_cmd *u, const struct usn_record *r,
 		out_str(o, ",\"extents\":");
 		put_extents(o, r);
 	}
+	if (u->l && !v4) {
+		size_t n = resolve_path(u, r, name, name_len);
+		out_str(o, ",\"path\":");
+		if (n) {
+			out_char(o, '"');
+			out_name(o, u->path_buf, n, ESC_JSON);
+			out_char(o, '"');
+		} else {
+			out_str(o, "null");
+		}
+	}
 	out_str(o, "}\n");
 }
 
 static const char delimited_header[] =
 	"usn%ctime%cfrs%cseq%cparent_frs%cparent_seq%cname%creason%creasons%c"
-	"attributes%csource_info%csecurity_id%cmajor%cminor%cextents\n";
+	"attributes%csource_info%csecurity_id%cmajor%cminor%cextents%cpath\n";
 
 static void emit_delimited(struct usn_cmd *u, const struct usn_record *r,
 			   const char *name, size_t name_len)
@@ -185,10 +247,21 @@ static void emit_delimited(struct usn_cmd *u, const struct usn_record *r,
 		if (csv)
 			out_char(o, '"');
 	}
+	out_char(o, sep);
+	size_t n = u->l ? resolve_path(u, r, name, name_len) : 0;
+	if (n) {
+		if (csv)
+			out_char(o, '"');
+		out_name(o, u->path_buf, n, csv ? ESC_CSV : ESC_TSV);
+		if (csv)
+			out_char(o, '"');
+	}
 	out_char(o, '\n');
 }
 
-/* usn, time (or "-"), file frs-seq, reasons, name (or the v4 extents). */
+/* usn, time (or "-"), file frs-seq, reasons, name (or the v4 extents);
+ * from a volume, the path instead of the name, or <parent FRS-SEQ>/name
+ * when the parent directory is not known. */
 static void emit_text(struct usn_cmd *u, const struct usn_record *r,
 		      const char *name, size_t name_len)
 {
@@ -206,10 +279,21 @@ static void emit_text(struct usn_cmd *u, const struct usn_record *r,
 	out_char(o, ' ');
 	put_reasons(o, r->reason, '|', false);
 	out_char(o, ' ');
-	if (r->major == 4)
+	size_t n = u->l ? resolve_path(u, r, name, name_len) : 0;
+	if (r->major == 4) {
 		put_extents(o, r);
-	else
+	} else if (n) {
+		out_name(o, u->path_buf, n, ESC_DISPLAY);
+	} else {
+		if (u->l) {
+			out_str(o, "<parent ");
+			out_u64(o, usn_ref_frs(r->parent_ref));
+			out_char(o, '-');
+			out_u64(o, usn_ref_seq(r->parent_ref));
+			out_str(o, ">/");
+		}
 		out_name(o, name, name_len, ESC_DISPLAY);
+	}
 	out_char(o, '\n');
 }
 
@@ -352,6 +436,93 @@ static int read_journal_file(struct usn_cmd *u, const struct uffs_file *f)
 	return rc;
 }
 
+/* ---- the journal of a volume ------------------------------------------------ */
+
+/* $Extend/$UsnJrnl: the record named so under record 11. */
+static uint64_t find_journal(const struct uffs_index *idx)
+{
+	static const char want[] = "$UsnJrnl";
+	for (uint64_t r = 0; r < idx->n_records; r++) {
+		if (!(idx->rflags[r] & UFFS_REC_IN_USE))
+			continue;
+		UFFS_FOR_EACH_LINK(idx, r, i)
+		if (MFT_REF_FRS(idx->links.parent[i]) == MFT_FRS_EXTEND &&
+		    idx->links.name_len[i] == sizeof want - 1 &&
+		    !memcmp(idx->pool + idx->links.name[i], want, sizeof want - 1))
+			return r;
+	}
+	return UINT64_MAX;
+}
+
+/* Reads the stream's pages that hold data, a block at a time; holes (the
+ * journal's trimmed start) are passed over without reading them. */
+static int read_journal_stream(struct usn_cmd *u, const struct uffs_volume *v,
+			       const struct uffs_stream_map *m)
+{
+	uint8_t *buf = malloc(BLOCK);
+	if (!buf) {
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
+	}
+	uint64_t done = 0; /* pages before this offset have been walked */
+	int rc = UFFS_EXIT_OK;
+	for (size_t i = 0; i < m->n_ext && rc == UFFS_EXIT_OK; i++) {
+		const struct uffs_extent *e = &m->ext[i];
+		if (e->vol_off == UFFS_SPARSE_OFFSET || e->mft_off >= m->size)
+			continue;
+		uint64_t end = e->mft_off + e->len < m->size ? e->mft_off + e->len
+							     : m->size;
+		uint64_t at = e->mft_off - e->mft_off % USN_PAGE;
+		if (at < done)
+			at = done;
+		while (at < end) {
+			uint64_t n = m->size - at < BLOCK ? m->size - at : BLOCK;
+			/* Whole pages, so no record is cut between blocks. */
+			if (end - at < n)
+				n = (end - at + USN_PAGE - 1) / USN_PAGE * USN_PAGE;
+			if (n > m->size - at)
+				n = m->size - at;
+			struct mft_error err;
+			if (uffs_volume_read_stream(v, m, at, buf, (size_t)n, &err)) {
+				char text[512];
+				uffs_error_text(&err, v, true, text, sizeof text);
+				fprintf(stderr, "uffs: %s: $UsnJrnl:$J at byte %" PRIu64 ": %s\n",
+					u->source, at, text);
+				rc = UFFS_EXIT_ERROR;
+				break;
+			}
+			walk_block(u, buf, (size_t)n, at);
+			at += n;
+			done = at;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static int read_volume_journal(struct usn_cmd *u, const struct uffs_loaded *l)
+{
+	uint64_t frs = find_journal(&l->idx);
+	if (frs == UINT64_MAX) {
+		fprintf(stderr, "uffs: %s: the volume has no change journal ($Extend/$UsnJrnl)\n",
+			u->source);
+		return UFFS_EXIT_ERROR;
+	}
+	struct uffs_stream_map m;
+	struct mft_error err;
+	if (uffs_volume_map_stream(&l->vol, frs, AT_DATA, "$J", &m, &err)) {
+		char text[512];
+		uffs_error_text(&err, &l->vol, true, text, sizeof text);
+		fprintf(stderr, "uffs: %s: $UsnJrnl:$J: %s\n", u->source, text);
+		return UFFS_EXIT_ERROR;
+	}
+	u->l = l;
+	int rc = read_journal_stream(u, &l->vol, &m);
+	u->l = NULL;
+	uffs_stream_map_free(&m);
+	return rc;
+}
+
 /* A captured $J: after its hole, a record of a known version. */
 static bool looks_like_journal(const struct uffs_file *f)
 {
@@ -383,15 +554,18 @@ static int usn_source(struct usn_cmd *u, const char *path, bool forced)
 		fprintf(stderr, "uffs: %s: %s\n", path, uffs_file_strerror(os_error));
 		return UFFS_EXIT_ERROR;
 	}
-	int rc;
-	if (!forced && !looks_like_journal(&f)) {
-		fprintf(stderr, "uffs: %s: not a captured $UsnJrnl:$J stream (its first record is not a USN record of version 2, 3 or 4; --journal reads it anyway); reading the journal of a volume or image is not built yet\n",
-			path);
-		rc = UFFS_EXIT_ERROR;
-	} else {
-		rc = read_journal_file(u, &f);
-	}
+	bool journal = forced || looks_like_journal(&f);
+	int rc = journal ? read_journal_file(u, &f) : UFFS_EXIT_OK;
 	uffs_file_close(&f);
+	if (journal)
+		return rc;
+	/* Not a captured stream: a volume, whose journal is a file in it. */
+	struct uffs_loaded l;
+	rc = cli_load(&l, path, &u->common, true);
+	if (rc)
+		return rc;
+	rc = read_volume_journal(u, &l);
+	cli_unload(&l);
 	return rc;
 }
 
@@ -401,7 +575,12 @@ static const char usn_help[] =
 	"Print the change journal records of each SOURCE: a captured\n"
 	"$Extend/$UsnJrnl:$J stream (recognised by its first record, after the\n"
 	"journal's leading hole, which is skipped without reading it where the\n"
-	"file system keeps it sparse). Records of versions 2, 3 and 4; torn or\n"
+	"file system keeps it sparse), or a volume (image, container, device,\n"
+	"--vss store) whose $Extend/$UsnJrnl is read through its runs, holes\n"
+	"skipped, and whose records get their paths from the volume's index:\n"
+	"the parent directory as it is now, when it is still the same one (same\n"
+	"sequence number), then the record's name; else <parent FRS-SEQ>/name\n"
+	"(text) or null (jsonl path). Records of versions 2, 3 and 4; torn or\n"
 	"garbage records are warned about and skipped, and reading goes on at\n"
 	"the next record whose USN is its own offset.\n"
 	"\n"
@@ -413,8 +592,7 @@ static const char usn_help[] =
 	"                       CLOSE, ... with or without USN_REASON_)\n"
 	"      --name GLOB      records whose file name matches (case ignored)\n"
 	"      --journal        read SOURCE as a $J stream whatever it looks like\n"
-	"  -q, --quiet          no warnings about damaged records\n"
-	"  -h, --help           this help\n"
+	CLI_COMMON_HELP
 	"\n"
 	"Times are UTC. In jsonl, version 4 records have extents, no name, time,\n"
 	"attributes or security_id.\n";
@@ -464,15 +642,23 @@ static int parse_usn_options(struct usn_cmd *u, int argc, char **argv,
 		{"reason", required_argument, 0, OPT_REASON},
 		{"name", required_argument, 0, OPT_NAME},
 		{"journal", no_argument, 0, OPT_JOURNAL},
-		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
+		CLI_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	struct rows fmt = {.fmt = FMT_TEXT};
 	char msg[200];
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:h" CLI_COMMON_SHORTOPTS, longopts,
+				  NULL)) != -1) {
+		int common = cli_common_option(&u->common, opt, optarg);
+		if (common < 0)
+			return -1;
+		if (common > 0) {
+			u->quiet = u->common.quiet;
+			continue;
+		}
 		switch (opt) {
 		case 'f':
 			if (rows_parse_format(&fmt, optarg) || fmt.fmt == FMT_BODYFILE) {
@@ -507,9 +693,6 @@ static int parse_usn_options(struct usn_cmd *u, int argc, char **argv,
 		case OPT_JOURNAL:
 			*forced = true;
 			break;
-		case 'q':
-			u->quiet = true;
-			break;
 		case 'h':
 			fputs(usn_help, stdout);
 			return 1;
@@ -532,6 +715,16 @@ int cmd_usn(int argc, char **argv)
 	}
 	uffs_upcase_default(u->upcase);
 	u->fmt = FMT_TEXT;
+	u->common = (struct cli_common)CLI_COMMON_INIT;
+	u->common.need_source = true;
+	u->common.failure_hint = "not a captured $UsnJrnl:$J stream either (--journal reads it as one)";
+	u->path_buf = malloc(PATH_CAP);
+	if (!u->path_buf) {
+		free(u->upcase);
+		free(u);
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
+	}
 	int rc = parse_usn_options(u, argc, argv, &forced);
 	if (rc == 0 && optind >= argc) {
 		fputs("uffs usn: no SOURCE given (try 'uffs usn --help')\n", stderr);
@@ -542,7 +735,7 @@ int cmd_usn(int argc, char **argv)
 		if (u->fmt == FMT_CSV || u->fmt == FMT_TSV) {
 			char c = u->fmt == FMT_CSV ? ',' : '\t';
 			fprintf(stdout, delimited_header, c, c, c, c, c, c, c, c, c,
-				c, c, c, c, c);
+				c, c, c, c, c, c);
 		}
 		for (int i = optind; i < argc; i++) {
 			int s = usn_source(u, argv[i], forced);
@@ -558,6 +751,9 @@ int cmd_usn(int argc, char **argv)
 	}
 	if (u->name_on)
 		uffs_matcher_free(&u->name);
+	if (status == UFFS_EXIT_OK && u->common.warnings)
+		status = UFFS_EXIT_WARNINGS;
+	free(u->path_buf);
 	free(u->upcase);
 	free(u);
 	return status;

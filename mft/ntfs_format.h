@@ -200,6 +200,7 @@
 /* Well-known record numbers. */
 #define MFT_FRS_MFT 0
 #define MFT_FRS_ROOT 5
+#define MFT_FRS_EXTEND 11 /* $Extend: $UsnJrnl, $ObjId, $Quota, $Reparse */
 #define MFT_FRS_UPCASE 10
 
 /* FILE_ATTRIBUTE_* bits we interpret. */

@@ -193,14 +193,15 @@ static int load_record0(struct uffs_volume *v, uint64_t lcn, struct record0 *r0,
 	return MFT_OK;
 }
 
-/* Reads the $ATTRIBUTE_LIST value of record 0 into a new buffer. */
-static int load_attr_list(struct uffs_volume *v, const struct mft_attr *al,
-			  uint8_t **out, size_t *out_len, struct mft_error *err)
+/* Reads the $ATTRIBUTE_LIST value of record frs into a new buffer. */
+static int load_attr_list(const struct uffs_volume *v, uint64_t frs,
+			  const struct mft_attr *al, uint8_t **out,
+			  size_t *out_len, struct mft_error *err)
 {
 	uint64_t len = al->nonresident ? al->data_size : al->value_len;
 	if (len > ATTR_LIST_MAX)
-		return mft_fail(err, MFT_E_CORRUPT, MFT_FRS_MFT, al->offset,
-				"$MFT attribute list larger than 4 MiB");
+		return mft_fail(err, MFT_E_CORRUPT, frs, al->offset,
+				"attribute list larger than 4 MiB");
 	uint8_t *buf = malloc(len ? len : 1);
 	if (!buf)
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
@@ -209,12 +210,12 @@ static int load_attr_list(struct uffs_volume *v, const struct mft_attr *al,
 		memcpy(buf, al->value, len);
 	} else {
 		struct runs rs = {0};
-		rc = decode_runs(v, al, MFT_FRS_MFT, &rs, err);
+		rc = decode_runs(v, al, frs, &rs, err);
 		if (rc == MFT_OK) {
 			rc = read_runs(v, &rs, buf, len, err);
 			if (rc)
-				name_attr_read(err, MFT_FRS_MFT, al->offset,
-					       "$MFT:$ATTRIBUTE_LIST");
+				name_attr_read(err, frs, al->offset,
+					       "an $ATTRIBUTE_LIST");
 		}
 		free(rs.r);
 	}
@@ -261,7 +262,7 @@ static int follow_attr_list(struct uffs_volume *v, const struct record0 *r0,
 		return MFT_OK;
 	uint8_t *list = NULL;
 	size_t len = 0;
-	int rc = load_attr_list(v, &al, &list, &len, err);
+	int rc = load_attr_list(v, MFT_FRS_MFT, &al, &list, &len, err);
 	if (rc)
 		return rc;
 	struct mft_al_iter it;
@@ -410,6 +411,209 @@ int uffs_volume_read_attr(const struct uffs_volume *v, uint64_t frs,
 	}
 	free(buf);
 	return rc;
+}
+
+/* ---- a named stream of any record (such as $UsnJrnl:$J) ---------------- */
+
+/* Whether a UTF-16LE name of n units is the ASCII name `want`. */
+static bool name_is(const uint8_t *name, size_t n, const char *want)
+{
+	if (n != strlen(want))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (le16(name + 2 * i) != (uint8_t)want[i])
+			return false;
+	return true;
+}
+
+/* The piece of attribute type:name that starts at vcn, in a prepared
+ * record (any VCN when the attribute is resident). */
+static bool find_named_attr(const uint8_t *rec, uint32_t first, uint32_t end,
+			    uint64_t frs, uint32_t type, const char *name,
+			    uint64_t vcn, struct mft_attr *out)
+{
+	struct mft_attr_iter it;
+	struct mft_error ignored;
+	mft_attr_iter_init(&it, rec, first, end, frs);
+	while (mft_attr_next(&it, out, &ignored) == 1)
+		if (out->type == type && name_is(out->name, out->name_len, name) &&
+		    (!out->nonresident || out->start_vcn == vcn))
+			return true;
+	return false;
+}
+
+static int read_prepared(const struct uffs_volume *v, uint64_t frs,
+			 uint8_t *buf, uint32_t *first, uint32_t *end,
+			 struct mft_error *err)
+{
+	int rc = uffs_volume_read_records(v, frs, 1, buf, err);
+	return rc ? rc : mft_record_prepare(buf, v->record_size, frs, first, end, err);
+}
+
+/* The pieces of type:name in the records the attribute list names, in
+ * the list's (VCN) order; each must start where the last one ended. */
+static int follow_named_pieces(const struct uffs_volume *v, uint64_t frs,
+			       const struct mft_attr *al, uint32_t type,
+			       const char *name, struct runs *rs,
+			       uint64_t *size, uint8_t *buf,
+			       struct mft_error *err)
+{
+	uint8_t *list = NULL;
+	size_t len = 0;
+	int rc = load_attr_list(v, frs, al, &list, &len, err);
+	if (rc)
+		return rc;
+	struct mft_al_iter it;
+	struct mft_al_entry e;
+	bool found = false;
+	mft_al_iter_init(&it, list, len);
+	while ((rc = mft_al_next(&it, &e, err)) == 1) {
+		if (e.type != type || !name_is(e.name, e.name_len, name))
+			continue;
+		uint64_t at = MFT_REF_FRS(e.record_ref);
+		uint32_t first, end;
+		struct mft_attr a;
+		rc = read_prepared(v, at, buf, &first, &end, err);
+		if (rc)
+			break;
+		if (!find_named_attr(buf, first, end, at, type, name,
+				     e.start_vcn, &a) || !a.nonresident ||
+		    a.start_vcn != rs->next_vcn) {
+			rc = mft_fail(err, MFT_E_CORRUPT, at, 0,
+				      "attribute list names a piece of the stream that is not where it says, or not next");
+			break;
+		}
+		if (a.start_vcn == 0)
+			*size = a.data_size;
+		found = true;
+		rc = decode_runs(v, &a, at, rs, err);
+		if (rc)
+			break;
+	}
+	free(list);
+	if (rc == MFT_OK && !found)
+		rc = mft_fail(err, MFT_E_CORRUPT, frs, al->offset,
+			      "the attribute list names no such stream");
+	return rc < 0 ? rc : MFT_OK;
+}
+
+static int map_nonresident(const struct uffs_volume *v, const struct runs *rs,
+			   uint64_t size, struct uffs_stream_map *m,
+			   struct mft_error *err)
+{
+	uint64_t cs = v->boot.cluster_size;
+	m->ext = calloc(rs->n ? rs->n : 1, sizeof *m->ext);
+	if (!m->ext)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	for (size_t i = 0; i < rs->n; i++) {
+		/* Sparse runs are not bounded by the volume: keep the
+		 * stream's offsets from wrapping. */
+		if (rs->r[i].vcn > UINT64_MAX / cs / 2 ||
+		    rs->r[i].length > UINT64_MAX / cs / 2) {
+			free(m->ext);
+			m->ext = NULL;
+			return mft_fail(err, MFT_E_CORRUPT, MFT_NO_FRS, 0,
+					"stream runs past 2^63 bytes");
+		}
+		m->ext[i] = (struct uffs_extent){
+			rs->r[i].vcn * cs,
+			rs->r[i].lcn == MFT_LCN_SPARSE ? UFFS_SPARSE_OFFSET
+						       : (uint64_t)rs->r[i].lcn * cs,
+			rs->r[i].length * cs};
+	}
+	m->n_ext = rs->n;
+	m->size = size;
+	return MFT_OK;
+}
+
+int uffs_volume_map_stream(const struct uffs_volume *v, uint64_t frs,
+			   uint32_t type, const char *name,
+			   struct uffs_stream_map *m, struct mft_error *err)
+{
+	memset(m, 0, sizeof *m);
+	if (!v->has_boot)
+		return mft_fail(err, MFT_E_USAGE, frs, 0,
+				"a captured $MFT holds no attribute values");
+	uint8_t *buf = malloc(v->record_size);
+	if (!buf)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	uint32_t first, end;
+	struct mft_attr a, al;
+	struct runs rs = {0};
+	uint64_t size = 0;
+	int rc = read_prepared(v, frs, buf, &first, &end, err);
+	bool here = rc == MFT_OK &&
+		    find_named_attr(buf, first, end, frs, type, name, 0, &a);
+	bool listed = rc == MFT_OK && find_attr(buf, first, end, frs,
+						AT_ATTRIBUTE_LIST, 0, &al);
+	if (here && !a.nonresident) {
+		m->value = malloc(a.value_len ? a.value_len : 1);
+		rc = m->value ? MFT_OK
+			      : mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+					 "out of memory");
+		if (rc == MFT_OK)
+			memcpy(m->value, a.value, a.value_len);
+		m->size = a.value_len;
+	} else if (listed) {
+		/* The pieces may live in extension records: the list names
+		 * every one, the base record's included. */
+		uint8_t *ext = malloc(v->record_size);
+		rc = ext ? follow_named_pieces(v, frs, &al, type, name, &rs,
+					       &size, ext, err)
+			 : mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0,
+				    "out of memory");
+		free(ext);
+		if (rc == MFT_OK)
+			rc = map_nonresident(v, &rs, size, m, err);
+	} else if (here) {
+		rc = decode_runs(v, &a, frs, &rs, err);
+		if (rc == MFT_OK)
+			rc = map_nonresident(v, &rs, a.data_size, m, err);
+	} else if (rc == MFT_OK) {
+		rc = mft_fail(err, MFT_E_CORRUPT, frs, 0,
+			      "record has no such stream");
+	}
+	free(rs.r);
+	free(buf);
+	if (rc)
+		uffs_stream_map_free(m);
+	return rc;
+}
+
+void uffs_stream_map_free(struct uffs_stream_map *m)
+{
+	free(m->ext);
+	free(m->value);
+	memset(m, 0, sizeof *m);
+}
+
+int uffs_volume_read_stream(const struct uffs_volume *v,
+			    const struct uffs_stream_map *m, uint64_t off,
+			    uint8_t *buf, size_t len, struct mft_error *err)
+{
+	if (off > m->size || len > m->size - off)
+		return mft_fail(err, MFT_E_USAGE, MFT_NO_FRS, off,
+				"read past the end of the stream");
+	if (m->value) {
+		memcpy(buf, m->value + off, len);
+		return MFT_OK;
+	}
+	memset(buf, 0, len); /* sparse runs, and any gap past the runs */
+	for (size_t i = 0; i < m->n_ext && len; i++) {
+		const struct uffs_extent *e = &m->ext[i];
+		if (e->mft_off + e->len <= off || e->mft_off >= off + len)
+			continue;
+		uint64_t from = e->mft_off > off ? e->mft_off : off;
+		uint64_t to = e->mft_off + e->len < off + len ? e->mft_off + e->len
+							      : off + len;
+		if (e->vol_off == UFFS_SPARSE_OFFSET)
+			continue;
+		int rc = uffs_source_read(v->src, buf + (from - off), to - from,
+					  e->vol_off + (from - e->mft_off), err);
+		if (rc)
+			return rc;
+	}
+	return MFT_OK;
 }
 
 static int by_lcn(const void *a, const void *b)

@@ -109,6 +109,29 @@ int uffs_volume_read_attr(const struct uffs_volume *v, uint64_t frs,
 			  uint32_t type, uint8_t *out, uint64_t n,
 			  uint64_t *value_len, struct mft_error *err);
 
+/* Where the bytes of one stream of a record lie: extents from stream
+ * offset to volume offset (UFFS_SPARSE_OFFSET for a hole), or a resident
+ * value; size is the stream's length (reads past the runs give zeros). */
+struct uffs_stream_map {
+	struct uffs_extent *ext; /* mft_off: the offset within the stream */
+	size_t n_ext;
+	uint8_t *value; /* a resident stream's bytes, else NULL */
+	uint64_t size;
+};
+
+/* Maps stream type:name (an ASCII name, "" for the unnamed one) of record
+ * frs, following its attribute list into extension records. For a volume
+ * only. */
+int uffs_volume_map_stream(const struct uffs_volume *v, uint64_t frs,
+			   uint32_t type, const char *name,
+			   struct uffs_stream_map *m, struct mft_error *err);
+/* Reads [off, off + len) of a mapped stream (inside its size); holes read
+ * as zeros. */
+int uffs_volume_read_stream(const struct uffs_volume *v,
+			    const struct uffs_stream_map *m, uint64_t off,
+			    uint8_t *buf, size_t len, struct mft_error *err);
+void uffs_stream_map_free(struct uffs_stream_map *m);
+
 /* The volume's $UpCase table (record 10's unnamed $DATA) into table
  * (UFFS_UPCASE_UNITS units). An error when the volume has none (a captured
  * $MFT: MFT_E_USAGE) or it is unreadable or not a case table: callers fall

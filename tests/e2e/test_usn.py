@@ -12,6 +12,8 @@ import argparse
 import datetime
 import json
 import os
+import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -224,6 +226,103 @@ def check_damage_and_filters(tap, uffs, work):
            "--journal reads it anyway: nothing but warnings", r.stderr[:300])
 
 
+# ---- the journal of a volume ----
+
+def ntfscp():
+    return shutil.which("ntfscp") or "/sbin/ntfscp"
+
+
+def tsk_dirs(image):
+    """Directory record -> (path, sequence), from fls and istat."""
+    out = {5: ("", None)}
+    r = run(["fls", "-r", "-p", "-D", image])
+    for line in r.stdout.decode().splitlines():
+        m = re.match(r"d/d (\d+)-\d+-\d+:\t(.*)$", line)  # in use only
+        if m:
+            out[int(m.group(1))] = (m.group(2), None)
+    for frs in list(out):
+        r = run(["istat", image, str(frs)])
+        seq = re.search(rb"Sequence: (\d+)", r.stdout)
+        out[frs] = (out[frs][0], int(seq.group(1)))
+    return out
+
+
+def v2_under(usn, name, parent, pseq, frs=0x400, seq=3):
+    rec = bytearray(v2(usn, name, frs=frs, seq=seq))
+    struct.pack_into("<Q", rec, 16, (pseq << 48) | parent)
+    return bytes(rec)
+
+
+def check_volume(tap, uffs, work):
+    from common import committed_images, decompress
+    image = os.path.join(work, "hardcases.img")
+    src = [p for p in committed_images() if "hardcases" in p][0]
+    with open(image, "wb") as f:
+        f.write(open(decompress(src), "rb").read())
+    r = run([uffs, "usn", image])
+    tap.ok(r.returncode == 1 and b"no change journal" in r.stderr and
+           len(r.stderr.splitlines()) == 1,
+           "a volume without $UsnJrnl: exit 1, one line", r.stderr)
+    dirs = tsk_dirs(image)
+    picked = sorted((p, f) for f, (p, _) in dirs.items() if p and "$" not in p)[:3]
+    # Records under the root and three directories, one whose parent has
+    # moved on (another sequence number), across two pages.
+    want = [("top.txt", 5, dirs[5][1])] + \
+        [(f"in-{i}.txt", f, dirs[f][1]) for i, (_, f) in enumerate(picked)]
+    data = bytearray()
+    for name, parent, pseq in want:
+        data += v2_under(len(data), name, parent, pseq)
+    data += b"\0" * (PAGE - len(data))
+    stale = picked[0][1]
+    data += v2_under(len(data), "gone.txt", stale, dirs[stale][1] + 1)
+    data += b"\0" * (PAGE - len(data) % PAGE)
+    jfile = os.path.join(work, "J")
+    open(jfile, "wb").write(bytes(data))
+    maxfile = os.path.join(work, "Max")
+    open(maxfile, "wb").write(b"\0" * 32)
+    a = run([ntfscp(), "-f", "-q", image, maxfile, "/$Extend/$UsnJrnl"])
+    b = run([ntfscp(), "-f", "-q", "-N", "$J", image, jfile, "/$Extend/$UsnJrnl"])
+    if a.returncode or b.returncode:
+        tap.ok(False, "ntfscp wrote $Extend/$UsnJrnl:$J", a.stderr + b.stderr)
+        return
+    r, got = jsonl(uffs, [], image)
+    ref = reference(bytes(data))
+    paths = ["/top.txt"] + [f"/{p}/in-{i}.txt" for i, (p, _) in enumerate(picked)] + [None]
+    for rec, path in zip(ref, paths):
+        rec["path"] = path
+    # The reference has every documented field (not the reason names).
+    same = len(got) == len(ref) and all(
+        {k: g.get(k) for k in w} == w and "path" in g for g, w in zip(got, ref))
+    tap.ok(r.returncode == 0 and same,
+           "a volume's $UsnJrnl:$J (written by ntfscp): every record, paths from "
+           "the parents fls names, null for a parent reused since",
+           [(g, w) for g, w in zip(got, ref) if {k: g.get(k) for k in w} != w][:1]
+           or (len(got), len(ref)))
+    # TSK's own extraction of the stream, read as a captured $J.
+    line = [x for x in run(["fls", "-r", "-p", image]).stdout.decode().splitlines()
+            if x.endswith("$Extend/$UsnJrnl:$J")]
+    inode = line[0].split()[1].rstrip(":") if line else "0"
+    icat = run(["icat", image, inode])
+    captured = os.path.join(work, "J.icat")
+    open(captured, "wb").write(icat.stdout)
+    _, from_file = jsonl(uffs, [], captured)
+    tap.ok(icat.returncode == 0 and from_file ==
+           [{k: v for k, v in g.items() if k != "path"} for g in got],
+           "the same records as icat's copy of the stream read as a captured $J",
+           inode)
+    r = run([uffs, "usn", image])
+    last = r.stdout.decode().splitlines()[-1]
+    tap.ok(last.endswith(f"<parent {stale}-{dirs[stale][1] + 1}>/gone.txt") and
+           r.stdout.decode().splitlines()[0].endswith(" /top.txt"),
+           "text: the path, or <parent FRS-SEQ>/name when the parent is not known",
+           last)
+    r = run([uffs, "usn", "-f", "csv", "--name", "in-*", image])
+    lines = r.stdout.decode().splitlines()
+    tap.ok(lines[0].endswith(",extents,path") and len(lines) == 1 + len(picked) and
+           lines[1].endswith(f',"/{picked[0][0]}/in-0.txt"'),
+           "csv: a path column; --name filters volume records too", lines[:2])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -236,6 +335,7 @@ def main():
         else:
             tap.skip("published journal records", "../shared/ntfs-samples absent")
         check_damage_and_filters(tap, a.uffs, work)
+        check_volume(tap, a.uffs, work)
     return tap.done()
 
 
