@@ -67,17 +67,17 @@ struct collect {
 	struct side *side;
 };
 
-static void add_row(void *ctx, const struct row *rw)
+static void add_row(void *ctx, const struct uffs_row *rw)
 {
 	struct collect *c = ctx;
 	const struct uffs_index *idx = &c->p->l->idx;
 	struct entry facts = {0};
 	uint64_t alloc;
-	rows_sizes(idx, rw, &facts.size, &alloc);
+	uffs_row_sizes(idx, rw, &facts.size, &alloc);
 	facts.modified = idx->times ? idx->times[4 * rw->frs + 1] : 0;
 	facts.dir = (idx->rflags[rw->frs] & UFFS_REC_DIR) &&
-		    !rows_has_stream_suffix(idx, rw->stream);
-	if (rows_has_stream_suffix(idx, rw->stream))
+		    !uffs_row_has_stream_suffix(idx, rw->stream);
+	if (uffs_row_has_stream_suffix(idx, rw->stream))
 		add(c->side, c->p->path, c->p->path_len,
 		    idx->pool + idx->streams.name[rw->stream],
 		    idx->streams.name_len[rw->stream], &facts);
@@ -108,8 +108,8 @@ static void collect(const struct uffs_loaded *l, struct side *s)
 			if (idx->links.flags[i] & UFFS_LINK_HIDDEN ||
 			    !rows_link_path(&p, r, i))
 				continue;
-			struct row rw = {r, i, STREAM_NONE, ROW_NAME, true};
-			rows_for_streams(idx, &rw, ROWS_MAIN_NAMED, add_row, &c);
+			struct uffs_row rw = {r, i, UFFS_STREAM_NONE, UFFS_ROW_NAME, true};
+			uffs_row_for_streams(idx, &rw, UFFS_ROWS_MAIN_NAMED, add_row, &c);
 		}
 	}
 	free(p.path);

@@ -146,7 +146,7 @@ static int parse_time_value(const char *s, size_t n, int64_t now,
 }
 
 static int parse_range(const char *s, int64_t now, value_parser parse,
-		       struct filter_range *r)
+		       struct uffs_range *r)
 {
 	struct span a, b;
 	const char *dots = strstr(s, "..");
@@ -191,12 +191,12 @@ static int parse_range(const char *s, int64_t now, value_parser parse,
 	return r->lo <= r->hi ? 0 : -1;
 }
 
-int filter_parse_size(const char *s, struct filter_range *r)
+int filter_parse_size(const char *s, struct uffs_range *r)
 {
 	return parse_range(s, 0, parse_size_value, r);
 }
 
-int filter_parse_time(const char *s, int64_t now_unix, struct filter_range *r)
+int filter_parse_time(const char *s, int64_t now_unix, struct uffs_range *r)
 {
 	return parse_range(s, now_unix, parse_time_value, r);
 }

@@ -8,7 +8,7 @@
 #include "../source/proc.h"
 #include "rows.h"
 
-static void emit_each(void *ctx, const struct row *rw)
+static void emit_each(void *ctx, const struct uffs_row *rw)
 {
 	rows_emit(ctx, rw);
 }
@@ -33,9 +33,9 @@ static void list_records(struct rows *p, uint64_t first, uint64_t end,
 		/* A deleted record with attributes but no name is still a
 		 * file that was: listed as /$OrphanFiles/OrphanFile-N. */
 		if (!(f & UFFS_REC_IN_USE) && (f & UFFS_REC_USED) &&
-		    !rows_has_visible_link(idx, r)) {
-			struct row rw = {r, 0, STREAM_NONE, ROW_UNNAMED, false};
-			rows_for_streams(idx, &rw, ROWS_EVERY_STREAM, emit_each, p);
+		    !uffs_row_has_visible_link(idx, r)) {
+			struct uffs_row rw = {r, 0, UFFS_STREAM_NONE, UFFS_ROW_UNNAMED, false};
+			uffs_row_for_streams(idx, &rw, UFFS_ROWS_EVERY_STREAM, emit_each, p);
 			continue;
 		}
 		UFFS_FOR_EACH_LINK(idx, r, i)
@@ -43,8 +43,8 @@ static void list_records(struct rows *p, uint64_t first, uint64_t end,
 			if (idx->links.flags[i] & UFFS_LINK_HIDDEN ||
 			    !rows_link_path(p, r, i))
 				continue;
-			struct row rw = {r, i, STREAM_NONE, ROW_NAME, true};
-			rows_for_streams(idx, &rw, ROWS_EVERY_STREAM, emit_each, p);
+			struct uffs_row rw = {r, i, UFFS_STREAM_NONE, UFFS_ROW_NAME, true};
+			uffs_row_for_streams(idx, &rw, UFFS_ROWS_EVERY_STREAM, emit_each, p);
 		}
 	}
 }
@@ -54,7 +54,7 @@ static void list_source(const struct uffs_loaded *l, int nth, void *ctx)
 	struct list_ctx *lc = ctx;
 	(void)nth;
 	rows_begin_source(&lc->rows, l);
-	struct row orphans = {l->idx.n_records, 0, STREAM_NONE, ROW_ORPHAN_DIR,
+	struct uffs_row orphans = {l->idx.n_records, 0, UFFS_STREAM_NONE, UFFS_ROW_ORPHAN_DIR,
 			      false};
 	rows_emit(&lc->rows, &orphans);
 	/* Formatting is most of a listing's time once the scan is done. */

@@ -12,70 +12,27 @@ const char *const rows_column_names[COL_COUNT] = {
 #undef COL_NAME
 };
 
-/* The stream that stands for the file itself: its unnamed $DATA, or a
- * directory's $I30 index, printed without a suffix. */
-bool rows_stream_is_main(const struct uffs_index *idx, uint32_t s)
-{
-	return s == STREAM_DATA || uffs_index_stream_is_main(idx, s);
-}
-
-uint32_t rows_visible_links(const struct uffs_index *idx, uint64_t r)
-{
-	uint32_t n = 0;
-	UFFS_FOR_EACH_LINK(idx, r, i)
-	n += !(idx->links.flags[i] & UFFS_LINK_HIDDEN);
-	return n;
-}
-
-uint32_t rows_named_streams(const struct uffs_index *idx, uint64_t r)
-{
-	uint32_t n = 0;
-	UFFS_FOR_EACH_STREAM(idx, r, i)
-	n += !rows_stream_is_main(idx, i) && idx->streams.kind[i] == MFT_STREAM_DATA;
-	return n;
-}
-
-/* The size of a row: its stream's, or the unnamed $DATA's for a bare row. */
-void rows_sizes(const struct uffs_index *idx, const struct row *rw,
-		      uint64_t *size, uint64_t *alloc)
-{
-	*size = *alloc = 0;
-	if (rw->stream == STREAM_DATA) {
-		*size = idx->data_size[rw->frs];
-		*alloc = idx->data_alloc[rw->frs];
-	} else if (rw->stream != STREAM_NONE) {
-		*size = idx->streams.size[rw->stream];
-		*alloc = idx->streams.alloc[rw->stream];
-	}
-}
-
-bool rows_has_stream_suffix(const struct uffs_index *idx, uint32_t s)
-{
-	return s != STREAM_NONE && !rows_stream_is_main(idx, s) &&
-	       idx->streams.name_len[s];
-}
-
-static void put_path(struct rows *p, const struct row *rw,
+static void put_path(struct rows *p, const struct uffs_row *rw,
 		     enum out_escape esc, bool leading_slash);
 
 /* The path of the row's name, without any stream suffix. */
-static void put_name_path(struct rows *p, const struct row *rw,
+static void put_name_path(struct rows *p, const struct uffs_row *rw,
 			  enum out_escape esc)
 {
-	struct row bare = *rw;
-	bare.stream = STREAM_NONE;
+	struct uffs_row bare = *rw;
+	bare.stream = UFFS_STREAM_NONE;
 	put_path(p, &bare, esc, true);
 }
 
-static void put_path(struct rows *p, const struct row *rw,
+static void put_path(struct rows *p, const struct uffs_row *rw,
 		     enum out_escape esc, bool leading_slash)
 {
 	const struct uffs_index *idx = &p->l->idx;
 	if (leading_slash)
 		out_str(&p->o, p->root);
-	if (rw->kind != ROW_NAME) {
+	if (rw->kind != UFFS_ROW_NAME) {
 		out_str(&p->o, UFFS_ORPHAN_DIR);
-		if (rw->kind == ROW_UNNAMED) {
+		if (rw->kind == UFFS_ROW_UNNAMED) {
 			out_char(&p->o, p->cache.sep);
 			out_str(&p->o, "OrphanFile-");
 			out_u64(&p->o, rw->frs);
@@ -83,24 +40,24 @@ static void put_path(struct rows *p, const struct row *rw,
 		return;
 	}
 	out_name(&p->o, p->path, p->path_len, esc);
-	if (rows_has_stream_suffix(idx, rw->stream)) {
+	if (uffs_row_has_stream_suffix(idx, rw->stream)) {
 		out_char(&p->o, ':');
 		out_name(&p->o, idx->pool + idx->streams.name[rw->stream],
 			 idx->streams.name_len[rw->stream], esc);
 	}
 }
 
-static const char *row_type(const struct uffs_index *idx, const struct row *rw)
+static const char *row_type(const struct uffs_index *idx, const struct uffs_row *rw)
 {
-	if (rw->kind == ROW_ORPHAN_DIR)
+	if (rw->kind == UFFS_ROW_ORPHAN_DIR)
 		return "virtual";
 	return idx->rflags[rw->frs] & UFFS_REC_DIR ? "dir" : "file";
 }
 
 /* Record columns of the virtual directory read as zero. */
-static bool row_has_record(const struct row *rw)
+static bool row_has_record(const struct uffs_row *rw)
 {
-	return rw->kind != ROW_ORPHAN_DIR;
+	return rw->kind != UFFS_ROW_ORPHAN_DIR;
 }
 
 static bool column_is_text(enum column c)
@@ -122,7 +79,7 @@ static bool column_is_text(enum column c)
 	}
 }
 
-static void put_text_value(struct rows *p, const struct row *rw,
+static void put_text_value(struct rows *p, const struct uffs_row *rw,
 			   enum column c, enum out_escape esc)
 {
 	const struct uffs_index *idx = &p->l->idx;
@@ -143,10 +100,10 @@ static void put_text_value(struct rows *p, const struct row *rw,
 		put_path(p, rw, esc, true);
 		break;
 	case COL_NAME:
-		if (rw->kind == ROW_NAME)
+		if (rw->kind == UFFS_ROW_NAME)
 			out_name(o, idx->pool + idx->links.name[rw->link],
 				 idx->links.name_len[rw->link], esc);
-		else if (rw->kind == ROW_ORPHAN_DIR)
+		else if (rw->kind == UFFS_ROW_ORPHAN_DIR)
 			out_str(o, UFFS_ORPHAN_DIR);
 		else {
 			out_str(o, "OrphanFile-");
@@ -154,7 +111,7 @@ static void put_text_value(struct rows *p, const struct row *rw,
 		}
 		break;
 	case COL_STREAM:
-		if (rows_has_stream_suffix(idx, rw->stream))
+		if (uffs_row_has_stream_suffix(idx, rw->stream))
 			out_name(o, idx->pool + idx->streams.name[rw->stream],
 				 idx->streams.name_len[rw->stream], esc);
 		break;
@@ -165,7 +122,7 @@ static void put_text_value(struct rows *p, const struct row *rw,
 		out_u64(o, idx->seq[rw->frs]);
 		break;
 	case COL_PARENT:
-		out_u64(o, rw->kind == ROW_NAME ? MFT_REF_FRS(idx->links.parent[rw->link])
+		out_u64(o, rw->kind == UFFS_ROW_NAME ? MFT_REF_FRS(idx->links.parent[rw->link])
 						: MFT_FRS_ROOT);
 		break;
 	case COL_TYPE:
@@ -176,7 +133,7 @@ static void put_text_value(struct rows *p, const struct row *rw,
 		break;
 	case COL_SIZE:
 	case COL_ALLOCATED:
-		rows_sizes(idx, rw, &size, &alloc);
+		uffs_row_sizes(idx, rw, &size, &alloc);
 		out_u64(o, c == COL_SIZE ? size : alloc);
 		break;
 	case COL_CREATED:
@@ -195,10 +152,10 @@ static void put_text_value(struct rows *p, const struct row *rw,
 		out_hex32(o, idx->fattrs[rw->frs]);
 		break;
 	case COL_LINKS:
-		out_u64(o, rows_visible_links(idx, rw->frs));
+		out_u64(o, uffs_row_visible_links(idx, rw->frs));
 		break;
 	case COL_STREAMS:
-		out_u64(o, rows_named_streams(idx, rw->frs));
+		out_u64(o, uffs_row_named_streams(idx, rw->frs));
 		break;
 	case COL_REPARSE:
 		out_hex32(o, uffs_index_reparse_tag(idx, rw->frs));
@@ -211,7 +168,7 @@ static void put_text_value(struct rows *p, const struct row *rw,
 	}
 }
 
-static void emit_delimited(struct rows *p, const struct row *rw, char sep,
+static void emit_delimited(struct rows *p, const struct uffs_row *rw, char sep,
 			   enum out_escape esc)
 {
 	for (size_t i = 0; i < p->n_cols; i++) {
@@ -227,7 +184,7 @@ static void emit_delimited(struct rows *p, const struct row *rw, char sep,
 	out_char(&p->o, '\n');
 }
 
-static void emit_jsonl(struct rows *p, const struct row *rw)
+static void emit_jsonl(struct rows *p, const struct uffs_row *rw)
 {
 	out_char(&p->o, '{');
 	for (size_t i = 0; i < p->n_cols; i++) {
@@ -289,12 +246,12 @@ static void put_unix_times(struct out *o, const uint64_t *t)
 	}
 }
 
-static void emit_bodyfile(struct rows *p, const struct row *rw)
+static void emit_bodyfile(struct rows *p, const struct uffs_row *rw)
 {
 	const struct uffs_index *idx = &p->l->idx;
 	struct out *o = &p->o;
 	uint64_t r = rw->frs;
-	if (rw->kind == ROW_ORPHAN_DIR) {
+	if (rw->kind == UFFS_ROW_ORPHAN_DIR) {
 		out_str(o, "0|");
 		out_str(o, p->root);
 		out_str(o, UFFS_ORPHAN_DIR "|");
@@ -304,7 +261,7 @@ static void emit_bodyfile(struct rows *p, const struct row *rw)
 	}
 	bool deleted = !(idx->rflags[r] & UFFS_REC_IN_USE);
 	/* The $FILE_NAME line, once per name (with its first row). */
-	if (rw->kind == ROW_NAME && rw->first_of_link) {
+	if (rw->kind == UFFS_ROW_NAME && rw->first_of_link) {
 		out_str(o, "0|");
 		put_name_path(p, rw, ESC_DISPLAY);
 		out_str(o, deleted ? " ($FILE_NAME) (deleted)|" : " ($FILE_NAME)|");
@@ -326,10 +283,10 @@ static void emit_bodyfile(struct rows *p, const struct row *rw)
 		out_str(o, " (deleted)");
 	out_char(o, '|');
 	out_u64(o, r);
-	if (rw->stream == STREAM_DATA) {
+	if (rw->stream == UFFS_STREAM_DATA) {
 		out_str(o, "-128-");
 		out_u64(o, idx->data_id[r]);
-	} else if (rw->stream != STREAM_NONE) {
+	} else if (rw->stream != UFFS_STREAM_NONE) {
 		out_char(o, '-');
 		out_u64(o, idx->streams.kind[rw->stream] == MFT_STREAM_DATA
 				   ? AT_DATA
@@ -343,7 +300,7 @@ static void emit_bodyfile(struct rows *p, const struct row *rw)
 	out_u64(o, uffs_index_owner_id(idx, r));
 	out_str(o, "|0|");
 	uint64_t size, alloc;
-	rows_sizes(idx, rw, &size, &alloc);
+	uffs_row_sizes(idx, rw, &size, &alloc);
 	out_u64(o, size);
 	put_unix_times(o, &idx->times[4 * r]);
 	out_char(o, '\n');
@@ -351,7 +308,7 @@ static void emit_bodyfile(struct rows *p, const struct row *rw)
 
 /* Text with --columns: the columns side by side, two spaces apart, sizes
  * for people. */
-static void emit_text_columns(struct rows *p, const struct row *rw)
+static void emit_text_columns(struct rows *p, const struct uffs_row *rw)
 {
 	const struct uffs_index *idx = &p->l->idx;
 	for (size_t i = 0; i < p->n_cols; i++) {
@@ -360,7 +317,7 @@ static void emit_text_columns(struct rows *p, const struct row *rw)
 			out_bytes(&p->o, "  ", 2);
 		if ((c == COL_SIZE || c == COL_ALLOCATED) && row_has_record(rw)) {
 			uint64_t size, alloc;
-			rows_sizes(idx, rw, &size, &alloc);
+			uffs_row_sizes(idx, rw, &size, &alloc);
 			out_size_human(&p->o, c == COL_SIZE ? size : alloc);
 			continue;
 		}
@@ -369,9 +326,9 @@ static void emit_text_columns(struct rows *p, const struct row *rw)
 	out_char(&p->o, p->end);
 }
 
-void rows_emit(struct rows *p, const struct row *rw)
+void rows_emit(struct rows *p, const struct uffs_row *rw)
 {
-	if (rw->kind == ROW_NAME &&
+	if (rw->kind == UFFS_ROW_NAME &&
 	    (p->path_frs != rw->frs || p->path_link != rw->link) &&
 	    !rows_link_path(p, rw->frs, rw->link))
 		return;
@@ -505,63 +462,4 @@ bool rows_link_path(struct rows *p, uint64_t r, uint32_t link)
 	p->path_link = link;
 	p->path_len = n;
 	return n != 0;
-}
-
-bool rows_has_visible_link(const struct uffs_index *idx, uint64_t r)
-{
-	uint32_t link;
-	return uffs_index_primary_link(idx, r, &link);
-}
-
-/* The stream row that stands for the file: its unnamed $DATA, else a
- * directory's $I30, else none. */
-uint32_t rows_main_stream(const struct uffs_index *idx, uint64_t r)
-{
-	if (idx->rflags[r] & UFFS_REC_HAS_DATA)
-		return STREAM_DATA;
-	UFFS_FOR_EACH_STREAM(idx, r, s)
-	if (rows_stream_is_main(idx, s))
-		return s;
-	return STREAM_NONE;
-}
-
-void rows_for_streams(const struct uffs_index *idx, struct row *rw,
-		      enum rows_streams which,
-		      void (*each)(void *ctx, const struct row *rw), void *ctx)
-{
-	uint64_t r = rw->frs;
-	if (which != ROWS_EVERY_STREAM) {
-		rw->stream = rows_main_stream(idx, r);
-		each(ctx, rw);
-		rw->first_of_link = false;
-		if (which == ROWS_MAIN)
-			return;
-		UFFS_FOR_EACH_STREAM(idx, r, s)
-		if (idx->streams.kind[s] == MFT_STREAM_DATA &&
-		    rows_has_stream_suffix(idx, s)) {
-			rw->stream = s;
-			each(ctx, rw);
-		}
-		return;
-	}
-	/* As The Sleuth Kit forms them: one row per $DATA and per
-	 * $INDEX_ROOT attribute, or the bare name when there is neither. */
-	bool printed = false;
-	if (idx->rflags[r] & UFFS_REC_HAS_DATA) {
-		rw->stream = STREAM_DATA;
-		each(ctx, rw);
-		rw->first_of_link = false;
-		printed = true;
-	}
-	UFFS_FOR_EACH_STREAM(idx, r, s)
-	{
-		rw->stream = s;
-		each(ctx, rw);
-		rw->first_of_link = false;
-		printed = true;
-	}
-	if (!printed) {
-		rw->stream = STREAM_NONE;
-		each(ctx, rw);
-	}
 }

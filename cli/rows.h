@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../mft/row.h"
 #include "cli.h"
 #include "out.h"
 
@@ -56,25 +57,6 @@ extern const char *const rows_column_names[COL_COUNT];
 #define ROWS_PATH_CAP (256u * 1024)
 #define ROWS_MAX_COLUMNS 64
 
-/* One output row: a name of a record, with one of its streams or none.
- * Two kinds have no name of their own: the virtual /$OrphanFiles directory
- * and unnamed deleted records (/$OrphanFiles/OrphanFile-N), both as The
- * Sleuth Kit lists them. */
-enum row_kind { ROW_NAME, ROW_ORPHAN_DIR, ROW_UNNAMED };
-
-struct row {
-	uint64_t frs;
-	uint32_t link;
-	uint32_t stream; /* STREAM_NONE, STREAM_DATA or a stream row */
-	enum row_kind kind;
-	bool first_of_link;
-};
-
-/* Row stream values besides table rows: none (the bare name) and the
- * record's unnamed $DATA. */
-#define STREAM_NONE UINT32_MAX
-#define STREAM_DATA (UINT32_MAX - 1)
-
 struct rows {
 	struct out o;
 	enum rows_format fmt;
@@ -106,7 +88,7 @@ void rows_begin_source(struct rows *p, const struct uffs_loaded *l);
 /* Resolves the path of link `link` of record r into p->path; false when
  * it cannot be (then the name is not listed). */
 bool rows_link_path(struct rows *p, uint64_t r, uint32_t link);
-void rows_emit(struct rows *p, const struct row *rw);
+void rows_emit(struct rows *p, const struct uffs_row *rw);
 
 /* Emits the rows of items [first, end) into w. */
 typedef void rows_fill_fn(struct rows *w, uint64_t first, uint64_t end,
@@ -118,28 +100,5 @@ typedef void rows_fill_fn(struct rows *w, uint64_t first, uint64_t end,
  * threads is 1 or threads cannot be had. */
 void rows_parallel(struct rows *p, uint64_t n_items, unsigned threads,
 		   rows_fill_fn *fill, void *ctx);
-
-/* Which streams of a name become rows. */
-enum rows_streams {
-	ROWS_EVERY_STREAM, /* each $DATA and $INDEX_ROOT (uffs list) */
-	ROWS_MAIN,         /* the file itself only */
-	ROWS_MAIN_NAMED,   /* the file and its named data streams */
-};
-/* Calls `each` for each row of rw's name (rw->stream set in turn). */
-void rows_for_streams(const struct uffs_index *idx, struct row *rw,
-		      enum rows_streams which,
-		      void (*each)(void *ctx, const struct row *rw), void *ctx);
-
-/* Row facts used by filters and sorting. */
-bool rows_stream_is_main(const struct uffs_index *idx, uint32_t s);
-bool rows_has_stream_suffix(const struct uffs_index *idx, uint32_t s);
-void rows_sizes(const struct uffs_index *idx, const struct row *rw,
-		uint64_t *size, uint64_t *alloc);
-uint32_t rows_visible_links(const struct uffs_index *idx, uint64_t r);
-uint32_t rows_named_streams(const struct uffs_index *idx, uint64_t r);
-bool rows_has_visible_link(const struct uffs_index *idx, uint64_t r);
-/* The stream row that stands for the file: its unnamed $DATA, else a
- * directory's $I30, else STREAM_NONE. */
-uint32_t rows_main_stream(const struct uffs_index *idx, uint64_t r);
 
 #endif

@@ -29,7 +29,7 @@ struct usn_cmd {
 	/* filters */
 	bool since_usn_on;
 	int64_t since_usn;
-	struct filter_range since_time;
+	struct uffs_range since_time;
 	uint32_t reasons; /* any of these; 0: all */
 	struct uffs_matcher name;
 	bool name_on;
@@ -302,7 +302,7 @@ static bool wanted(struct usn_cmd *u, const struct usn_record *r,
 {
 	if (u->since_usn_on && r->usn < u->since_usn)
 		return false;
-	if (u->since_time.on && (r->major == 4 || !filter_in(&u->since_time, r->time)))
+	if (u->since_time.on && (r->major == 4 || !uffs_range_in(&u->since_time, r->time)))
 		return false;
 	if (u->reasons && !(r->reason & u->reasons))
 		return false;
@@ -626,10 +626,10 @@ static int parse_since(struct usn_cmd *u, const char *s)
 		u->since_usn = v;
 		return 0;
 	}
-	struct filter_range r;
+	struct uffs_range r;
 	if (filter_parse_time(s, (int64_t)time(NULL), &r))
 		return -1;
-	u->since_time = (struct filter_range){true, r.lo, UINT64_MAX};
+	u->since_time = (struct uffs_range){true, r.lo, UINT64_MAX};
 	return 0;
 }
 

@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "../include/uffs.h"
-#include "../mft/match.h"
 #include "../mft/ntfs_format.h"
 #include "../mft/upcase.h"
 #include "../mft/path.h"
+#include "../mft/query.h"
 #include "../scan/load.h"
 
 struct uffs_db {
@@ -18,29 +18,14 @@ struct uffs_db {
 	char sep;
 };
 
-/* A search's matching state: per iterator, as matchers fold into their
- * own scratch space. */
-struct search {
-	struct uffs_matcher m;
-	struct uffs_matcher last; /* the pattern's last component, if any */
-	bool has_last, path;
-	bool base_matched; /* the current name matched: so do its streams */
-	char *text;
-	size_t cap;
-};
-
 struct uffs_iter {
 	const uffs_db *db;
-	struct search *search;
-	unsigned flags;
-	uint64_t r;     /* record */
-	uint32_t link;  /* next link row of r */
-	uint32_t stream; /* next stream row of the current link, or NONE */
-	bool in_link;
-	struct uffs_entry base; /* the current name's own entry */
+	struct uffs_query *q;
+	uint64_t base_frs; /* whose name entry `base` is (UINT64_MAX: none) */
+	uint32_t base_link;
+	struct uffs_entry base;
 };
 
-#define NO_STREAM UINT32_MAX
 
 void uffs_db_options_init(struct uffs_db_options *o)
 {
@@ -166,43 +151,7 @@ uint64_t uffs_db_warnings(const uffs_db *db)
 	return db->l.warnings;
 }
 
-/* ---- entries ------------------------------------------------------------- */
-
-uffs_iter *uffs_iter_new(const uffs_db *db, unsigned flags)
-{
-	uffs_iter *it = calloc(1, sizeof *it);
-	if (it) {
-		it->db = db;
-		it->flags = flags;
-	}
-	return it;
-}
-
-static void search_free(struct search *s)
-{
-	if (!s)
-		return;
-	uffs_matcher_free(&s->m);
-	if (s->has_last)
-		uffs_matcher_free(&s->last);
-	free(s->text);
-	free(s);
-}
-
-void uffs_iter_free(uffs_iter *it)
-{
-	if (it)
-		search_free(it->search);
-	free(it);
-}
-
-static bool record_listed(const uffs_iter *it, uint64_t r)
-{
-	uint16_t f = it->db->l.idx.rflags[r];
-	if (!(f & UFFS_REC_PRESENT) || r == MFT_FRS_ROOT)
-		return false;
-	return (f & UFFS_REC_IN_USE) || (it->flags & UFFS_ITER_DELETED);
-}
+/* ---- entries: the rows of a query (mft/query.c), as uffs search finds them */
 
 static void fill_name_entry(const uffs_iter *it, uint64_t r, uint32_t link,
 			    struct uffs_entry *e)
@@ -223,21 +172,11 @@ static void fill_name_entry(const uffs_iter *it, uint64_t r, uint32_t link,
 	e->accessed = t[MFT_T_ACCESSED];
 	e->attributes = idx->fattrs[r];
 	e->link_ = link;
-	if (f & UFFS_REC_HAS_DATA) {
-		e->size = idx->data_size[r];
-		e->allocated = idx->data_alloc[r];
-	}
-	UFFS_FOR_EACH_LINK(idx, r, i)
-	e->links += !(idx->links.flags[i] & UFFS_LINK_HIDDEN);
-	UFFS_FOR_EACH_STREAM(idx, r, s)
-	{
-		if (uffs_index_stream_is_main(idx, s)) {
-			e->size = idx->streams.size[s];
-			e->allocated = idx->streams.alloc[s];
-		} else if (idx->streams.kind[s] == MFT_STREAM_DATA) {
-			e->streams++;
-		}
-	}
+	uint32_t main = uffs_row_main_stream(idx, r);
+	struct uffs_row rw = {r, link, main, UFFS_ROW_NAME, true};
+	uffs_row_sizes(idx, &rw, &e->size, &e->allocated);
+	e->links = uffs_row_visible_links(idx, r);
+	e->streams = uffs_row_named_streams(idx, r);
 	e->flags = (f & UFFS_REC_DIR ? UFFS_ENTRY_DIR : 0) |
 		   (f & UFFS_REC_IN_USE ? 0 : UFFS_ENTRY_DELETED) |
 		   (f & UFFS_REC_REPARSE ? UFFS_ENTRY_REPARSE : 0) |
@@ -247,132 +186,76 @@ static void fill_name_entry(const uffs_iter *it, uint64_t r, uint32_t link,
 			    : 0);
 }
 
-/* The next named stream row of the current name, as an entry. */
-static bool next_stream(uffs_iter *it, struct uffs_entry *e)
+static uffs_iter *iter_new(const uffs_db *db,
+			   const struct uffs_query_opts *o, char *err,
+			   size_t err_cap)
 {
-	const struct uffs_index *idx = &it->db->l.idx;
-	uint64_t r = it->r;
-	if (!(it->flags & UFFS_ITER_STREAMS) ||
-	    !(idx->rflags[r] & UFFS_REC_STREAMS))
-		return false;
-	if (it->stream == NO_STREAM)
-		it->stream = uffs_index_streams_begin(idx, r);
-	while (it->stream < idx->streams.n && idx->streams.owner[it->stream] == r) {
-		uint32_t s = it->stream++;
-		/* Alternate data streams; named index roots ($Quota:$O,
-		 * $Secure:$SDH) are the file system's own indexes. */
-		if (uffs_index_stream_is_main(idx, s) ||
-		    idx->streams.kind[s] != MFT_STREAM_DATA)
-			continue;
-		*e = it->base;
-		e->stream = idx->pool + idx->streams.name[s];
-		e->stream_len = idx->streams.name_len[s];
-		e->size = idx->streams.size[s];
-		e->allocated = idx->streams.alloc[s];
-		return true;
+	uffs_iter *it = calloc(1, sizeof *it);
+	char msg[256] = "out of memory";
+	bool bad = false;
+	if (it) {
+		it->db = db;
+		it->base_frs = UINT64_MAX;
+		it->q = uffs_query_new(o, &db->l.idx, &db->l.tree, db->upcase,
+				       &bad, msg, sizeof msg);
 	}
-	return false;
+	if (!it || !it->q) {
+		if (bad)
+			fail(err, err_cap, UFFS_ERR_USAGE, o->pattern, msg);
+		else
+			fail(err, err_cap, UFFS_ERR_NOMEM, "search", msg);
+		free(it);
+		return NULL;
+	}
+	return it;
 }
 
-static int next_entry(uffs_iter *it, struct uffs_entry *e)
+static struct uffs_query_opts iter_opts(unsigned flags)
 {
-	const struct uffs_index *idx = &it->db->l.idx;
-	for (;;) {
-		if (it->in_link) {
-			if (next_stream(it, e))
-				return 1;
-			it->in_link = false;
-			it->link++;
-		}
-		if (it->r >= idx->n_records)
-			return 0;
-		if (!record_listed(it, it->r) || it->link >= idx->link_first[it->r + 1]) {
-			it->r++;
-			if (it->r < idx->n_records)
-				it->link = idx->link_first[it->r];
-			continue;
-		}
-		if (it->link < idx->link_first[it->r])
-			it->link = idx->link_first[it->r];
-		uint32_t l = it->link;
-		if (idx->links.flags[l] & UFFS_LINK_HIDDEN) {
-			it->link++;
-			continue;
-		}
-		fill_name_entry(it, it->r, l, &it->base);
-		it->in_link = true;
-		it->stream = NO_STREAM;
-		*e = it->base;
-		return 1;
-	}
+	return (struct uffs_query_opts){
+		.syntax = UFFS_QUERY_ALL,
+		.sep = '/',
+		.streams = flags & UFFS_ITER_STREAMS,
+		.deleted = flags & UFFS_ITER_DELETED,
+		.limit = UINT64_MAX,
+	};
 }
 
-/* ---- search ---------------------------------------------------------------- */
-
-static void text_add(struct search *s, size_t *n, const char *p, size_t len)
+uffs_iter *uffs_iter_new(const uffs_db *db, unsigned flags)
 {
-	if (*n + len <= s->cap) {
-		memcpy(s->text + *n, p, len);
-		*n += len;
-	} else {
-		*n = s->cap + 1; /* too long: matches nothing */
-	}
+	struct uffs_query_opts o = iter_opts(flags);
+	return iter_new(db, &o, NULL, 0);
 }
 
-/* The text an entry is matched on: its name, or its path from the root
- * with '/' between components (on every platform), then ":stream". */
-static bool entry_text(const uffs_iter *it, const struct uffs_entry *e,
-		       bool path, size_t *len)
+void uffs_iter_free(uffs_iter *it)
 {
-	struct search *s = it->search;
-	size_t n = 0;
-	if (path) {
-		s->text[0] = '/';
-		size_t k = uffs_link_path(&it->db->l.tree, e->frs, e->link_, '/',
-					  s->text + 1, s->cap - 1);
-		if (k == 0)
-			return false;
-		n = 1 + k;
-	} else {
-		text_add(s, &n, e->name, e->name_len);
-	}
-	if (e->stream_len) {
-		text_add(s, &n, ":", 1);
-		text_add(s, &n, e->stream, e->stream_len);
-	}
-	*len = n;
-	return n <= s->cap;
+	if (it)
+		uffs_query_free(it->q);
+	free(it);
 }
 
-/* A name matches by its name or path; a stream when its file does, or
- * by name:stream (as uffs search decides). */
-static bool entry_matches(const uffs_iter *it, const struct uffs_entry *e)
-{
-	struct search *s = it->search;
-	if (e->stream_len && s->base_matched)
-		return true;
-	size_t n;
-	bool m;
-	if (!s->path) {
-		m = entry_text(it, e, false, &n) &&
-		    uffs_matcher_match(&s->m, s->text, n);
-	} else if (s->has_last && (!entry_text(it, e, false, &n) ||
-				   !uffs_matcher_match(&s->last, s->text, n))) {
-		m = false; /* paths are built only for names that can end one */
-	} else {
-		m = entry_text(it, e, true, &n) &&
-		    uffs_matcher_match(&s->m, s->text, n);
-	}
-	if (!e->stream_len)
-		s->base_matched = m;
-	return m;
-}
-
+/* Entries are names: a deleted record without one has no entry here (uffs
+ * search shows it as /$OrphanFiles/OrphanFile-N). */
 int uffs_iter_next(uffs_iter *it, struct uffs_entry *e)
 {
-	while (next_entry(it, e))
-		if (!it->search || entry_matches(it, e))
-			return 1;
+	const struct uffs_index *idx = &it->db->l.idx;
+	struct uffs_row rw;
+	while (uffs_query_next(it->q, &rw)) {
+		if (rw.kind != UFFS_ROW_NAME)
+			continue;
+		if (it->base_frs != rw.frs || it->base_link != rw.link) {
+			fill_name_entry(it, rw.frs, rw.link, &it->base);
+			it->base_frs = rw.frs;
+			it->base_link = rw.link;
+		}
+		*e = it->base;
+		if (uffs_row_has_stream_suffix(idx, rw.stream)) {
+			e->stream = idx->pool + idx->streams.name[rw.stream];
+			e->stream_len = idx->streams.name_len[rw.stream];
+			uffs_row_sizes(idx, &rw, &e->size, &e->allocated);
+		}
+		return 1;
+	}
 	return 0;
 }
 
@@ -380,47 +263,13 @@ uffs_iter *uffs_search_new(const uffs_db *db, const char *pattern,
 			   unsigned search_flags, unsigned iter_flags,
 			   char *err, size_t err_cap)
 {
-	uffs_iter *it = uffs_iter_new(db, iter_flags);
-	struct search *s = it ? calloc(1, sizeof *s) : NULL;
-	if (!s) {
-		free(it);
-		fail(err, err_cap, UFFS_ERR_NOMEM, "search", "out of memory");
-		return NULL;
-	}
-	it->search = s;
-	s->cap = 256u * 1024;
-	s->text = malloc(s->cap);
-	if (!pattern)
-		pattern = "";
-	s->path = (search_flags & UFFS_SEARCH_PATH) || strchr(pattern, '/');
-	const uint16_t *upcase = search_flags & UFFS_SEARCH_CASE ? NULL
-								 : db->upcase;
-	enum uffs_match_syntax syn = search_flags & UFFS_SEARCH_CONTAINS
-					     ? UFFS_MATCH_CONTAINS
-					     : UFFS_MATCH_GLOB;
-	char msg[256] = "out of memory";
-	bool ok = s->text && uffs_matcher_init(&s->m, pattern, syn, upcase,
-					       s->path, '/', msg,
-					       sizeof msg) == 0;
-	if (ok && s->path && syn == UFFS_MATCH_GLOB) {
-		char last[1024];
-		bool has = false;
-		ok = uffs_matcher_last_component(pattern, last, sizeof last,
-						 &has) == 0 &&
-		     (!has || uffs_matcher_init(&s->last, last, UFFS_MATCH_GLOB,
-						upcase, false, '/', msg,
-						sizeof msg) == 0);
-		s->has_last = ok && has;
-	}
-	if (!ok) {
-		if (s->text)
-			fail(err, err_cap, UFFS_ERR_USAGE, pattern, msg);
-		else
-			fail(err, err_cap, UFFS_ERR_NOMEM, "search", msg);
-		uffs_iter_free(it);
-		return NULL;
-	}
-	return it;
+	struct uffs_query_opts o = iter_opts(iter_flags);
+	o.pattern = pattern ? pattern : "";
+	o.syntax = search_flags & UFFS_SEARCH_CONTAINS ? UFFS_QUERY_CONTAINS
+						       : UFFS_QUERY_GLOB;
+	o.exact_case = search_flags & UFFS_SEARCH_CASE;
+	o.path = (search_flags & UFFS_SEARCH_PATH) || strchr(o.pattern, '/');
+	return iter_new(db, &o, err, err_cap);
 }
 
 /* The path of a name without the root, into buf (cap bytes): its length,

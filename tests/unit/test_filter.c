@@ -20,7 +20,7 @@
 static void sizes(void **state)
 {
 	(void)state;
-	struct filter_range r;
+	struct uffs_range r;
 	assert_int_equal(filter_parse_size("100", &r), 0);
 	assert_true(r.on && r.lo == 100 && r.hi == 100);
 	assert_int_equal(filter_parse_size(">1G", &r), 0);
@@ -45,13 +45,13 @@ static void sizes(void **state)
 	assert_int_equal(filter_parse_size("2G..1G", &r), -1);
 	assert_int_equal(filter_parse_size("<0", &r), -1);
 	assert_int_equal(filter_parse_size("99999999999P", &r), -1);
-	assert_true(filter_in(&(struct filter_range){0}, 12345));
+	assert_true(uffs_range_in(&(struct uffs_range){0}, 12345));
 }
 
 static void times(void **state)
 {
 	(void)state;
-	struct filter_range r;
+	struct uffs_range r;
 	int64_t now = NOW_2024_01_01_NOON;
 	assert_int_equal(filter_parse_time("2024-01-01", now, &r), 0);
 	assert_true(r.lo == FT_2024_01_01 && r.hi == FT_2024_01_01 + FT_DAY - 1);

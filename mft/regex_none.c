@@ -4,7 +4,7 @@
 
 #include "regex.h"
 
-struct cli_regex *cli_regex_new(const char *pattern, bool caseless,
+struct uffs_regex *uffs_regex_new(const char *pattern, bool caseless,
 				char *msg, size_t msg_cap)
 {
 	(void)pattern;
@@ -13,7 +13,7 @@ struct cli_regex *cli_regex_new(const char *pattern, bool caseless,
 	return NULL;
 }
 
-bool cli_regex_match(struct cli_regex *re, const char *s, size_t n)
+bool uffs_regex_match(struct uffs_regex *re, const char *s, size_t n)
 {
 	(void)re;
 	(void)s;
@@ -21,7 +21,7 @@ bool cli_regex_match(struct cli_regex *re, const char *s, size_t n)
 	return false;
 }
 
-void cli_regex_free(struct cli_regex *re)
+void uffs_regex_free(struct uffs_regex *re)
 {
 	(void)re;
 }

@@ -8,12 +8,12 @@
 
 #include "regex.h"
 
-struct cli_regex {
+struct uffs_regex {
 	pcre2_code *code;
 	pcre2_match_data *md;
 };
 
-struct cli_regex *cli_regex_new(const char *pattern, bool caseless,
+struct uffs_regex *uffs_regex_new(const char *pattern, bool caseless,
 				char *msg, size_t msg_cap)
 {
 	int errcode;
@@ -32,7 +32,7 @@ struct cli_regex *cli_regex_new(const char *pattern, bool caseless,
 	}
 	/* Without a JIT (or where it is forbidden) the interpreter runs. */
 	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-	struct cli_regex *re = malloc(sizeof *re);
+	struct uffs_regex *re = malloc(sizeof *re);
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
 	if (!re || !md) {
 		snprintf(msg, msg_cap, "out of memory");
@@ -46,12 +46,12 @@ struct cli_regex *cli_regex_new(const char *pattern, bool caseless,
 	return re;
 }
 
-bool cli_regex_match(struct cli_regex *re, const char *s, size_t n)
+bool uffs_regex_match(struct uffs_regex *re, const char *s, size_t n)
 {
 	return pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL) >= 0;
 }
 
-void cli_regex_free(struct cli_regex *re)
+void uffs_regex_free(struct uffs_regex *re)
 {
 	if (!re)
 		return;

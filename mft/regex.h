@@ -1,4 +1,4 @@
-/* --regex for uffs search: one engine per build, chosen by meson
+/* The regex syntax of a query (mft/query.c): one engine per build, chosen by meson
  * (regex_pcre2.c with PCRE2 and its JIT; regex_none.c where the build has
  * no PCRE2, e.g. the mingw-w64 build: Debian ships no PCRE2 for it). */
 #ifndef UFFS_REGEX_H
@@ -7,16 +7,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct cli_regex;
+struct uffs_regex;
 
 /* Compiles a UTF-8 pattern; caseless folds case by Unicode's simple case
  * folding (an approximation of the volume's $UpCase). Returns NULL with a
  * message in msg on failure. */
-struct cli_regex *cli_regex_new(const char *pattern, bool caseless,
+struct uffs_regex *uffs_regex_new(const char *pattern, bool caseless,
 				char *msg, size_t msg_cap);
 /* Whether s[0, n) (WTF-8; invalid sequences never match a character)
  * contains a match. One thread at a time per regex. */
-bool cli_regex_match(struct cli_regex *re, const char *s, size_t n);
-void cli_regex_free(struct cli_regex *re);
+bool uffs_regex_match(struct uffs_regex *re, const char *s, size_t n);
+void uffs_regex_free(struct uffs_regex *re);
 
 #endif
