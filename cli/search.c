@@ -97,8 +97,6 @@ static void search_source(const struct uffs_loaded *l, int nth, void *ctx)
 	rows_begin_source(&s->rows, l);
 	struct uffs_query_opts qo = s->q;
 	qo.sep = s->rows.cache.sep;
-	double t0 = clock_seconds(CLOCK_MONOTONIC);
-	double c0 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	struct uffs_query *q = uffs_query_new(&qo, &l->idx, &l->tree, l->upcase,
 					      &bad, msg, sizeof msg);
 	if (!q) {
@@ -106,6 +104,8 @@ static void search_source(const struct uffs_loaded *l, int nth, void *ctx)
 		s->failed = true;
 		return;
 	}
+	double t0 = clock_seconds(CLOCK_MONOTONIC);
+	double c0 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	struct uffs_row rw;
 	while (uffs_query_next(q, &rw))
 		if (!s->count)

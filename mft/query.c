@@ -307,6 +307,8 @@ static void keep_hit(struct uffs_query *q, const struct uffs_row *rw)
 static void take(struct uffs_query *q, const struct uffs_row *rw)
 {
 	q->n_match++;
+	if (q->o.count_only)
+		return;
 	if (q->o.sort != UFFS_KEY_NONE) {
 		keep_hit(q, rw);
 		return;
@@ -440,22 +442,25 @@ static bool step_pool(struct uffs_query *q)
 
 /* The names of one listed record in the common case (names only: no
  * path, regex, extension or streams), each through the pool scan or the
- * matcher. */
-static void names_of_record(struct uffs_query *q, uint64_t r)
+ * matcher. Returns the names tested. */
+static inline uint64_t names_of_record(struct uffs_query *q,
+				       struct uffs_name_scan *ns, bool ns_on,
+				       bool has_m, uint64_t r)
 {
 	const struct uffs_index *idx = q->idx;
 	const uint8_t *lflags = idx->links.flags;
 	const uint32_t *name = idx->links.name;
 	const uint16_t *name_len = idx->links.name_len;
+	uint64_t tested = 0;
 	for (uint32_t i = idx->link_first[r], end = idx->link_first[r + 1];
 	     i < end; i++) {
 		if (lflags[i] & UFFS_LINK_HIDDEN)
 			continue;
-		q->names_tested++;
+		tested++;
 		enum uffs_scan_verdict v =
-			!q->has_m ? UFFS_SCAN_YES
-			: q->ns_on ? uffs_name_scan_next(&q->ns, name[i], name_len[i])
-				   : UFFS_SCAN_ASK;
+			ns_on ? uffs_name_scan_next(ns, name[i], name_len[i])
+			: has_m ? UFFS_SCAN_ASK
+				: UFFS_SCAN_YES;
 		if (v == UFFS_SCAN_NO ||
 		    (v == UFFS_SCAN_ASK &&
 		     !uffs_matcher_match(&q->m, idx->pool + name[i], name_len[i])))
@@ -467,6 +472,7 @@ static void names_of_record(struct uffs_query *q, uint64_t r)
 		if (size_ok(q, &rw))
 			take(q, &rw);
 	}
+	return tested;
 }
 
 static void rows_of_record(struct uffs_query *q, uint64_t r)
@@ -481,31 +487,42 @@ static void rows_of_record(struct uffs_query *q, uint64_t r)
 	}
 }
 
-/* One record of the record walk; false at the end. */
+/* The record walk, from where it stopped until some rows are pending (or,
+ * sorting, to the end); false when it has ended. */
 static bool step_record(struct uffs_query *q)
 {
 	const struct uffs_index *idx = q->idx;
-	for (; q->r < idx->n_records; q->r++) {
-		uint64_t r = q->r;
-		uint16_t f = idx->rflags[r];
-		if ((f & q->need) != q->need || r == MFT_FRS_ROOT)
+	const uint16_t *rflags = idx->rflags;
+	uint16_t need = q->need;
+	uint64_t tested = 0, n = idx->n_records, r = q->r;
+	/* The scan's state in a local: the compiler keeps it in registers
+	 * (the rows taken are stored through q). */
+	struct uffs_name_scan ns = q->ns;
+	bool ns_on = q->ns_on;
+	for (; r < n && !q->n_pend && !q->oom; r++) {
+		uint16_t f = rflags[r];
+		if ((f & need) != need || r == MFT_FRS_ROOT)
 			continue;
 		if (q->record_filters && !record_ok(q, r))
 			continue;
-		q->r++;
 		if (!(f & UFFS_REC_IN_USE) && (f & UFFS_REC_USED) &&
 		    !uffs_row_has_visible_link(idx, r)) {
 			struct uffs_row rw = {r, 0, UFFS_STREAM_NONE,
 					      UFFS_ROW_UNNAMED, false};
 			search_name(q, &rw);
 		} else if (q->walk == WALK_NAMES) {
-			names_of_record(q, r);
+			/* Constant flags: the compiler makes one loop each. */
+			tested += ns_on	    ? names_of_record(q, &ns, true, true, r)
+				  : q->has_m ? names_of_record(q, &ns, false, true, r)
+					     : names_of_record(q, &ns, false, false, r);
 		} else {
 			rows_of_record(q, r);
 		}
-		return true;
 	}
-	return false;
+	q->ns = ns;
+	q->names_tested += tested;
+	q->r = r;
+	return q->n_pend > 0 || (r < n && !q->oom);
 }
 
 /* Finds rows until some are pending or the walk ends. */
@@ -544,10 +561,16 @@ static int cmp_desc(const void *a, const void *b)
 	return c ? c : (x->order > y->order) - (x->order < y->order);
 }
 
-static void sort_all(struct uffs_query *q)
+/* The whole walk at once: rows are counted or kept for sorting. */
+static void walk_all(struct uffs_query *q)
 {
 	while (!q->oom && (q->walk == WALK_POOL ? step_pool(q) : step_record(q)))
 		;
+}
+
+static void sort_all(struct uffs_query *q)
+{
+	walk_all(q);
 	if (sort_by_text(q->o.sort))
 		for (size_t i = 0; i < q->n_hits; i++)
 			q->hits[i].str = q->arena + q->hits[i].str_off;
@@ -561,6 +584,10 @@ bool uffs_query_next(struct uffs_query *q, struct uffs_row *row)
 {
 	if (q->emitted >= q->o.limit || q->oom)
 		return false;
+	if (q->o.count_only) {
+		walk_all(q);
+		return false;
+	}
 	if (q->o.sort != UFFS_KEY_NONE) {
 		if (!q->sorted)
 			sort_all(q);

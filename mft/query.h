@@ -63,8 +63,8 @@ struct uffs_query_opts {
 	enum uffs_query_key sort; /* UFFS_KEY_NONE: record order */
 	bool sort_desc;
 	uint64_t limit;  /* at most this many rows (UINT64_MAX: all) */
-	bool count_only; /* rows are counted, not read: their stream is left
-			  * out where nothing needs it */
+	bool count_only; /* rows are counted, not handed out: the first
+			  * uffs_query_next walks them all and ends */
 };
 
 struct uffs_query;
