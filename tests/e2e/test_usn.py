@@ -321,6 +321,81 @@ def check_volume(tap, uffs, work):
     tap.ok(lines[0].endswith(",extents,path") and len(lines) == 1 + len(picked) and
            lines[1].endswith(f',"/{picked[0][0]}/in-0.txt"'),
            "csv: a path column; --name filters volume records too", lines[:2])
+    check_damaged_journal(tap, uffs, work, image)
+
+
+def j_attribute(data, rec):
+    """Offset in record rec of its non-resident $DATA named $J, or None."""
+    off = struct.unpack_from("<H", data, rec + 0x14)[0]
+    while off + 16 <= 1024:
+        t, length = struct.unpack_from("<II", data, rec + off)
+        if t == 0xFFFFFFFF or length < 16:
+            return None
+        nlen = data[rec + off + 9]
+        noff = struct.unpack_from("<H", data, rec + off + 10)[0]
+        name = bytes(data[rec + off + noff:rec + off + noff + 2 * nlen])
+        if t == 0x80 and name == "$J".encode("utf-16-le") and data[rec + off + 8]:
+            return off
+        off += length
+    return None
+
+
+def journal_record(data):
+    """Byte offset of the MFT record of $UsnJrnl (the one holding $J) and
+    of its $J attribute there."""
+    name = "$UsnJrnl".encode("utf-16-le")
+    at = data.find(name)
+    while at >= 0:
+        rec = at - at % 1024
+        if data[rec:rec + 4] == b"FILE":
+            j = j_attribute(data, rec)
+            if j is not None:
+                return rec, j
+        at = data.find(name, at + 1)
+    return -1, None
+
+
+def check_damaged_journal(tap, uffs, work, image):
+    """The $UsnJrnl record damaged: its $J runs pointed past the volume, then
+    bytes flipped all over it. Every run ends with exit 0, 1 or 3, stderr
+    lines that all start with uffs:, and no crash or hang."""
+    data = bytearray(open(image, "rb").read())
+    rec, j = journal_record(data)
+    if rec < 0:
+        tap.ok(False, "the $UsnJrnl record and its non-resident $J are in the image")
+        return
+    bad = bytearray(data)
+    runs = rec + j + struct.unpack_from("<H", bad, rec + j + 0x20)[0]
+    # One run of 1 cluster at LCN 2^40: past any volume of this size.
+    bad[runs:runs + 8] = bytes([0x51, 0x01, 0, 0, 0, 0, 0x01, 0])
+    path = os.path.join(work, "bad-runs.img")
+    open(path, "wb").write(bad)
+    r = run([uffs, "usn", path], timeout=60)
+    tap.ok(r.returncode == 1 and len(r.stderr.splitlines()) == 1 and
+           b"$UsnJrnl:$J" in r.stderr and b"record" in r.stderr,
+           "$J runs past the volume: exit 1, one line naming the record",
+           r.stderr)
+    import random
+    rnd = random.Random(15)
+    outcomes = set()
+    failures = []
+    for k in range(40):
+        bad = bytearray(data)
+        for _ in range(rnd.choice([1, 4, 16])):
+            bad[rec + rnd.randrange(0x30, 1024)] = rnd.randrange(256)
+        open(path, "wb").write(bad)
+        try:
+            r = run([uffs, "usn", "-f", "jsonl", path], timeout=60)
+        except subprocess.TimeoutExpired:
+            failures.append((k, "hang"))
+            continue
+        outcomes.add(r.returncode)
+        lines = r.stderr.decode(errors="replace").splitlines()
+        if r.returncode not in (0, 1, 3) or any(not x.startswith("uffs:") for x in lines):
+            failures.append((k, r.returncode, lines[:3]))
+    tap.ok(not failures, f"the $UsnJrnl record with bytes flipped, 40 times: "
+           f"exit 0, 1 or 3 and one-line messages (seen {sorted(outcomes)})",
+           failures[:3])
 
 
 def main():
