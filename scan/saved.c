@@ -38,6 +38,34 @@ static char *copy_string(const char *p, size_t n)
 	return s;
 }
 
+/* A saved index holds no volume bytes: its source reads nothing (nothing
+ * asks, since the index is already built; this says so if anything did). */
+static int saved_read(const struct uffs_source *src, void *buf, size_t len,
+		      uint64_t off, struct mft_error *err)
+{
+	(void)src, (void)buf, (void)len;
+	return mft_fail(err, MFT_E_USAGE, MFT_NO_FRS, off,
+			"a saved index holds no volume bytes");
+}
+
+static const struct uaio_reader *saved_aio_reader(const struct uffs_source *src)
+{
+	(void)src;
+	return NULL;
+}
+
+static void saved_close(struct uffs_source *src)
+{
+	(void)src; /* the mapping is uffs_saved_close's */
+}
+
+static const struct uffs_disk_ops saved_disk = {
+	.kind = "saved index",
+	.read = saved_read,
+	.aio_reader = saved_aio_reader,
+	.close = saved_close,
+};
+
 static int fill_volume(struct uffs_saved *s, const char *path,
 		       struct uffs_source *src, struct uffs_volume *v,
 		       const struct uffs_index *idx)
@@ -53,6 +81,7 @@ static int fill_volume(struct uffs_saved *s, const char *path,
 						 f->extents[3 * i + 1],
 						 f->extents[3 * i + 2]};
 	src->path = path;
+	src->disk = &saved_disk;
 	src->file.handle = -1;
 	src->file.direct_handle = -1;
 	memcpy(src->file.volume_prefix, f->volume_prefix, 4);

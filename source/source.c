@@ -35,47 +35,16 @@ struct partition_table {
 
 const struct uaio_reader *uffs_source_reader(const struct uffs_source *src)
 {
-	return src->format ? &src->reader : NULL;
-}
-
-static int64_t read_container(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct uffs_container *c = ctx;
-	if (off >= c->size)
-		return 0;
-	if (len > c->size - off)
-		len = (size_t)(c->size - off);
-	return uffs_container_read(c, buf, len, off) ? UAIO_E_IO
-						      : (int64_t)len;
+	return src->disk->aio_reader(src);
 }
 
 int uffs_source_read(const struct uffs_source *src, void *buf, size_t len,
 		     uint64_t off, struct mft_error *err)
 {
-	int os_error = 0;
 	if (off > src->size || len > src->size - off)
 		return mft_fail(err, MFT_E_TRUNCATED, MFT_NO_FRS, off,
 				"read past the end of the source (truncated image?)");
-	if (src->format) {
-		if (uffs_container_read(src->format, buf, len, src->base + off)) {
-			char why[UFFS_CONTAINER_WHY];
-			uffs_container_last_error(src->format, why);
-			mft_fail(err, MFT_E_IO, MFT_NO_FRS, off,
-				 "reading the container failed");
-			snprintf(err->detail, sizeof err->detail, "%s", why);
-			return MFT_E_IO;
-		}
-		return MFT_OK;
-	}
-	int64_t n = uffs_file_pread(&src->file, buf, len, src->base + off,
-				    &os_error);
-	if (n < 0)
-		return mft_fail(err, MFT_E_IO, MFT_NO_FRS, off,
-				uffs_file_strerror(os_error));
-	if ((size_t)n != len)
-		return mft_fail(err, MFT_E_TRUNCATED, MFT_NO_FRS, off + (uint64_t)n,
-				"short read (truncated image?)");
-	return MFT_OK;
+	return src->disk->read(src, buf, len, src->base + off, err);
 }
 
 static int read_raw(const struct uffs_source *src, void *buf, size_t len,
@@ -344,15 +313,6 @@ static int open_container(struct uffs_source *src, const char *format,
 	return MFT_OK;
 }
 
-void uffs_source_read_through(struct uffs_source *src,
-			      struct uffs_container *c)
-{
-	src->file = (struct uffs_file){.handle = -1, .direct_handle = -1,
-				       .size = c->size};
-	src->format = c;
-	src->reader = (struct uaio_reader){read_container, c};
-}
-
 static void describe(struct uffs_source *src)
 {
 	if (!src->format || !src->container)
@@ -364,13 +324,7 @@ static void describe(struct uffs_source *src)
 
 static void close_source(struct uffs_source *src)
 {
-	if (src->format) {
-		uffs_container_close(src->format);
-		free(src->format);
-		src->format = NULL;
-		return;
-	}
-	uffs_file_close(&src->file);
+	src->disk->close(src);
 }
 
 int uffs_source_open(struct uffs_source *src, const char *path,
@@ -379,7 +333,8 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 {
 	int os_error = 0;
 	const char *what = NULL;
-	*src = (struct uffs_source){.path = path, .kind = UFFS_SOURCE_VOLUME};
+	*src = (struct uffs_source){.path = path, .kind = UFFS_SOURCE_VOLUME,
+				    .disk = &uffs_disk_file};
 	if (uffs_file_open(path, &src->file, &os_error, &what) != 0) {
 		mft_fail(err, MFT_E_IO, MFT_NO_FRS, MFT_NO_OFFSET,
 			 uffs_file_strerror(os_error));
@@ -403,8 +358,8 @@ int uffs_source_open(struct uffs_source *src, const char *path,
 		rc = read_raw(src, probe, probe_len, 0, err);
 	if (rc == MFT_OK)
 		rc = classify(src, probe, probe_len, opts, err);
-	if (rc == MFT_OK && opts->direct && !src->format)
-		uffs_file_open_direct(&src->file, path);
+	if (rc == MFT_OK && opts->direct && src->disk->open_direct)
+		src->disk->open_direct(src);
 	if (rc == MFT_OK)
 		describe(src);
 	if (rc == MFT_OK && opts->vss_store > 0) {

@@ -30,8 +30,38 @@ struct uffs_source_opts {
 
 #define UFFS_SOURCE_OPTS_DEFAULT {0, -1, 0, false, 0}
 
+struct uffs_source;
+
+/* How a source's bytes are read: one implementation per kind of disk, each
+ * in its own file. A file, a block device or a live Windows volume, through
+ * the platform's file layer (uffs_disk_file, disk_file.c); a container
+ * format or a shadow-copy store, through struct uffs_container
+ * (uffs_disk_container, disk_container.c); a saved index, which holds no
+ * volume bytes (scan/saved.c). A new kind of disk is a new file and, where
+ * it is recognised by content, a line in a detection table
+ * (source/container.c): nothing else branches on the kind. */
+struct uffs_disk_ops {
+	const char *kind;
+	/* Exactly len bytes at off of the disk (not of the volume): MFT_OK,
+	 * MFT_E_TRUNCATED for a short read, MFT_E_IO. */
+	int (*read)(const struct uffs_source *src, void *buf, size_t len,
+		    uint64_t off, struct mft_error *err);
+	/* How the aio backends read it: NULL for the OS's own reads of
+	 * file.handle (io_uring, IOCP, IoRing), else a read function that the
+	 * portable backends call. */
+	const struct uaio_reader *(*aio_reader)(const struct uffs_source *src);
+	/* A second handle for reads around the page cache (--direct), where
+	 * the kind has one; NULL otherwise. */
+	void (*open_direct)(struct uffs_source *src);
+	void (*close)(struct uffs_source *src);
+};
+
+extern const struct uffs_disk_ops uffs_disk_file;
+extern const struct uffs_disk_ops uffs_disk_container;
+
 struct uffs_source {
 	const char *path;
+	const struct uffs_disk_ops *disk;
 	struct uffs_file file;
 	enum uffs_source_kind kind;
 	uint64_t base;         /* volume start within the file */
@@ -39,9 +69,10 @@ struct uffs_source {
 	uint32_t record_size;  /* MFT_FILE only */
 	int partition;         /* 0 = whole file */
 	const char *container; /* "raw volume", "MBR disk image", ... */
-	/* The container format the disk is read through (E01, VHD, ...);
-	 * NULL for a plain file or device. Then `file` holds only the disk's
-	 * size, no handle, and reads go through `reader`. */
+	/* The container format the disk is read through (E01, VHD, a store,
+	 * ...) with uffs_disk_container; NULL for a plain file or device.
+	 * Then `file` holds only the disk's size, no handle, and reads go
+	 * through `reader`. */
 	struct uffs_container *format;
 	struct uaio_reader reader;
 	char described[64]; /* container, with the format named */
@@ -59,8 +90,7 @@ void uffs_source_close(struct uffs_source *src);
 void uffs_source_read_through(struct uffs_source *src,
 			      struct uffs_container *c);
 
-/* How the scan's I/O backends read this source: NULL for the OS's own
- * reads of file.handle, else a function (a container's). */
+/* How the scan's I/O backends read this source (its disk's aio_reader). */
 const struct uaio_reader *uffs_source_reader(const struct uffs_source *src);
 
 /* Reads exactly len bytes at off (relative to base); a short read is
