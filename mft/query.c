@@ -440,41 +440,6 @@ static bool step_pool(struct uffs_query *q)
 	return false;
 }
 
-/* The names of one listed record in the common case (names only: no
- * path, regex, extension or streams), each through the pool scan or the
- * matcher. Returns the names tested. */
-static inline uint64_t names_of_record(struct uffs_query *q,
-				       struct uffs_name_scan *ns, bool ns_on,
-				       bool has_m, uint64_t r)
-{
-	const struct uffs_index *idx = q->idx;
-	const uint8_t *lflags = idx->links.flags;
-	const uint32_t *name = idx->links.name;
-	const uint16_t *name_len = idx->links.name_len;
-	uint64_t tested = 0;
-	for (uint32_t i = idx->link_first[r], end = idx->link_first[r + 1];
-	     i < end; i++) {
-		if (lflags[i] & UFFS_LINK_HIDDEN)
-			continue;
-		tested++;
-		enum uffs_scan_verdict v =
-			ns_on ? uffs_name_scan_next(ns, name[i], name_len[i])
-			: has_m ? UFFS_SCAN_ASK
-				: UFFS_SCAN_YES;
-		if (v == UFFS_SCAN_NO ||
-		    (v == UFFS_SCAN_ASK &&
-		     !uffs_matcher_match(&q->m, idx->pool + name[i], name_len[i])))
-			continue;
-		struct uffs_row rw = {r, i,
-				      q->want_stream ? uffs_row_main_stream(idx, r)
-						     : UFFS_STREAM_NONE,
-				      UFFS_ROW_NAME, true};
-		if (size_ok(q, &rw))
-			take(q, &rw);
-	}
-	return tested;
-}
-
 static void rows_of_record(struct uffs_query *q, uint64_t r)
 {
 	const struct uffs_index *idx = q->idx;
@@ -487,42 +452,116 @@ static void rows_of_record(struct uffs_query *q, uint64_t r)
 	}
 }
 
-/* The record walk, from where it stopped until some rows are pending (or,
- * sorting, to the end); false when it has ended. */
-static bool step_record(struct uffs_query *q)
+/* An unnamed deleted record: its row is /$OrphanFiles/OrphanFile-N. */
+static bool unnamed(const struct uffs_index *idx, uint64_t r, uint16_t f)
+{
+	return !(f & UFFS_REC_IN_USE) && (f & UFFS_REC_USED) &&
+	       !uffs_row_has_visible_link(idx, r);
+}
+
+/* The common case, names only (no path, regex, extension or streams), in
+ * one tight loop with the index's columns and the name scan in locals,
+ * from where it stopped until some rows are pending (counting or sorting:
+ * to the end). False when it has ended. */
+static bool step_names(struct uffs_query *q)
 {
 	const struct uffs_index *idx = q->idx;
 	const uint16_t *rflags = idx->rflags;
-	uint16_t need = q->need;
-	uint64_t tested = 0, n = idx->n_records, r = q->r;
-	/* The scan's state in a local: the compiler keeps it in registers
-	 * (the rows taken are stored through q). */
+	const uint32_t *link_first = idx->link_first;
+	const uint8_t *lflags = idx->links.flags;
+	const uint32_t *name = idx->links.name;
+	const uint16_t *name_len = idx->links.name_len;
+	const char *pool = idx->pool;
+	struct uffs_matcher *m = &q->m;
+	const uint16_t need = q->need;
+	const bool filters = q->record_filters, want_stream = q->want_stream;
+	const bool ns_on = q->ns_on, has_m = q->has_m;
 	struct uffs_name_scan ns = q->ns;
-	bool ns_on = q->ns_on;
-	for (; r < n && !q->n_pend && !q->oom; r++) {
+	uint64_t tested = 0, n = idx->n_records, r = q->r;
+	bool found = false;
+	for (; r < n && !found; r++) {
 		uint16_t f = rflags[r];
 		if ((f & need) != need || r == MFT_FRS_ROOT)
 			continue;
-		if (q->record_filters && !record_ok(q, r))
+		if (filters && !record_ok(q, r))
 			continue;
-		if (!(f & UFFS_REC_IN_USE) && (f & UFFS_REC_USED) &&
-		    !uffs_row_has_visible_link(idx, r)) {
+		if (unnamed(idx, r, f)) {
 			struct uffs_row rw = {r, 0, UFFS_STREAM_NONE,
 					      UFFS_ROW_UNNAMED, false};
 			search_name(q, &rw);
-		} else if (q->walk == WALK_NAMES) {
-			/* Constant flags: the compiler makes one loop each. */
-			tested += ns_on	    ? names_of_record(q, &ns, true, true, r)
-				  : q->has_m ? names_of_record(q, &ns, false, true, r)
-					     : names_of_record(q, &ns, false, false, r);
-		} else {
-			rows_of_record(q, r);
+			found = q->n_pend > 0 || q->oom;
+			continue;
+		}
+		for (uint32_t i = link_first[r], end = link_first[r + 1]; i < end;
+		     i++) {
+			if (lflags[i] & UFFS_LINK_HIDDEN)
+				continue;
+			tested++;
+			enum uffs_scan_verdict v =
+				ns_on ? uffs_name_scan_next(&ns, name[i], name_len[i])
+				: has_m ? UFFS_SCAN_ASK
+					: UFFS_SCAN_YES;
+			if (v == UFFS_SCAN_NO ||
+			    (v == UFFS_SCAN_ASK &&
+			     !uffs_matcher_match(m, pool + name[i], name_len[i])))
+				continue;
+			struct uffs_row rw = {r, i,
+					      want_stream ? uffs_row_main_stream(idx, r)
+							  : UFFS_STREAM_NONE,
+					      UFFS_ROW_NAME, true};
+			if (size_ok(q, &rw)) {
+				take(q, &rw);
+				found = q->n_pend > 0 || q->oom;
+			}
 		}
 	}
 	q->ns = ns;
 	q->names_tested += tested;
 	q->r = r;
-	return q->n_pend > 0 || (r < n && !q->oom);
+	return found || r < n;
+}
+
+/* The record walk (paths, regex, extensions, streams), from where it
+ * stopped until some rows are pending (counting or sorting: to the end).
+ * False when it has ended. */
+static bool step_record(struct uffs_query *q)
+{
+	const struct uffs_index *idx = q->idx;
+	const uint16_t *rflags = idx->rflags;
+	const uint16_t need = q->need;
+	const bool filters = q->record_filters;
+	uint64_t n = idx->n_records, r = q->r;
+	bool found = false;
+	for (; r < n && !found; r++) {
+		uint16_t f = rflags[r];
+		if ((f & need) != need || r == MFT_FRS_ROOT)
+			continue;
+		if (filters && !record_ok(q, r))
+			continue;
+		if (unnamed(idx, r, f)) {
+			struct uffs_row rw = {r, 0, UFFS_STREAM_NONE,
+					      UFFS_ROW_UNNAMED, false};
+			search_name(q, &rw);
+		} else {
+			rows_of_record(q, r);
+		}
+		found = q->n_pend > 0 || q->oom;
+	}
+	q->r = r;
+	return found || r < n;
+}
+
+/* One step of the walk in use. */
+static bool step(struct uffs_query *q)
+{
+	switch (q->walk) {
+	case WALK_POOL:
+		return step_pool(q);
+	case WALK_NAMES:
+		return step_names(q);
+	default:
+		return step_record(q);
+	}
 }
 
 /* Finds rows until some are pending or the walk ends. */
@@ -530,7 +569,7 @@ static bool refill(struct uffs_query *q)
 {
 	q->n_pend = q->pend_at = 0;
 	while (q->n_pend == 0 && !q->oom)
-		if (!(q->walk == WALK_POOL ? step_pool(q) : step_record(q)))
+		if (!step(q))
 			return false;
 	return q->n_pend > 0;
 }
@@ -564,7 +603,7 @@ static int cmp_desc(const void *a, const void *b)
 /* The whole walk at once: rows are counted or kept for sorting. */
 static void walk_all(struct uffs_query *q)
 {
-	while (!q->oom && (q->walk == WALK_POOL ? step_pool(q) : step_record(q)))
+	while (!q->oom && step(q))
 		;
 }
 
