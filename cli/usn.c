@@ -500,6 +500,23 @@ static int read_journal_stream(struct usn_cmd *u, const struct uffs_volume *v,
 	return rc;
 }
 
+/* --verbose: where the journal lies, as istat lists an attribute's runs. */
+static void note_stream_map(const struct usn_cmd *u, uint64_t frs,
+			    const struct uffs_stream_map *m)
+{
+	uint64_t data = 0, holes = 0, n_data = 0, n_holes = 0;
+	for (size_t i = 0; i < m->n_ext; i++) {
+		bool hole = m->ext[i].vol_off == UFFS_SPARSE_OFFSET;
+		*(hole ? &holes : &data) += m->ext[i].len;
+		*(hole ? &n_holes : &n_data) += 1;
+	}
+	fprintf(stderr,
+		"uffs: %s: $UsnJrnl (record %" PRIu64 "):$J: %" PRIu64
+		" bytes; %" PRIu64 " data runs of %" PRIu64 " bytes, %" PRIu64
+		" holes of %" PRIu64 " bytes\n",
+		u->source, frs, m->size, n_data, data, n_holes, holes);
+}
+
 static int read_volume_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 {
 	uint64_t frs = find_journal(&l->idx);
@@ -516,6 +533,8 @@ static int read_volume_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 		fprintf(stderr, "uffs: %s: $UsnJrnl:$J: %s\n", u->source, text);
 		return UFFS_EXIT_ERROR;
 	}
+	if (u->common.verbose)
+		note_stream_map(u, frs, &m);
 	u->l = l;
 	int rc = read_journal_stream(u, &l->vol, &m);
 	u->l = NULL;
