@@ -109,7 +109,9 @@ struct uffs_entry {
 /* Iterator flags. */
 #define UFFS_ITER_STREAMS 0x1 /* also an entry per named stream */
 #define UFFS_ITER_DELETED 0x2 /* also records not in use (needs the db
-			       * opened with options.deleted) */
+			       * opened with options.deleted); entries are
+			       * names, so a deleted record none of whose
+			       * names survive has none */
 
 uffs_iter *uffs_iter_new(const uffs_db *db, unsigned flags);
 /* 1 and the next entry, or 0 at the end. */
