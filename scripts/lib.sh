@@ -62,13 +62,13 @@ debian_mirror_uri() {
 # apt has none) and builds it for
 # the Windows cross build with cross/cmocka/meson.build, installed in DIR.
 cmocka_for_mingw() {
-	local dir=$1 top
+	local dir=$1 top sudo=()
 	top=$(pwd)
 	[ -f "$dir/lib/libcmocka.a" ] && return 0
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
 	need_packages dpkg-dev || return 1
 	if ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-		local sudo=() uri
-		[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+		local uri
 		uri=$(debian_mirror_uri) || {
 			echo "no Debian archive for this release in the apt sources" >&2
 			return 1
@@ -80,13 +80,35 @@ cmocka_for_mingw() {
 		"${sudo[@]}" apt-get update -qq >&2
 	fi
 	mkdir -p "$dir/src"
-	(cd "$dir/src" && apt-get source -qq cmocka >/dev/null 2>&1) || return 1
-	local src
-	src=$(find "$dir/src" -maxdepth 1 -type d -name 'cmocka-*' | head -n 1)
-	[ -n "$src" ] || return 1
-	meson setup "$dir/build" "$top/cross/cmocka" --cross-file "$top/cross/x86_64-w64-mingw32.ini" \
-		-Dsource="$src" --prefix="$dir" >/dev/null &&
-		ninja -C "$dir/build" install >/dev/null
+	# A mirror can fail for a moment (an index or the tarball half-fetched):
+	# refresh the indexes and try again before giving up, and say why.
+	local log="$dir/fetch.log" attempt src=
+	: >"$log"
+	for attempt in 1 2 3; do
+		rm -rf "$dir/src" && mkdir -p "$dir/src"
+		if (cd "$dir/src" && apt-get source -qq cmocka) >>"$log" 2>&1; then
+			src=$(find "$dir/src" -maxdepth 1 -type d -name 'cmocka-*' | head -n 1)
+			[ -n "$src" ] && break
+		fi
+		echo "cmocka source: attempt $attempt failed" >>"$log"
+		[ "$attempt" -lt 3 ] || break
+		sleep $((attempt * 15))
+		"${sudo[@]}" apt-get update -qq >>"$log" 2>&1
+	done
+	if [ -z "$src" ]; then
+		echo "apt-get source cmocka failed three times:" >&2
+		tail -n 20 "$log" >&2
+		return 1
+	fi
+	rm -rf "$dir/build"
+	if ! { meson setup "$dir/build" "$top/cross/cmocka" \
+		--cross-file "$top/cross/x86_64-w64-mingw32.ini" \
+		-Dsource="$src" --prefix="$dir" &&
+		ninja -C "$dir/build" install; } >>"$log" 2>&1; then
+		echo "building cmocka for mingw failed:" >&2
+		tail -n 30 "$log" >&2
+		return 1
+	fi
 }
 
 # Container sources (E01, VHD/VHDX, VMDK, qcow2) and shadow copies come from
