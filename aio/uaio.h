@@ -113,6 +113,7 @@ struct uaio_ctx {
 	unsigned inflight;
 	void *impl;
 	char why[160]; /* set by uaio_select: why faster backends were skipped */
+	char detail[96]; /* set by init where it varies: what the backend runs on */
 };
 
 /* Backends compiled into this build, best first. */

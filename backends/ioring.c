@@ -3,15 +3,18 @@
  * the first file registered where the ring supports it. The functions are looked up in
  * KernelBase at run time, so the binary starts on Windows 10 and under Wine
  * (which has none of them); there the probe says why and selection falls
- * back to iocp. */
+ * back to iocp. A test build (-Dioring_double=true) may take them from the
+ * user-mode double in tests/windows instead; see ioring_module. */
 #include <windows.h>
 #include <ioringapi.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "../aio/uaio.h"
+#include "ioring_hresult.h"
 #include "pread.h"
 
 typedef HRESULT(WINAPI *query_caps_fn)(IORING_CAPABILITIES *);
@@ -35,6 +38,7 @@ typedef HRESULT(WINAPI *register_buffers_fn)(HIORING, UINT32,
 #define REGISTRATION ((UINT_PTR)UINT64_MAX)
 
 struct ioring_api {
+	char from[80]; /* where the functions came from, for --verbose */
 	query_caps_fn query_caps;
 	op_supported_fn op_supported;
 	create_fn create;
@@ -64,13 +68,56 @@ static void *lookup(HMODULE m, const char *name)
 	return v;
 }
 
-static bool resolve(struct ioring_api *api, char *why, size_t why_len)
+static HMODULE kernelbase(struct ioring_api *api, char *why, size_t why_len)
 {
 	HMODULE kb = GetModuleHandleW(L"kernelbase.dll");
-	if (!kb) {
+	if (!kb)
 		snprintf(why, why_len, "KernelBase not loaded");
-		return false;
+	snprintf(api->from, sizeof api->from, "KernelBase");
+	return kb;
+}
+
+#ifdef UFFS_IORING_DOUBLE
+/* TEST BUILDS ONLY. meson compiles this in with -Dioring_double=true (off by
+ * default, set by scripts/test for its Wine runs); a release build has no
+ * path that loads anything but KernelBase. When UFFS_IORING_DOUBLE_DLL names
+ * a DLL, the functions come from it and from nothing else: a double that
+ * does not load makes the backend unavailable, it never quietly becomes
+ * KernelBase. The module stays loaded, as KernelBase does. */
+static HMODULE ioring_module(struct ioring_api *api, char *why, size_t why_len)
+{
+	wchar_t path[MAX_PATH];
+	DWORD n = GetEnvironmentVariableW(L"UFFS_IORING_DOUBLE_DLL", path,
+					  MAX_PATH);
+	if (n == 0)
+		return kernelbase(api, why, why_len);
+	if (n >= MAX_PATH) {
+		snprintf(why, why_len, "UFFS_IORING_DOUBLE_DLL is too long");
+		return NULL;
 	}
+	const wchar_t *base = path;
+	for (const wchar_t *p = path; *p; p++)
+		if (*p == L'\\' || *p == L'/')
+			base = p + 1;
+	HMODULE m = LoadLibraryW(path);
+	if (!m)
+		snprintf(why, why_len, "IoRing test double %ls did not load (error %lu)",
+			 base, GetLastError());
+	snprintf(api->from, sizeof api->from, "the test double (%ls)", base);
+	return m;
+}
+#else
+static HMODULE ioring_module(struct ioring_api *api, char *why, size_t why_len)
+{
+	return kernelbase(api, why, why_len);
+}
+#endif
+
+static bool resolve(struct ioring_api *api, char *why, size_t why_len)
+{
+	HMODULE kb = ioring_module(api, why, why_len);
+	if (!kb)
+		return false;
 	api->query_caps = (query_caps_fn)lookup(kb, "QueryIoRingCapabilities");
 	api->op_supported = (op_supported_fn)lookup(kb, "IsIoRingOpSupported");
 	api->create = (create_fn)lookup(kb, "CreateIoRing");
@@ -85,7 +132,8 @@ static bool resolve(struct ioring_api *api, char *why, size_t why_len)
 	if (!api->query_caps || !api->op_supported || !api->create ||
 	    !api->build_read || !api->submit || !api->pop || !api->close) {
 		snprintf(why, why_len,
-			 "no IoRing API in KernelBase (Windows 11 or later; Wine has none): falling back");
+			 "no IoRing API in %s (Windows 11 or later; Wine has none): falling back",
+			 api->from);
 		return false;
 	}
 	return true;
@@ -137,6 +185,7 @@ static int ioring_init(struct uaio_ctx *ctx)
 		return UAIO_E_UNAVAILABLE;
 	}
 	ctx->impl = r;
+	snprintf(ctx->detail, sizeof ctx->detail, "IoRing from %s", r->api.from);
 	return UAIO_OK;
 }
 
@@ -198,16 +247,37 @@ static int ioring_submit(struct uaio_ctx *ctx, const struct uaio_op *ops,
 				IoRingBufferRefFromIndexAndOffset(0, (UINT32)(b - r->fixed));
 			buf = reg;
 		}
-		if (FAILED(r->api.build_read(r->ring, file, buf, (UINT32)ops[i].len,
-					     ops[i].offset,
-					     (UINT_PTR)ops[i].user_data,
-					     IOSQE_FLAGS_NONE)))
-			break; /* the submission queue is full */
+		HRESULT built = r->api.build_read(r->ring, file, buf,
+						  (UINT32)ops[i].len, ops[i].offset,
+						  (UINT_PTR)ops[i].user_data,
+						  IOSQE_FLAGS_NONE);
+		if (built == IORING_E_SUBMISSION_QUEUE_FULL)
+			break; /* the rest waits for completions */
+		if (FAILED(built)) {
+			if (i == 0)
+				return UAIO_E_IO; /* refused outright: not room */
+			break;
+		}
 	}
 	UINT32 submitted = 0;
 	if (i && FAILED(r->api.submit(r->ring, 0, 0, &submitted)))
 		return UAIO_E_IO;
 	return (int)i;
+}
+
+/* A completion's bytes, 0 at the end of the file (in Win32 or NT terms),
+ * or a UAIO_E_* code; only Win32-facility codes carry a Win32 error. */
+static int64_t cqe_result(const IORING_CQE *cqe)
+{
+	HRESULT hr = cqe->ResultCode;
+	if (hr == HRESULT_FROM_WIN32(ERROR_HANDLE_EOF) ||
+	    hr == UFFS_HRESULT_NT_END_OF_FILE)
+		return 0;
+	if (SUCCEEDED(hr))
+		return (int64_t)cqe->Information;
+	if (HRESULT_FACILITY(hr) == FACILITY_WIN32)
+		return uaio_from_win32((unsigned long)HRESULT_CODE(hr));
+	return hr == E_INVALIDARG ? UAIO_E_INVAL : UAIO_E_IO;
 }
 
 static unsigned pop_all(struct ioring_impl *r, struct uaio_cqe *out,
@@ -218,12 +288,7 @@ static unsigned pop_all(struct ioring_impl *r, struct uaio_cqe *out,
 	while (n < max && r->api.pop(r->ring, &cqe) == S_OK) {
 		if (cqe.UserData == REGISTRATION)
 			continue;
-		int64_t res = (int64_t)cqe.Information;
-		if (cqe.ResultCode == HRESULT_FROM_WIN32(ERROR_HANDLE_EOF))
-			res = 0;
-		else if (FAILED(cqe.ResultCode))
-			res = uaio_from_win32((unsigned long)(cqe.ResultCode & 0xFFFF));
-		out[n++] = (struct uaio_cqe){cqe.UserData, res};
+		out[n++] = (struct uaio_cqe){cqe.UserData, cqe_result(&cqe)};
 	}
 	return n;
 }

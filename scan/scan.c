@@ -602,6 +602,16 @@ static int reader_open(struct engine *e, struct reader *r,
 			fprintf(stderr, "uffs: I/O backend %s (%s)\n",
 				r->ctx.ops->name, text);
 	}
+	/* What the backend runs on, where that can differ (IoRing from
+	 * KernelBase or from the test double). */
+	if (first && r->ctx.detail[0]) {
+		char text[140];
+		snprintf(text, sizeof text, "%s: %s", r->ctx.ops->name,
+			 r->ctx.detail);
+		explain(e->st, text);
+		if (e->o->verbose)
+			fprintf(stderr, "uffs: I/O backend %s\n", text);
+	}
 	pthread_mutex_unlock(&e->lock);
 	uaio_register_buffers(&r->ctx, e->mem,
 			      (size_t)e->n_slots * e->plan.chunk_records *
