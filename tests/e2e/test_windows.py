@@ -6,37 +6,152 @@ Wine must print exactly what the Linux uffs prints (text, body file, jsonl)
 and build the same index (one digest) in every scan mode on every Windows
 backend (iocp, threads, sync, and fault with short reads and reordering).
 Errors keep their one-line form and exit status.
+
+With --ioring-double (a build made with -Dioring_double=true), the ioring
+backend runs on the IoRing test double (tests/windows): the same digests
+and listings as Linux on every image, also with the double's injected
+short reads, reordering, full queue and errors, and --verbose shows it ran
+with no fallback. Without the variable that names the double, ioring stays
+unavailable under Wine and iocp reads instead (checked first).
 """
 import argparse
 import itertools
 import os
+import re
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Tap, committed_images, decompress, run  # noqa: E402
+from common import (Tap, committed_images, decompress, run,  # noqa: E402
+                    shared_images)
 
 MODES = ["streaming", "prefetch", "pipelined-parallel", "parallel", "async"]
 BACKENDS = ["iocp", "threads", "sync"]
 
 
-def wine(exe, args, timeout=120):
+def wine(exe, args, timeout=120, env=None):
     """Runs exe under Wine. uffs prints a line on stderr for every failure
     it reports; a failure with no output at all is Wine failing to run the
     process (seen once in a fresh prefix), so that case is tried once more.
     A failure that repeats, or that says anything, counts. So does a
     second time-out: once, a first Wine start after the server came up hung
     for minutes before the process began."""
+    kw = {"timeout": timeout}
+    if env is not None:
+        kw["env"] = env
     try:
-        r = run(["wine", exe] + args, timeout=timeout)
+        r = run(["wine", exe] + args, **kw)
     except subprocess.TimeoutExpired:
         print(f"# wine timed out on {' '.join(args)}: once more")
-        return run(["wine", exe] + args, timeout=timeout)
+        return run(["wine", exe] + args, **kw)
     if r.returncode != 0 and not r.stdout and not r.stderr:
         print(f"# wine ran nothing for {' '.join(args)} (exit {r.returncode}): once more")
-        r = run(["wine", exe] + args, timeout=timeout)
+        r = run(["wine", exe] + args, **kw)
     return r
+
+
+# The IoRing test double: the variables that point uffs.exe at it and set
+# its faults. Removed from this process's environment at start, so that
+# only the runs that ask for the double get it.
+DOUBLE_VARS = ("UFFS_IORING_DOUBLE_DLL", "UFFS_IORING_DOUBLE_FAULTS")
+DOUBLE_RAN = "I/O backend ioring: IoRing from the test double (uffs_ioring_double.dll)"
+DOUBLE_FAULTS = ["", "short", "reorder", "full:2", "noregister",
+                 "short:3,reorder,full:3"]
+
+
+def double_env(dll, faults=""):
+    env = dict(os.environ, UFFS_IORING_DOUBLE_DLL=dll)
+    if faults:
+        env["UFFS_IORING_DOUBLE_FAULTS"] = faults
+    return env
+
+
+def ran_on_double(err):
+    """--verbose says the double served ioring, and nothing fell back or
+    closed a ring with reads in flight."""
+    return (DOUBLE_RAN in err and "scan: ioring backend" in err and
+            "skipped" not in err and "falling back" not in err and
+            "uffs_ioring_double:" not in err)
+
+
+def test_ioring_double(tap, exe, ref, dll):
+    """uffs.exe with --backend ioring on the IoRing test double: Linux's
+    digest and listings on every committed image (and the shared samples
+    where they are), with and without injected faults."""
+    small = decompress(committed_images()[-1])
+    r = wine(exe, ["list", "-v", "-m", "async", "-b", "ioring", small],
+             env=double_env(dll))
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 0 and ran_on_double(err) and
+           r.stdout == run([ref, "list", small]).stdout,
+           "--backend ioring on the test double: --verbose names it, no fallback, Linux's listing",
+           err)
+    r = wine(exe, ["list", "-v", "-m", "async", small], env=double_env(dll))
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 0 and ran_on_double(err),
+           "with the double, the best backend under Wine is ioring (nothing skipped)", err)
+    r = wine(exe, ["digest", "-v", "-m", "async", "-b", "ioring", "--chunk", "4K",
+                   small], env=double_env(dll, "short"))
+    err = r.stderr.decode(errors="replace")
+    shorts = re.search(r"(\d+) short reads", err)
+    n_short = int(shorts.group(1)) if shorts else 0
+    tap.ok(r.returncode == 0 and ran_on_double(err) and n_short > 0,
+           f"the double's short reads reach the scan ({n_short} short reads)", err)
+    r = wine(exe, ["bench", "-m", "async", "-b", "ioring", "--repeat", "1", small],
+             env=double_env(dll))
+    out = r.stdout.decode(errors="replace")
+    tap.ok(r.returncode == 0 and "ioring: IoRing from the test double" in out
+           and "falling back" not in out,
+           "uffs bench names the IoRing the backend ran on", out)
+
+    images = committed_images() + (shared_images() or [])
+    for path in images:
+        name = os.path.basename(path)
+        img = decompress(path)
+        want = run([ref, "digest", img]).stdout.split()[:1]
+        bad = []
+        # Every fault in async mode; the other modes that read through a
+        # backend with them all at once ("parallel" reads directly).
+        combos = [(faults, "async") for faults in DOUBLE_FAULTS]
+        combos += [(DOUBLE_FAULTS[-1], m)
+                   for m in ("streaming", "prefetch", "pipelined-parallel")]
+        for faults, mode in combos:
+            w = wine(exe, ["digest", "-v", "--chunk", "4K", "-m", mode, "-b",
+                           "ioring", img], env=double_env(dll, faults))
+            err = w.stderr.decode(errors="replace")
+            if w.stdout.split()[:1] != want or not ran_on_double(err):
+                bad.append(f"{faults or 'no faults'} -m {mode}: "
+                           f"{w.stdout[:40]!r} {err[-300:]}")
+        tap.ok(want and not bad,
+               f"{name}: digest --backend ioring on the double = Linux's, "
+               f"{len(combos)} fault x mode runs", "\n".join(bad[:6]))
+        for fmt in (["list"], ["list", "-f", "bodyfile", "--deleted"]):
+            w = wine(exe, fmt + ["-b", "ioring", img],
+                     env=double_env(dll, "short,reorder"))
+            l = run([ref] + fmt + [img])
+            tap.ok(w.returncode == 0 and w.stdout == l.stdout and l.stdout,
+                   f"{name}: `uffs {' '.join(fmt)} --backend ioring` with short, "
+                   "reordered reads: Linux's bytes",
+                   w.stderr.decode(errors="replace")[:300])
+
+    # A read error from the ring ends the scan with the one-line error.
+    r = wine(exe, ["digest", "-b", "ioring", small], env=double_env(dll, "error:2"))
+    err = r.stderr.decode(errors="replace").strip()
+    tap.ok(r.returncode == 1 and "I/O error" in err and len(err.splitlines()) == 1
+           and "uffs_ioring_double:" not in err,
+           "an injected read error: exit 1, one line naming the I/O error", err)
+    # A fault the double does not know: no ring, and ioring says so.
+    r = wine(exe, ["digest", "-b", "ioring", small], env=double_env(dll, "bogus"))
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 1 and "unknown fault 'bogus'" in err,
+           "an unknown fault word: the double refuses, --backend ioring fails", err)
+    # The double named but absent: unavailable, and no quiet KernelBase.
+    r = wine(exe, ["list", "-b", "ioring", small],
+             env=double_env("C:\\nowhere\\uffs_ioring_double.dll"))
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 1 and "did not load" in err,
+           "a double that does not load: --backend ioring fails with the reason", err)
 
 
 def test_library(tap, win_build, build):
@@ -126,7 +241,11 @@ def main():
     ap.add_argument("--uffs", required=True, help="the Linux build, the reference")
     ap.add_argument("--win-build", help="the cross build's folder: test libuffs-0.dll")
     ap.add_argument("--build", help="the Linux build's folder (with --win-build)")
+    ap.add_argument("--ioring-double",
+                    help="uffs_ioring_double.dll (a build with -Dioring_double=true)")
     args = ap.parse_args()
+    for var in DOUBLE_VARS:
+        os.environ.pop(var, None)
     tap = Tap()
     exe, ref = args.uffs_exe, args.uffs
 
@@ -251,6 +370,12 @@ def main():
             os.unlink(link)
     else:
         tap.skip("live volume through dosdevices", "WINEPREFIX not set")
+
+    if args.ioring_double:
+        dll = run(["winepath", "-w", args.ioring_double]).stdout.decode().strip()
+        test_ioring_double(tap, exe, ref, dll)
+    else:
+        tap.skip("ioring on the IoRing test double", "no --ioring-double")
 
     test_saved_index(tap, exe, ref)
     if args.win_build and args.build:

@@ -20,6 +20,7 @@
 struct fixture {
 	const struct uaio_backend_ops *ops; /* NULL: the best available */
 	const char *fallback_from;          /* backend expected to be skipped */
+	const char *runs_on;                /* expected in the context's detail */
 	struct uaio_config cfg;
 	char path[512];
 	struct uffs_file file;
@@ -106,6 +107,10 @@ static void create(struct fixture *f, struct uaio_ctx *ctx, unsigned depth)
 	 * the context says why the first choice was skipped. */
 	if (f->fallback_from)
 		assert_non_null(strstr(ctx->why, f->fallback_from));
+	if (f->runs_on) {
+		assert_string_equal(ctx->ops->name, f->ops->name);
+		assert_non_null(strstr(ctx->detail, f->runs_on));
+	}
 }
 
 static void check_block(const uint8_t *buf, uint64_t off, size_t n)
@@ -349,8 +354,22 @@ static int setup_by_name(void **state, const char *name)
 	struct uaio_config cfg = {.depth = 8};
 	char why[160] = "";
 	bool available = ops->probe(why, sizeof why) == UAIO_OK;
+	/* A test run that points ioring at its user-mode double (scripts/test
+	 * under Wine, in a build made with -Dioring_double=true) means the
+	 * double to run: no fallback then. */
+	const char *double_dll = getenv("UFFS_IORING_DOUBLE_DLL");
+	bool on_double = strcmp(name, "ioring") == 0 && double_dll && *double_dll;
+	if (on_double && !available) {
+		printf("# ioring: the test double did not run: %s\n", why);
+		return -1;
+	}
 	if (setup(state, available ? ops : NULL, cfg))
 		return -1;
+	if (on_double) {
+		struct fixture *f = *state;
+		f->runs_on = "IoRing from the test double";
+		printf("# ioring runs on the test double %s\n", double_dll);
+	}
 	if (!available) {
 		struct fixture *f = *state;
 		f->fallback_from = name;
