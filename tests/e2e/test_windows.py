@@ -200,6 +200,26 @@ def test_library(tap, win_build, build):
                    got.stderr.decode(errors="replace")[:300])
 
 
+def test_release_has_no_double(tap, win_build):
+    """backends/ioring.c compiled as a release build compiles it (no
+    -Dioring_double) holds no trace of the double's variable; the test
+    build's object does. The variable's name is a UTF-16 literal there."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__))))
+    marker = "UFFS_IORING_DOUBLE_DLL".encode("utf-16-le")
+    with tempfile.TemporaryDirectory() as work:
+        obj = os.path.join(work, "ioring.obj")
+        r = run(["x86_64-w64-mingw32-gcc-posix", "-std=c11", "-O2", "-c",
+                 "-D_WIN32_WINNT=0x0A00", "-DNTDDI_VERSION=0x0A00000B",
+                 "-o", obj, os.path.join(top, "backends", "ioring.c")])
+        release = open(obj, "rb").read() if r.returncode == 0 else b""
+    test_obj = os.path.join(win_build, "libuaio.a.p", "backends_ioring.c.obj")
+    in_test = open(test_obj, "rb").read() if os.path.exists(test_obj) else b""
+    tap.ok(release and marker not in release and marker in in_test,
+           "ioring.c without -Dioring_double has no path to the test double "
+           "(the test build's has)", r.stderr.decode(errors="replace")[:300])
+
+
 def test_saved_index(tap, exe, ref):
     """Index files are platform-neutral: one written by uffs.exe lists on
     Linux and the other way round, with the source's bytes and digest; a
@@ -374,6 +394,8 @@ def main():
     if args.ioring_double:
         dll = run(["winepath", "-w", args.ioring_double]).stdout.decode().strip()
         test_ioring_double(tap, exe, ref, dll)
+        if args.win_build:
+            test_release_has_no_double(tap, args.win_build)
     else:
         tap.skip("ioring on the IoRing test double", "no --ioring-double")
 
