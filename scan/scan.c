@@ -729,12 +729,24 @@ static bool take_chunk(struct engine *e, uint32_t *slot, uint32_t *chunk)
 	return got;
 }
 
+struct reading_worker_arg {
+	struct engine *e;
+	unsigned nth;
+};
+
 /* One worker: read a chunk, parse it on this core while its bytes are
  * still in this core's cache, merge what is next in order, repeat. The
- * other workers' reads overlap this one's parsing. */
+ * other workers' reads overlap this one's parsing. Each worker reads
+ * every chunk into the same buffer (its own part of the slots' memory,
+ * whatever slot holds the chunk's batch): the buffer stays in this core's
+ * cache, so the kernel's copy into it and the parse out of it do not go
+ * to memory. */
 static void *reading_worker(void *arg)
 {
-	struct engine *e = arg;
+	const struct reading_worker_arg *a = arg;
+	struct engine *e = a->e;
+	uint8_t *own_buf = e->mem + (size_t)a->nth * e->plan.chunk_records *
+					    e->v->record_size;
 	struct mft_record_view *view = malloc(sizeof *view);
 	struct reader r;
 	unsigned pieces = e->plan.max_pieces ? e->plan.max_pieces : 1;
@@ -748,6 +760,7 @@ static void *reading_worker(void *arg)
 	if (reader_open(e, &r, e->reading_backend, &cfg, pieces) == MFT_OK) {
 		uint32_t si, chunk;
 		while (!has_error(e) && take_chunk(e, &si, &chunk)) {
+			e->slots[si].buf = own_buf;
 			start_chunk(e, &r, si, chunk, view);
 			while (r.slots_reading && !has_error(e)) {
 				flush_backlog(e, &r);
@@ -764,11 +777,18 @@ static void *reading_worker(void *arg)
 static void run_reading_workers(struct engine *e, unsigned n)
 {
 	pthread_t tid[WORKERS_MAX];
+	struct reading_worker_arg arg[WORKERS_MAX];
 	unsigned started = 0;
-	for (unsigned i = 1; i < n; i++)
-		if (pthread_create(&tid[started], NULL, reading_worker, e) == 0)
+	if (n > e->n_slots)
+		n = e->n_slots; /* a buffer each */
+	for (unsigned i = 1; i < n; i++) {
+		arg[started] = (struct reading_worker_arg){e, started + 1};
+		if (pthread_create(&tid[started], NULL, reading_worker,
+				   &arg[started]) == 0)
 			started++;
-	reading_worker(e); /* the calling thread is one of them */
+	}
+	struct reading_worker_arg self = {e, 0};
+	reading_worker(&self); /* the calling thread is one of them */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 }
