@@ -25,6 +25,11 @@ void cli_saved_info(const struct uffs_loaded *l)
 	       mo, d, sec / 3600, sec / 60 % 60, sec % 60);
 	printf("scan warnings:      %" PRIu64 "\n", s->facts.warnings);
 	printf("upcase table:       %s\n", s->facts.upcase ? "saved" : "none");
+	if (s->facts.has_journal)
+		printf("change journal:     ID 0x%016" PRIx64 ", next USN %" PRIu64 "\n",
+		       s->facts.journal_id, s->facts.journal_next_usn);
+	else
+		printf("change journal:     none recorded (uffs index --update rescans)\n");
 	if (l->src.file.volume_prefix[0])
 		printf("paths as:           %s\\\n", l->src.file.volume_prefix);
 }

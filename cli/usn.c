@@ -14,6 +14,7 @@
 #include "../mft/ntfs_format.h"
 #include "../mft/upcase.h"
 #include "../mft/usn.h"
+#include "../scan/journal.h"
 #include "cli.h"
 #include "filter.h"
 #include "out.h"
@@ -377,23 +378,6 @@ static int64_t read_block(const struct uffs_file *f, uint8_t *buf, size_t len,
 	return n;
 }
 
-/* The pages of [f0, f0 + n) of the file, whose byte 0 is stream offset
- * base: the first may be a partial page. */
-static void walk_block(struct usn_cmd *u, const uint8_t *buf, size_t n,
-		       uint64_t stream_off)
-{
-	size_t p = 0;
-	while (p < n) {
-		uint64_t s = stream_off + p;
-		size_t len = USN_PAGE - (size_t)(s % USN_PAGE);
-		if (len > n - p)
-			len = n - p;
-		if (!usn_all_zero(buf + p, len))
-			usn_page_walk(buf + p, len, s, on_record, on_damage, u);
-		p += len;
-	}
-}
-
 static int read_journal_file(struct usn_cmd *u, const struct uffs_file *f)
 {
 	uint8_t *buf = malloc(BLOCK);
@@ -427,7 +411,8 @@ static int read_journal_file(struct usn_cmd *u, const struct uffs_file *f)
 			rc = UFFS_EXIT_ERROR;
 			break;
 		}
-		walk_block(u, buf, (size_t)got, base + f0);
+		uffs_journal_walk_block(buf, (size_t)got, base + f0, on_record,
+					 on_damage, u);
 		if ((uint64_t)got < n)
 			break; /* the file ended early */
 		off = uffs_file_next_data(f, f0 + n);
@@ -437,68 +422,6 @@ static int read_journal_file(struct usn_cmd *u, const struct uffs_file *f)
 }
 
 /* ---- the journal of a volume ------------------------------------------------ */
-
-/* $Extend/$UsnJrnl: the record named so under record 11. */
-static uint64_t find_journal(const struct uffs_index *idx)
-{
-	static const char want[] = "$UsnJrnl";
-	for (uint64_t r = 0; r < idx->n_records; r++) {
-		if (!(idx->rflags[r] & UFFS_REC_IN_USE))
-			continue;
-		UFFS_FOR_EACH_LINK(idx, r, i)
-		if (MFT_REF_FRS(idx->links.parent[i]) == MFT_FRS_EXTEND &&
-		    idx->links.name_len[i] == sizeof want - 1 &&
-		    !memcmp(idx->pool + idx->links.name[i], want, sizeof want - 1))
-			return r;
-	}
-	return UINT64_MAX;
-}
-
-/* Reads the stream's pages that hold data, a block at a time; holes (the
- * journal's trimmed start) are passed over without reading them. */
-static int read_journal_stream(struct usn_cmd *u, const struct uffs_volume *v,
-			       const struct uffs_stream_map *m)
-{
-	uint8_t *buf = malloc(BLOCK);
-	if (!buf) {
-		fputs("uffs: out of memory\n", stderr);
-		return UFFS_EXIT_ERROR;
-	}
-	uint64_t done = 0; /* pages before this offset have been walked */
-	int rc = UFFS_EXIT_OK;
-	for (size_t i = 0; i < m->n_ext && rc == UFFS_EXIT_OK; i++) {
-		const struct uffs_extent *e = &m->ext[i];
-		if (e->vol_off == UFFS_SPARSE_OFFSET || e->mft_off >= m->size)
-			continue;
-		uint64_t end = e->mft_off + e->len < m->size ? e->mft_off + e->len
-							     : m->size;
-		uint64_t at = e->mft_off - e->mft_off % USN_PAGE;
-		if (at < done)
-			at = done;
-		while (at < end) {
-			uint64_t n = m->size - at < BLOCK ? m->size - at : BLOCK;
-			/* Whole pages, so no record is cut between blocks. */
-			if (end - at < n)
-				n = (end - at + USN_PAGE - 1) / USN_PAGE * USN_PAGE;
-			if (n > m->size - at)
-				n = m->size - at;
-			struct mft_error err;
-			if (uffs_volume_read_stream(v, m, at, buf, (size_t)n, &err)) {
-				char text[512];
-				uffs_error_text(&err, v, true, text, sizeof text);
-				fprintf(stderr, "uffs: %s: $UsnJrnl:$J at byte %" PRIu64 ": %s\n",
-					u->source, at, text);
-				rc = UFFS_EXIT_ERROR;
-				break;
-			}
-			walk_block(u, buf, (size_t)n, at);
-			at += n;
-			done = at;
-		}
-	}
-	free(buf);
-	return rc;
-}
 
 /* --verbose: where the journal lies, as istat lists an attribute's runs. */
 static void note_stream_map(const struct usn_cmd *u, uint64_t frs,
@@ -519,26 +442,33 @@ static void note_stream_map(const struct usn_cmd *u, uint64_t frs,
 
 static int read_volume_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 {
-	uint64_t frs = find_journal(&l->idx);
-	if (frs == UINT64_MAX) {
+	uint64_t frs = uffs_journal_find(&l->idx);
+	if (frs == UFFS_JOURNAL_NONE) {
 		fprintf(stderr, "uffs: %s: the volume has no change journal ($Extend/$UsnJrnl)\n",
 			u->source);
 		return UFFS_EXIT_ERROR;
 	}
-	struct uffs_stream_map m;
+	struct uffs_journal j;
 	struct mft_error err;
-	if (uffs_volume_map_stream(&l->vol, frs, AT_DATA, "$J", &m, &err)) {
-		char text[512];
+	char text[512];
+	if (uffs_journal_open(&l->vol, frs, &j, &err)) {
 		uffs_error_text(&err, &l->vol, true, text, sizeof text);
 		fprintf(stderr, "uffs: %s: $UsnJrnl:$J: %s\n", u->source, text);
 		return UFFS_EXIT_ERROR;
 	}
 	if (u->common.verbose)
-		note_stream_map(u, frs, &m);
+		note_stream_map(u, frs, &j.j);
 	u->l = l;
-	int rc = read_journal_stream(u, &l->vol, &m);
+	uint64_t at = 0;
+	int rc = UFFS_EXIT_OK;
+	if (uffs_journal_read(&l->vol, &j, 0, on_record, on_damage, u, &at, &err)) {
+		uffs_error_text(&err, &l->vol, true, text, sizeof text);
+		fprintf(stderr, "uffs: %s: $UsnJrnl:$J at byte %" PRIu64 ": %s\n",
+			u->source, at, text);
+		rc = UFFS_EXIT_ERROR;
+	}
 	u->l = NULL;
-	uffs_stream_map_free(&m);
+	uffs_journal_close(&j);
 	return rc;
 }
 

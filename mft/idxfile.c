@@ -15,6 +15,7 @@ enum section_id {
 	SEC_EXTENTS = 4,
 	SEC_BITMAP = 5,
 	SEC_UPCASE = 6,
+	SEC_JOURNAL = 7,
 	SEC_RFLAGS = 16,
 	SEC_SEQ,
 	SEC_FATTRS,
@@ -59,6 +60,7 @@ static const struct section_kind kinds[] = {
 	{SEC_EXTENTS, 24, false, "extents"},
 	{SEC_BITMAP, 1, true, "bitmap"},
 	{SEC_UPCASE, 2, true, "upcase"},
+	{SEC_JOURNAL, 8, true, "change journal position"},
 	{SEC_RFLAGS, 2, false, "record flags"},
 	{SEC_SEQ, 2, false, "sequence numbers"},
 	{SEC_FATTRS, 4, false, "file attributes"},
@@ -148,6 +150,7 @@ struct layout {
 	struct out_section s[N_KINDS];
 	size_t n;
 	uint8_t meta[META_SIZE];
+	uint64_t journal[2]; /* id, next USN */
 	uint8_t header[UFFS_IDXFILE_HEADER_SIZE];
 	uint8_t table[N_KINDS * UFFS_IDXFILE_ENTRY_SIZE];
 	uint64_t file_size;
@@ -197,6 +200,11 @@ static void plan_sections(struct layout *l, const struct uffs_index *idx,
 		add(l, SEC_BITMAP, f->bitmap, f->bitmap_len);
 	if (f->upcase)
 		add(l, SEC_UPCASE, f->upcase, UFFS_IDXFILE_UPCASE_UNITS);
+	if (f->has_journal) {
+		l->journal[0] = f->journal_id;
+		l->journal[1] = f->journal_next_usn;
+		add(l, SEC_JOURNAL, l->journal, 2);
+	}
 	/* Per-record columns keep the allocator's spare slot (n + 1; n + 2
 	 * link starts) so that a loaded index has the shape of a built one. */
 	add(l, SEC_RFLAGS, idx->rflags, n + 1);
@@ -595,6 +603,8 @@ static int check_counts(struct reader *r, const struct uffs_index *idx)
 		rc = want_count(r, SEC_X_REPARSE, nx);
 	if (!rc)
 		rc = want_count(r, SEC_UPCASE, UFFS_IDXFILE_UPCASE_UNITS);
+	if (!rc)
+		rc = want_count(r, SEC_JOURNAL, 2);
 	return rc;
 }
 
@@ -696,6 +706,12 @@ static int decode_facts(struct reader *r, struct uffs_idxfile_facts *f)
 	f->bitmap = sec_data(r, SEC_BITMAP);
 	f->bitmap_len = sec(r, SEC_BITMAP)->count;
 	f->upcase = sec_data(r, SEC_UPCASE);
+	const uint8_t *j = sec_data(r, SEC_JOURNAL);
+	f->has_journal = j != NULL;
+	if (j) {
+		memcpy(&f->journal_id, j, 8);
+		memcpy(&f->journal_next_usn, j + 8, 8);
+	}
 	return rc;
 }
 

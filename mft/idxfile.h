@@ -54,6 +54,12 @@ struct uffs_idxfile_facts {
 	const uint8_t *bitmap; /* $MFT:$BITMAP, NULL when the source had none */
 	uint64_t bitmap_len;
 	const uint16_t *upcase; /* 65536 units, or NULL */
+	/* Where the volume's change journal stood when the index was made:
+	 * its $Max journal ID and the USN its next record gets (the size of
+	 * $J), so that uffs index --update reads on from there. */
+	bool has_journal;
+	uint64_t journal_id;
+	uint64_t journal_next_usn;
 };
 
 /* Writes the file through `write` (which returns 0, or nonzero to stop).

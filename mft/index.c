@@ -567,6 +567,128 @@ int uffs_index_add_record(struct uffs_index *idx,
 	return add_rows(idx, &d, v, err);
 }
 
+/* ---- copying a record from another index ------------------------------------ */
+
+static bool find_extra(const struct uffs_index *idx, uint64_t frs, uint32_t *at);
+
+/* Appends len bytes of an already converted name to the pool. */
+static int pool_copy(struct uffs_index *idx, const char *name, uint16_t len,
+		     uint32_t *off, struct mft_error *err)
+{
+	int rc = reserve_pool(idx, len, err);
+	if (rc)
+		return rc;
+	*off = (uint32_t)idx->pool_len;
+	memcpy(idx->pool + idx->pool_len, name, len);
+	idx->pool_len += len;
+	return MFT_OK;
+}
+
+static int copy_links(struct uffs_index *dst, const struct uffs_index *src,
+		      uint64_t r, struct mft_error *err)
+{
+	struct uffs_links *t = &dst->links;
+	const struct uffs_links *f = &src->links;
+	bool times = dst->keep_fn_times && f->times;
+	UFFS_FOR_EACH_LINK(src, r, i)
+	{
+		int rc;
+		if (t->n >= t->cap &&
+		    (rc = grow_links(dst->mem, t, t->n + 1, dst->keep_fn_times,
+				     false, err)))
+			return rc;
+		uint32_t k = t->n;
+		rc = pool_copy(dst, src->pool + f->name[i], f->name_len[i],
+			       &t->name[k], err);
+		if (rc)
+			return rc;
+		t->name_len[k] = f->name_len[i];
+		t->parent[k] = f->parent[i];
+		t->ns[k] = f->ns[i];
+		/* finish decides which names are hidden, as for a parsed one */
+		t->flags[k] = f->flags[i] & (uint8_t)~UFFS_LINK_HIDDEN;
+		t->attr_id[k] = f->attr_id[i];
+		t->value_len[k] = f->value_len[i];
+		if (times)
+			memcpy(&t->times[4 * (size_t)k], &f->times[4 * (size_t)i],
+			       4 * sizeof *t->times);
+		else if (dst->keep_fn_times)
+			memset(&t->times[4 * (size_t)k], 0, 4 * sizeof *t->times);
+		t->n++;
+	}
+	return MFT_OK;
+}
+
+static int copy_streams(struct uffs_index *dst, const struct uffs_index *src,
+			uint64_t r, struct mft_error *err)
+{
+	struct uffs_streams *t = &dst->streams;
+	const struct uffs_streams *f = &src->streams;
+	UFFS_FOR_EACH_STREAM(src, r, i)
+	{
+		int rc;
+		if (t->n >= t->cap &&
+		    (rc = grow_streams(dst->mem, t, t->n + 1, false, err)))
+			return rc;
+		uint32_t k = t->n;
+		t->name[k] = 0;
+		if (f->name_len[i] &&
+		    (rc = pool_copy(dst, src->pool + f->name[i], f->name_len[i],
+				    &t->name[k], err)))
+			return rc;
+		t->name_len[k] = f->name_len[i];
+		t->kind[k] = f->kind[i];
+		t->flags[k] = f->flags[i];
+		t->attr_id[k] = f->attr_id[i];
+		t->size[k] = f->size[i];
+		t->alloc[k] = f->alloc[i];
+		t->owner[k] = (uint32_t)r;
+		t->n++;
+	}
+	return MFT_OK;
+}
+
+int uffs_index_copy_record(struct uffs_index *dst, const struct uffs_index *src,
+			   uint64_t r, struct mft_error *err)
+{
+	if (r >= dst->n_records || r >= src->n_records ||
+	    (int64_t)r <= dst->last_base || !src->finished)
+		return mft_fail(err, MFT_E_USAGE, r, 0,
+				"record copied out of order or outside the index");
+	uint16_t f = src->rflags[r];
+	if (!(f & UFFS_REC_PRESENT))
+		return MFT_OK;
+	if (f & (UFFS_REC_EXTENSION | UFFS_REC_DAMAGED))
+		return mft_fail(err, MFT_E_USAGE, r, 0,
+				"an extension or damaged record is read again, not copied");
+	dst->last_base = (int64_t)r;
+	dst->rflags[r] = f | UFFS_REC_ROWS;
+	dst->seq[r] = src->seq[r];
+	dst->link_first[r] = dst->links.n;
+	if (!dst->names_only && !src->names_only) {
+		dst->fattrs[r] = src->fattrs[r];
+		memcpy(&dst->times[4 * r], &src->times[4 * r], 4 * sizeof *dst->times);
+		dst->data_size[r] = src->data_size[r];
+		dst->data_alloc[r] = src->data_alloc[r];
+		dst->data_id[r] = src->data_id[r];
+	}
+	int rc = copy_links(dst, src, r, err);
+	if (!rc)
+		rc = copy_streams(dst, src, r, err);
+	uint32_t at;
+	if (!rc && find_extra(src, r, &at)) {
+		struct uffs_extras *x = &dst->extras;
+		rc = grow_extras(dst->mem, x, x->n + 1, err);
+		if (!rc) { /* r follows every record added: it goes last */
+			x->frs[x->n] = (uint32_t)r;
+			x->owner_id[x->n] = src->extras.owner_id[at];
+			x->reparse_tag[x->n] = src->extras.reparse_tag[at];
+			x->n++;
+		}
+	}
+	return rc;
+}
+
 void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs)
 {
 	if (frs < idx->n_records) {

@@ -157,6 +157,14 @@ int uffs_index_add_record(struct uffs_index *idx,
 			  const struct mft_record_view *v,
 			  struct mft_error *err);
 /* Notes a record that could not be parsed. */
+/* Copies base record r, as a finished index `src` holds it (its columns,
+ * names, streams and extras), into dst, which is being built in FRS order
+ * (r after every record added so far). For updating an index: a record
+ * whose rows came partly from extension records, an extension record and
+ * a damaged one are read again instead (MFT_E_USAGE). */
+int uffs_index_copy_record(struct uffs_index *dst, const struct uffs_index *src,
+			   uint64_t r, struct mft_error *err);
+
 void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs);
 
 /* Batches, for parsing on several threads: a batch shares the index's

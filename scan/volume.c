@@ -526,6 +526,47 @@ static int map_nonresident(const struct uffs_volume *v, const struct runs *rs,
 	return MFT_OK;
 }
 
+int uffs_volume_list_extensions(const struct uffs_volume *v, uint64_t frs,
+				uint64_t **out, size_t *n, struct mft_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	uint8_t *buf = malloc(v->record_size);
+	if (!buf)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	uint32_t first, end;
+	struct mft_attr al;
+	uint8_t *list = NULL;
+	size_t len = 0;
+	int rc = read_prepared(v, frs, buf, &first, &end, err);
+	if (rc == MFT_OK && find_attr(buf, first, end, frs, AT_ATTRIBUTE_LIST, 0, &al))
+		rc = load_attr_list(v, frs, &al, &list, &len, err);
+	/* At most one entry per 24 bytes of list: a bound for the array. */
+	uint64_t *recs = list ? malloc((len / 24 + 1) * sizeof *recs) : NULL;
+	if (list && !recs)
+		rc = mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	if (recs) {
+		struct mft_al_iter it;
+		struct mft_al_entry e;
+		mft_al_iter_init(&it, list, len);
+		while ((rc = mft_al_next(&it, &e, err)) == 1) {
+			uint64_t at = MFT_REF_FRS(e.record_ref);
+			if (at != frs && (*n == 0 || recs[*n - 1] != at))
+				recs[(*n)++] = at;
+		}
+		rc = rc < 0 ? rc : MFT_OK;
+	}
+	free(list);
+	free(buf);
+	if (rc)
+		free(recs);
+	else
+		*out = recs;
+	if (rc)
+		*n = 0;
+	return rc;
+}
+
 int uffs_volume_map_stream(const struct uffs_volume *v, uint64_t frs,
 			   uint32_t type, const char *name,
 			   struct uffs_stream_map *m, struct mft_error *err)

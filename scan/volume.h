@@ -109,6 +109,12 @@ int uffs_volume_read_attr(const struct uffs_volume *v, uint64_t frs,
 			  uint32_t type, uint8_t *out, uint64_t n,
 			  uint64_t *value_len, struct mft_error *err);
 
+/* The records that record frs's attribute list names besides frs (its
+ * extension records), in list order, in a new array; none when it has no
+ * list. For a volume only. */
+int uffs_volume_list_extensions(const struct uffs_volume *v, uint64_t frs,
+				uint64_t **out, size_t *n, struct mft_error *err);
+
 /* Where the bytes of one stream of a record lie: extents from stream
  * offset to volume offset (UFFS_SPARSE_OFFSET for a hole), or a resident
  * value; size is the stream's length (reads past the runs give zeros). */

@@ -41,6 +41,10 @@ int uffs_outfile_commit(struct uffs_outfile *o, int *os_error);
 /* Closes and removes the temporary file. */
 void uffs_outfile_abort(struct uffs_outfile *o);
 
+/* Whether an output file may go to path: nothing is there, or a regular
+ * file (never a device, FIFO or directory, which a rename would replace). */
+bool uffs_outfile_replaceable(const char *path);
+
 /* Whether two paths name the same existing file. */
 bool uffs_same_file(const char *a, const char *b);
 

@@ -193,3 +193,16 @@ bool uffs_same_file(const char *a, const char *b)
 		CloseHandle(hb);
 	return same;
 }
+
+bool uffs_outfile_replaceable(const char *path)
+{
+	HANDLE h = open_existing(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE);
+	if (h == INVALID_HANDLE_VALUE)
+		return true; /* absent (or a directory: the rename says so) */
+	BY_HANDLE_FILE_INFORMATION i;
+	bool ok = GetFileType(h) == FILE_TYPE_DISK &&
+		  GetFileInformationByHandle(h, &i) &&
+		  !(i.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
+	CloseHandle(h);
+	return ok;
+}

@@ -1,0 +1,42 @@
+/*
+ * Bringing a saved index up to date from the volume's change journal
+ * (uffs index --update): the journal records written since the index's
+ * position name the files that changed; only their MFT records (and their
+ * parents', the system records, $Extend's, records with extension records
+ * and records past the old end of the $MFT) are read again, every other
+ * record is copied from the saved index. The result is what a fresh scan
+ * of the volume gives, for every change the journal records.
+ *
+ * When the journal cannot say what changed (the index has no position, the
+ * journal was deleted or recreated, or has been trimmed past the position)
+ * the caller must scan instead; `rescan_why` says why.
+ */
+#ifndef UFFS_UPDATE_H
+#define UFFS_UPDATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../mft/idxfile.h"
+#include "../mft/index.h"
+#include "volume.h"
+
+struct uffs_update_result {
+	char rescan_why[200]; /* non-empty: nothing built, scan instead */
+	uint64_t from_usn;    /* the index's position */
+	uint64_t records;     /* journal records at or after it */
+	uint64_t reread;      /* MFT records read again */
+	uint64_t journal_id, next_usn; /* the new position */
+};
+
+/* Builds into `out` (a new finished index with $FILE_NAME times) the index
+ * of volume v, from the saved index `old` and its facts. MFT_OK with
+ * res->rescan_why empty: built. MFT_OK with rescan_why set: not built.
+ * Otherwise an error (a read that failed, the wrong volume: MFT_E_USAGE). */
+int uffs_update(const struct uffs_index *old,
+		const struct uffs_idxfile_facts *facts,
+		const struct uffs_volume *v, const struct uffs_warn_sink *warn,
+		struct uffs_index *out, struct uffs_update_result *res,
+		struct mft_error *err);
+
+#endif
