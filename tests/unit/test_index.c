@@ -1003,6 +1003,156 @@ struct counting {
 	long live; /* allocations not yet released */
 	size_t bytes;
 };
+/* ---- copying records into a new index (uffs index --update) ---------------- */
+
+static void same_rows(const struct uffs_index *a, const struct uffs_index *b,
+		      uint64_t r)
+{
+	assert_int_equal(a->link_first[r + 1] - a->link_first[r],
+			 b->link_first[r + 1] - b->link_first[r]);
+	for (uint32_t i = a->link_first[r], j = b->link_first[r];
+	     i < a->link_first[r + 1]; i++, j++) {
+		assert_int_equal(a->links.name_len[i], b->links.name_len[j]);
+		assert_memory_equal(a->pool + a->links.name[i],
+				    b->pool + b->links.name[j], a->links.name_len[i]);
+		assert_int_equal(a->links.parent[i], b->links.parent[j]);
+		assert_int_equal(a->links.ns[i], b->links.ns[j]);
+		assert_int_equal(a->links.flags[i], b->links.flags[j]);
+		assert_int_equal(a->links.attr_id[i], b->links.attr_id[j]);
+		assert_int_equal(a->links.value_len[i], b->links.value_len[j]);
+	}
+	assert_int_equal(count_streams(a, r), count_streams(b, r));
+	uint32_t j = uffs_index_streams_begin(b, r);
+	UFFS_FOR_EACH_STREAM(a, r, i)
+	{
+		assert_int_equal(a->streams.name_len[i], b->streams.name_len[j]);
+		assert_memory_equal(a->pool + a->streams.name[i],
+				    b->pool + b->streams.name[j], a->streams.name_len[i]);
+		assert_int_equal(a->streams.size[i], b->streams.size[j]);
+		assert_int_equal(a->streams.flags[i], b->streams.flags[j]);
+		j++;
+	}
+}
+
+static void same_index(const struct uffs_index *a, const struct uffs_index *b)
+{
+	assert_int_equal(a->n_records, b->n_records);
+	for (uint64_t r = 0; r < a->n_records; r++) {
+		assert_int_equal(a->rflags[r], b->rflags[r]);
+		assert_int_equal(a->seq[r], b->seq[r]);
+		assert_int_equal(a->fattrs[r], b->fattrs[r]);
+		assert_memory_equal(&a->times[4 * r], &b->times[4 * r], 32);
+		assert_int_equal(a->data_size[r], b->data_size[r]);
+		assert_int_equal(uffs_index_owner_id(a, r), uffs_index_owner_id(b, r));
+		same_rows(a, b, r);
+	}
+}
+
+/* A varied volume: DOS twins, hard links, named streams, an owner id, a
+ * deleted file, a file with an extension record. */
+static void build_varied(struct uffs_index *idx, bool with_extension)
+{
+	init(idx, N_RECORDS);
+	add_root(idx);
+	add_dir(idx, 64, 1, IN_USE, "dir", REF(ROOT, ROOT_SEQ));
+	rb_begin(65, 2, IN_USE);
+	rb_name("LONGNA~1.TXT", NS_DOS, REF(64, 1));
+	rb_name("long name.txt", NS_WIN32, REF(64, 1));
+	rb_name("second link.txt", NS_BOTH, REF(ROOT, ROOT_SEQ));
+	rb_stream(NULL, 5000, 0);
+	rb_stream("ads", 12, 0);
+	rb.v.owner_id = 7;
+	rb_add(idx);
+	add_file(idx, 66, 4, 0, "gone.txt", REF(64, 1));
+	add_file(idx, 70, 1, IN_USE, "after.txt", REF(ROOT, ROOT_SEQ));
+	if (with_extension) {
+		rb_begin(80, 3, IN_USE);
+		rb.v.has_attr_list = true;
+		rb_stream(NULL, 9000, 0);
+		rb_add(idx);
+		rb_begin(81, 1, IN_USE);
+		rb.v.has_si = false;
+		rb_base(REF(80, 3));
+		rb_name("big.bin", NS_WIN32, REF(64, 1));
+		rb_add(idx);
+	}
+}
+
+static void test_copy_records_gives_the_same_index(void **state)
+{
+	(void)state;
+	struct uffs_index a, b;
+	struct mft_error err = {0};
+	build_varied(&a, false);
+	assert_int_equal(uffs_index_finish(&a, &err), MFT_OK);
+	init(&b, N_RECORDS);
+	for (uint64_t r = 0; r < N_RECORDS; r++)
+		assert_int_equal(uffs_index_copy_record(&b, &a, r, &err), MFT_OK);
+	assert_int_equal(uffs_index_finish(&b, &err), MFT_OK);
+	same_index(&a, &b);
+	/* The DOS twin is hidden again by finish, not copied hidden. */
+	assert_true(hidden(&b, find_link(&b, 65, "LONGNA~1.TXT")));
+	uffs_index_free(&a);
+	uffs_index_free(&b);
+}
+
+/* Copied and re-added records interleave in record order, as an update
+ * builds them: re-adding 65 and copying the rest equals the original. */
+static void test_copy_mixed_with_parsed(void **state)
+{
+	(void)state;
+	struct uffs_index a, b;
+	struct mft_error err = {0};
+	build_varied(&a, false);
+	assert_int_equal(uffs_index_finish(&a, &err), MFT_OK);
+	init(&b, N_RECORDS);
+	for (uint64_t r = 0; r < 65; r++)
+		assert_int_equal(uffs_index_copy_record(&b, &a, r, &err), MFT_OK);
+	rb_begin(65, 2, IN_USE);
+	rb_name("LONGNA~1.TXT", NS_DOS, REF(64, 1));
+	rb_name("long name.txt", NS_WIN32, REF(64, 1));
+	rb_name("second link.txt", NS_BOTH, REF(ROOT, ROOT_SEQ));
+	rb_stream(NULL, 5000, 0);
+	rb_stream("ads", 12, 0);
+	rb.v.owner_id = 7;
+	rb_add(&b);
+	for (uint64_t r = 66; r < N_RECORDS; r++)
+		assert_int_equal(uffs_index_copy_record(&b, &a, r, &err), MFT_OK);
+	assert_int_equal(uffs_index_finish(&b, &err), MFT_OK);
+	same_index(&a, &b);
+	uffs_index_free(&a);
+	uffs_index_free(&b);
+}
+
+/* What a copy cannot carry is refused: records out of order, an extension
+ * record (its rows live in its base), an unfinished source. */
+static void test_copy_refuses(void **state)
+{
+	(void)state;
+	struct uffs_index a, b;
+	struct mft_error err = {0};
+	build_varied(&a, true);
+	assert_int_equal(uffs_index_finish(&a, &err), MFT_OK);
+	init(&b, N_RECORDS);
+	assert_int_equal(uffs_index_copy_record(&b, &a, 70, &err), MFT_OK);
+	assert_int_equal(uffs_index_copy_record(&b, &a, 65, &err), MFT_E_USAGE);
+	/* 81's slot is an extension, not a record of its own: nothing to
+	 * copy; 80's rows came partly from it (the caller reads both). */
+	assert_int_equal(uffs_index_copy_record(&b, &a, 81, &err), MFT_OK);
+	assert_false(uffs_rec_is(&b, 81, UFFS_REC_PRESENT));
+	assert_int_equal(uffs_index_copy_record(&b, &a, N_RECORDS, &err), MFT_E_USAGE);
+	uffs_index_free(&b);
+	struct uffs_index c;
+	init(&c, N_RECORDS);
+	rb_begin(90, 1, IN_USE);
+	rb_add(&c); /* c is not finished */
+	init(&b, N_RECORDS);
+	assert_int_equal(uffs_index_copy_record(&b, &c, 90, &err), MFT_E_USAGE);
+	uffs_index_free(&a);
+	uffs_index_free(&b);
+	uffs_index_free(&c);
+}
+
 static struct counting cnt;
 
 static void *counting_resize(void *p, size_t old, size_t bytes)
@@ -1164,6 +1314,9 @@ int main(void)
 		cmocka_unit_test(test_in_use_file_under_deleted_dir),
 		cmocka_unit_test(test_live_parent_needs_exact_seq),
 		cmocka_unit_test(test_utf8_names),
+		cmocka_unit_test(test_copy_records_gives_the_same_index),
+		cmocka_unit_test(test_copy_mixed_with_parsed),
+		cmocka_unit_test(test_copy_refuses),
 		cmocka_unit_test(test_mem_hook_holds_and_releases),
 		cmocka_unit_test(test_mem_hook_failures),
 		cmocka_unit_test(test_names_only),
