@@ -18,6 +18,8 @@ import argparse
 import itertools
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -255,6 +257,64 @@ def test_saved_index(tap, exe, ref):
                    w.stderr.decode(errors="replace"))
 
 
+def journal_record(usn, name, frs, seq, parent, pseq, reason):
+    """A USN_RECORD_V2, as Microsoft documents it."""
+    nl = 2 * len(name)
+    length = (60 + nl + 7) & ~7
+    b = struct.pack("<IHHQQqQIIIIHH", length, 2, 0, (seq << 48) | frs,
+                    (pseq << 48) | parent, usn, 132000000000000000 + usn,
+                    reason, 0, 0, 0x20, nl, 60)
+    b += name.encode("utf-16-le")
+    return b + b"\0" * (length - len(b))
+
+
+def test_journal(tap, exe, ref):
+    """uffs usn and uffs index --update under Wine: the Linux build's
+    output, byte for byte, on an image whose journal ntfscp wrote."""
+    ntfscp = shutil.which("ntfscp") or "/sbin/ntfscp"
+    src = [p for p in committed_images() if "hardcases" in p][0]
+    with tempfile.TemporaryDirectory() as work:
+        img = os.path.join(work, "j.img")
+        with open(img, "wb") as f:
+            f.write(open(decompress(src), "rb").read())
+        data = bytearray()
+        for name, reason in (("new.txt", 0x100), ("new.txt", 0x80000100),
+                             ("renamed.txt", 0x2000), ("gone.txt", 0x80000200)):
+            data += journal_record(len(data), name, 64, 1, 5, 5, reason)
+        data += b"\0" * (-len(data) % 4096)
+        jfile = os.path.join(work, "J")
+        maxfile = os.path.join(work, "Max")
+        open(jfile, "wb").write(bytes(data))
+        open(maxfile, "wb").write(struct.pack("<QQQq", 32 << 20, 8 << 20, 0x1D9ABCDEF012345, 0))
+        a = run([ntfscp, "-f", "-q", "-N", "$Max", img, maxfile, "/$Extend/$UsnJrnl"])
+        b = run([ntfscp, "-f", "-q", "-N", "$J", img, jfile, "/$Extend/$UsnJrnl"])
+        if a.returncode or b.returncode:
+            tap.ok(False, "ntfscp wrote $UsnJrnl:$Max and $J", a.stderr + b.stderr)
+            return
+        for args in ([], ["-f", "jsonl"], ["-f", "csv"]):
+            for what, path in (("the image", img), ("a captured $J", jfile)):
+                want = run([ref, "usn"] + args + [path])
+                got = wine(exe, ["usn"] + args + [path])
+                tap.ok(got.returncode == want.returncode == 0 and
+                       got.stdout.replace(b"\r\n", b"\n") == want.stdout and
+                       want.stdout.count(b"new.txt") >= 2,
+                       f"uffs.exe usn {' '.join(args) or '(text)'} of {what}: "
+                       "the Linux build's bytes",
+                       got.stderr.decode(errors="replace")[:300])
+        idx = os.path.join(work, "w.idx")
+        fresh = os.path.join(work, "fresh.idx")
+        w = wine(exe, ["index", img, "-o", idx])
+        u = wine(exe, ["index", "--update", idx, img])
+        run([ref, "index", img, "-o", fresh])
+        d1 = run([ref, "digest", idx]).stdout.split()[:1]
+        d2 = run([ref, "digest", fresh]).stdout.split()[:1]
+        tap.ok(w.returncode == 0 and u.returncode == 0 and
+               b"updated from the change journal: 0 records since USN 4096" in u.stderr
+               and d1 == d2 and d1,
+               "uffs.exe index --update: follows the journal, the fresh index's digest",
+               u.stderr.decode(errors="replace")[:300])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs-exe", required=True)
@@ -400,6 +460,7 @@ def main():
         tap.skip("ioring on the IoRing test double", "no --ioring-double")
 
     test_saved_index(tap, exe, ref)
+    test_journal(tap, exe, ref)
     if args.win_build and args.build:
         test_library(tap, args.win_build, args.build)
 
