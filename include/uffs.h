@@ -142,6 +142,28 @@ uffs_iter *uffs_search_new(const uffs_db *db, const char *pattern,
 size_t uffs_entry_path(const uffs_db *db, const struct uffs_entry *e,
 		       char *buf, size_t cap);
 
+/* Brings the index file at index_path (made by uffs index) up to date from
+ * the change journal of `source`, the volume it was made from, as
+ * `uffs index --update` does: the MFT records the journal names since the
+ * index was made are read again, the rest copied; when the journal cannot
+ * say what changed (none then, recreated or trimmed since), the volume is
+ * scanned anew. The file is replaced safely (written under a temporary
+ * name, then renamed). opts (may be NULL) gives the source options
+ * (partition, offset, vss_store) and the warning callback. note (if
+ * note_cap > 0) gets one line: "updated from the change journal: N records
+ * since USN A, M MFT records read again" or "rescanned: why". */
+int uffs_db_update_file(const char *index_path, const char *source,
+			const struct uffs_db_options *opts, char *note,
+			size_t note_cap, char *err, size_t err_cap);
+
+/* The same for a db opened from an index file: the old handle is closed
+ * (its iterators and entries must be gone), the file updated and *db
+ * reopened from it. source NULL: the path the index was made from. When
+ * the update fails, *db is reopened from the file as it was (NULL if even
+ * that fails) and the update's status returned. */
+int uffs_db_update(uffs_db **db, const char *source, char *note,
+		   size_t note_cap, char *err, size_t err_cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #include "../mft/path.h"
 #include "../mft/query.h"
 #include "../scan/load.h"
+#include "../scan/save.h"
 
 struct uffs_db {
 	struct uffs_loaded l;    /* source, volume, index and tree */
@@ -139,6 +140,83 @@ void uffs_db_close(uffs_db *db)
 	uffs_unload(&db->l);
 	free(db->upcase_default);
 	free(db);
+}
+
+static int status_of(int rc)
+{
+	return rc == MFT_E_NOMEM   ? UFFS_ERR_NOMEM
+	       : rc == MFT_E_USAGE ? UFFS_ERR_USAGE
+				   : UFFS_ERR_SOURCE;
+}
+
+int uffs_db_update_file(const char *index_path, const char *source,
+			const struct uffs_db_options *opts, char *note,
+			size_t note_cap, char *err, size_t err_cap)
+{
+	struct uffs_db_options defaults;
+	uffs_db_options_init(&defaults);
+	const struct uffs_db_options *o = opts ? opts : &defaults;
+	if (note_cap)
+		note[0] = '\0';
+	if (!index_path || !source)
+		return fail(err, err_cap, UFFS_ERR_USAGE, "(null)",
+			    "an index file and its source are needed");
+	/* Everything goes in, as uffs index scans: deleted records and the
+	 * $FILE_NAME times, and the volume's $UpCase. */
+	struct uffs_load_opts lo = {
+		.index = true,
+		.upcase = true,
+		.warning = on_warning,
+		.ctx = (void *)o,
+	};
+	if (scan_options(o, &lo.scan, &lo.src))
+		return fail(err, err_cap, UFFS_ERR_USAGE, source,
+			    "unknown mode or backend, or a bad option value");
+	lo.scan.skip_unused = false;
+	lo.scan.keep_fn_times = true;
+	struct uffs_update_result res;
+	char why[600];
+	int rc = uffs_update_file(index_path, source, index_path, &lo, &res, why,
+				  sizeof why);
+	if (rc)
+		return fail(err, err_cap, status_of(rc),
+			    rc == MFT_E_USAGE ? index_path : source, why);
+	if (note_cap && res.rescan_why[0])
+		snprintf(note, note_cap, "rescanned: %s", res.rescan_why);
+	else if (note_cap)
+		snprintf(note, note_cap,
+			 "updated from the change journal: %llu records since USN %llu, %llu MFT records read again",
+			 (unsigned long long)res.records,
+			 (unsigned long long)res.from_usn,
+			 (unsigned long long)res.reread);
+	return UFFS_OK;
+}
+
+int uffs_db_update(uffs_db **db, const char *source, char *note,
+		   size_t note_cap, char *err, size_t err_cap)
+{
+	if (!db || !*db || !(*db)->l.saved)
+		return fail(err, err_cap, UFFS_ERR_USAGE, db && *db ? (*db)->l.src.path : "(null)",
+			    "not opened from an index file (uffs index)");
+	uffs_db *old = *db;
+	char *path = strdup(old->l.src.path);
+	char *from = strdup(source ? source : old->l.saved->source_path);
+	if (!path || !from) {
+		free(path);
+		free(from);
+		return fail(err, err_cap, UFFS_ERR_NOMEM, old->l.src.path,
+			    "out of memory");
+	}
+	/* Closed first: a mapped file cannot be replaced on Windows. */
+	uffs_db_close(old);
+	int rc = uffs_db_update_file(path, from, NULL, note, note_cap, err,
+				     err_cap);
+	char again[256];
+	int reopened = uffs_db_open(path, NULL, db,
+				    rc ? again : err, rc ? sizeof again : err_cap);
+	free(path);
+	free(from);
+	return rc ? rc : reopened;
 }
 
 uint64_t uffs_db_records(const uffs_db *db)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -223,6 +224,98 @@ def check_containers(tap, uffs, walker, image, work):
            "the library: a store that is not there is an error", err)
 
 
+def journal_record(usn, name, frs, seq, parent, pseq, reason):
+    """A USN_RECORD_V2, as Microsoft documents it."""
+    nl = 2 * len(name)
+    length = (60 + nl + 7) & ~7
+    b = struct.pack("<IHHQQqQIIIIHH", length, 2, 0, (seq << 48) | frs,
+                    (pseq << 48) | parent, usn, 132000000000000000,
+                    reason, 0, 0, 0x20, nl, 60)
+    b += name.encode("utf-16-le")
+    return b + b"\0" * (length - len(b))
+
+
+def put_journal(image, work, records, journal_id):
+    """$Extend/$UsnJrnl's $Max and $J (records from USN 0, in pages)."""
+    ntfscp = shutil.which("ntfscp") or "/sbin/ntfscp"
+    data = bytearray()
+    for rec in records:
+        data += journal_record(len(data), *rec)
+    data += b"\0" * (-len(data) % 4096)
+    jfile, maxfile = os.path.join(work, "J"), os.path.join(work, "Max")
+    open(jfile, "wb").write(bytes(data))
+    open(maxfile, "wb").write(struct.pack("<QQQq", 32 << 20, 8 << 20, journal_id, 0))
+    a = run([ntfscp, "-f", "-q", "-N", "$Max", image, maxfile, "/$Extend/$UsnJrnl"])
+    b = run([ntfscp, "-f", "-q", "-N", "$J", image, jfile, "/$Extend/$UsnJrnl"])
+    return a.returncode == 0 and b.returncode == 0
+
+
+def check_update(tap, uffs, updater, walker, work):
+    """uffs_db_update and uffs_db_update_file run uffs index --update's
+    engine: a file added with ntfscp and journaled is in the updated index,
+    whose entries are a fresh index's; a recreated journal rescans."""
+    ntfscp = shutil.which("ntfscp") or "/sbin/ntfscp"
+    img = os.path.join(work, "upd.img")
+    shutil.copyfile(decompress(os.path.join(TOP, "images", "hardcases.img.xz")), img)
+    first = [("old.txt", 64, 1, 5, 5, 0x100)]
+    if not put_journal(img, work, first, 0x1DA0000000000001):
+        tap.ok(False, "ntfscp wrote a journal for the library's update")
+        return
+    idx = os.path.join(work, "upd.idx")
+    run([uffs, "index", "-q", img, "-o", idx])
+    newfile = os.path.join(work, "lib-new.txt")
+    open(newfile, "wb").write(b"added for the library's update\n")
+    run([ntfscp, "-f", "-q", img, newfile, "/lib-new.txt"])
+    rows = run([uffs, "list", "-f", "csv", "-c", "frs,sequence,path", img]).stdout.decode()
+    m = re.search(r"^(\d+),(\d+),\"/lib-new.txt\"$", rows, re.M)
+    if not m:
+        tap.ok(False, "ntfscp added /lib-new.txt", rows[-300:])
+        return
+    frs, seq = int(m.group(1)), int(m.group(2))
+    # The page the index saw, then the new file's creation.
+    data = bytearray()
+    for r in first:
+        data += journal_record(len(data), *r)
+    data += b"\0" * (-len(data) % 4096)
+    data += journal_record(len(data), "lib-new.txt", frs, seq, 5, 5, 0x80000100)
+    data += b"\0" * (-len(data) % 4096)
+    jfile = os.path.join(work, "J2")
+    open(jfile, "wb").write(bytes(data))
+    run([ntfscp, "-f", "-q", "-N", "$J", img, jfile, "/$Extend/$UsnJrnl"])
+    fresh = os.path.join(work, "fresh.idx")
+    run([uffs, "index", "-q", img, "-o", fresh])
+    want, _ = walk(walker, fresh, "--deleted")
+    for how in ("db", "file"):
+        copy = os.path.join(work, f"upd-{how}.idx")
+        shutil.copyfile(idx, copy)
+        r = run([updater, how, copy, img])
+        got, _ = walk(walker, copy, "--deleted")
+        note = r.stdout.decode()
+        tap.ok(r.returncode == 0 and
+               "updated from the change journal: 1 records since USN 4096" in note and
+               got == want and want and any(g[0] == "/lib-new.txt" for g in got) and
+               (how == "file" or f"entries {len(want)}" in note),
+               f"uffs_db_update{'_file' if how == 'file' else ''}: the journaled new "
+               "file is in, the fresh index's entries", note + r.stderr.decode())
+    # A db opened from the image itself has no index file to update.
+    r = run([updater, "db", img])
+    tap.ok(r.returncode == 1 and "status 1" in r.stderr.decode() and
+           "index file" in r.stderr.decode(),
+           "uffs_db_update of a db scanned from a volume: UFFS_ERR_USAGE, said why",
+           r.stderr)
+    put_journal(img, work, first, 0x1DA0000000000002)
+    copy = os.path.join(work, "upd-again.idx")
+    shutil.copyfile(idx, copy)
+    r = run([updater, "file", copy, img])
+    run([uffs, "index", "-q", img, "-o", fresh])
+    want, _ = walk(walker, fresh, "--deleted")
+    got, _ = walk(walker, copy, "--deleted")
+    tap.ok(r.returncode == 0 and "rescanned: the journal was recreated" in r.stdout.decode()
+           and got == want and want,
+           "a recreated journal: the library rescans and says why",
+           r.stdout + r.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -296,6 +389,12 @@ def main():
             tap.ok(same, f"{os.path.basename(img)}: the library opens its "
                    "saved index and walks the same entries", r.stderr)
         check_search(tap, args.uffs, walker, hard, work)
+        updater = os.path.join(work, "update")
+        ok3, log = compile_c(os.path.join(TOP, "tests", "api", "update.c"),
+                             updater, flags, args.cc)
+        tap.ok(ok3, "tests/api/update.c compiles", log)
+        if ok3:
+            check_update(tap, args.uffs, updater, walker, work)
         check_containers(tap, args.uffs, walker, hard, work)
         a, _ = walk(walker, hard, "--mode", "streaming")
         b, err = walk(walker, hard, "--mode", "async", "--progress")
