@@ -1048,13 +1048,9 @@ static void same_index(const struct uffs_index *a, const struct uffs_index *b)
 	}
 }
 
-/* A varied volume: DOS twins, hard links, named streams, an owner id, a
- * deleted file, a file with an extension record. */
-static void build_varied(struct uffs_index *idx, bool with_extension)
+/* Record 65: a DOS twin, a hard link, a named stream, an owner id. */
+static void add_many_named(struct uffs_index *idx)
 {
-	init(idx, N_RECORDS);
-	add_root(idx);
-	add_dir(idx, 64, 1, IN_USE, "dir", REF(ROOT, ROOT_SEQ));
 	rb_begin(65, 2, IN_USE);
 	rb_name("LONGNA~1.TXT", NS_DOS, REF(64, 1));
 	rb_name("long name.txt", NS_WIN32, REF(64, 1));
@@ -1063,6 +1059,16 @@ static void build_varied(struct uffs_index *idx, bool with_extension)
 	rb_stream("ads", 12, 0);
 	rb.v.owner_id = 7;
 	rb_add(idx);
+}
+
+/* A varied volume: record 65 above, a deleted file, and a file with an
+ * extension record. */
+static void build_varied(struct uffs_index *idx, bool with_extension)
+{
+	init(idx, N_RECORDS);
+	add_root(idx);
+	add_dir(idx, 64, 1, IN_USE, "dir", REF(ROOT, ROOT_SEQ));
+	add_many_named(idx);
 	add_file(idx, 66, 4, 0, "gone.txt", REF(64, 1));
 	add_file(idx, 70, 1, IN_USE, "after.txt", REF(ROOT, ROOT_SEQ));
 	if (with_extension) {
@@ -1108,14 +1114,7 @@ static void test_copy_mixed_with_parsed(void **state)
 	init(&b, N_RECORDS);
 	for (uint64_t r = 0; r < 65; r++)
 		assert_int_equal(uffs_index_copy_record(&b, &a, r, &err), MFT_OK);
-	rb_begin(65, 2, IN_USE);
-	rb_name("LONGNA~1.TXT", NS_DOS, REF(64, 1));
-	rb_name("long name.txt", NS_WIN32, REF(64, 1));
-	rb_name("second link.txt", NS_BOTH, REF(ROOT, ROOT_SEQ));
-	rb_stream(NULL, 5000, 0);
-	rb_stream("ads", 12, 0);
-	rb.v.owner_id = 7;
-	rb_add(&b);
+	add_many_named(&b);
 	for (uint64_t r = 66; r < N_RECORDS; r++)
 		assert_int_equal(uffs_index_copy_record(&b, &a, r, &err), MFT_OK);
 	assert_int_equal(uffs_index_finish(&b, &err), MFT_OK);
