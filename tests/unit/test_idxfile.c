@@ -25,7 +25,7 @@
 #define ROOT 5
 
 /* Section ids and the header layout, from docs/index-format.md. */
-enum { S_META = 1, S_EXTENTS = 4, S_LINK_FIRST = 23, S_L_NAME = 33,
+enum { S_META = 1, S_EXTENTS = 4, S_JOURNAL = 7, S_LINK_FIRST = 23, S_L_NAME = 33,
        S_S_OWNER = 55, S_X_FRS = 64, S_POOL = 80 };
 
 static _Alignas(64) uint8_t file[1 << 16];
@@ -159,6 +159,9 @@ static int setup(void **state)
 	f.n_extents = 1;
 	f.bitmap = bitmap;
 	f.bitmap_len = sizeof bitmap;
+	f.has_journal = true;
+	f.journal_id = 0x01DA5A3C2E7F4001ull;
+	f.journal_next_usn = 12288;
 	(void)upcase_seed;
 	struct mft_error err = {0};
 	file_len = 0;
@@ -245,6 +248,9 @@ static void round_trip(void **state)
 	assert_int_equal(f.bitmap_len, 5);
 	assert_int_equal(f.extents[1], 16384);
 	assert_null(f.upcase);
+	assert_true(f.has_journal);
+	assert_int_equal(f.journal_id, 0x01DA5A3C2E7F4001ull);
+	assert_int_equal(f.journal_next_usn, 12288);
 	/* Every section where the format puts it. */
 	assert_int_equal(file_len, rd64(work + 16));
 	for (uint32_t i = 0; i < n_sections(work); i++)
@@ -320,8 +326,15 @@ static void table_checks(void **state)
 	resealed(MFT_E_CORRUPT, (uint64_t)(e - work), "element count", "link names");
 	fresh();
 	e = entry(work, S_L_NAME);
-	wr32(e, 7);
+	wr32(e, 99);
 	resealed(MFT_E_CORRUPT, (uint64_t)(e - work), "unknown section", NULL);
+	/* The journal's position is two numbers, no more. */
+	fresh();
+	e = entry(work, S_JOURNAL);
+	wr32(e + 4, 4);
+	wr64(e + 24, 4);
+	resealed(MFT_E_CORRUPT, (uint64_t)(e - work), "element count",
+		 "change journal position");
 	fresh();
 	e = entry(work, S_L_NAME);
 	wr32(e, S_META);
