@@ -83,6 +83,7 @@ static int run_one(void *arg, FILE *out)
 		return run_floor(j, out);
 	j->common.scan.mode = (enum uffs_mode)j->mode;
 	j->common.quiet = true;
+	j->common.scan.timings = true;
 	struct uffs_loaded *l = malloc(sizeof *l);
 	double t0 = now_seconds();
 	if (!l || cli_load(l, j->path, &j->common, true))

@@ -61,6 +61,7 @@ struct uffs_scan_opts {
 	bool keep_fn_times;   /* keep every name's $FILE_NAME times */
 	bool names_only;      /* paths only: see uffs_index_opts */
 	bool verbose;         /* explain choices on stderr */
+	bool timings;         /* measure I/O wait, parse and merge time (verbose does) */
 	/* Called on the merging thread after each chunk is merged (the callee
 	 * decides how often to show it; keep it short: the merge waits), and
 	 * once with `finished` set when the scan ends. */

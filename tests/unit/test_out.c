@@ -185,6 +185,48 @@ static void test_display_cannot_forge_lines(void **state)
 	}
 }
 
+/* The fast paths check names in blocks of 32 and 8 bytes: a special byte
+ * at any position of a long name, in any style, is still escaped, and the
+ * encoding still decodes to the name. */
+static void test_special_byte_at_every_position(void **state)
+{
+	(void)state;
+	static const char specials[] = "\n\t\r\x01\x1f\x7f\"\\";
+	for (const char *sp = specials; *sp; sp++)
+		for (size_t pos = 0; pos < 100; pos++) {
+			char name[101], enc[512], dec[512];
+			memset(name, 'a', 100);
+			name[100] = '\0';
+			name[pos] = *sp;
+			enum out_escape styles[] = {ESC_JSON, ESC_TSV, ESC_CSV};
+			for (size_t k = 0; k < 3; k++) {
+				render(name, styles[k], enc, sizeof enc);
+				decode(enc, styles[k], dec);
+				assert_string_equal(dec, name);
+			}
+			render(name, ESC_JSON, enc, sizeof enc);
+			if (strlen(enc) == 100)
+				fail_msg("0x%02x at %zu left unescaped in JSON",
+					 (unsigned char)*sp, pos);
+			size_t n = render(name, ESC_DISPLAY, enc, sizeof enc);
+			assert_int_equal(n, 100);
+			if ((unsigned char)*sp < 0x20 || *sp == 0x7f)
+				assert_int_equal(enc[pos], '^');
+			else
+				assert_int_equal(enc[pos], *sp);
+		}
+	/* A lone surrogate (three bytes) at every position. */
+	for (size_t pos = 0; pos + 3 <= 100; pos++) {
+		char name[101], enc[512];
+		memset(name, 'a', 100);
+		name[100] = '\0';
+		memcpy(name + pos, "\xed\xa0\x80", 3);
+		size_t n = render(name, ESC_DISPLAY, enc, sizeof enc);
+		assert_int_equal(n, 98);
+		assert_int_equal(enc[pos], '^');
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_csv_round_trip),
 		cmocka_unit_test(test_display_cannot_forge_lines),
 		cmocka_unit_test(test_sizes_for_people),
+		cmocka_unit_test(test_special_byte_at_every_position),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
