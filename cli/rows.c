@@ -29,7 +29,7 @@ static void put_path(struct rows *p, const struct uffs_row *rw,
 {
 	const struct uffs_index *idx = &p->l->idx;
 	if (leading_slash)
-		out_str(&p->o, p->root);
+		out_bytes(&p->o, p->root, p->root_len);
 	if (rw->kind != UFFS_ROW_NAME) {
 		out_str(&p->o, UFFS_ORPHAN_DIR);
 		if (rw->kind == UFFS_ROW_UNNAMED) {
@@ -450,6 +450,7 @@ void rows_begin_source(struct rows *p, const struct uffs_loaded *l)
 	if (p->fmt == FMT_TEXT || p->fmt == FMT_BODYFILE)
 		cli_store_tag(l, tag, sizeof tag);
 	snprintf(p->root, sizeof p->root, "%s%s%c", tag, drive, p->cache.sep);
+	p->root_len = strlen(p->root);
 	uffs_path_cache_reset(&p->cache);
 	p->path_frs = UINT64_MAX;
 }

@@ -72,6 +72,7 @@ struct rows {
 	struct uffs_path_cache cache;
 	char root[24]; /* "/", or "C:\" for a live Windows volume; with
 			* --vss all in text, "vss2:/" or "current:/" */
+	size_t root_len; /* measured once: every path starts with it */
 };
 
 int rows_init(struct rows *p);

@@ -35,10 +35,30 @@ static bool four_ascii(const uint8_t *p)
 	return ((p[1] | p[3] | p[5] | p[7]) | ((p[0] | p[2] | p[4] | p[6]) & 0x80)) == 0;
 }
 
+/* Sixteen ASCII units narrowed to bytes, or false (nothing written) when
+ * one is not ASCII. Plain loops over a fixed count, so that the compiler
+ * makes vector code of them. */
+#define ASCII_BLOCK 16
+
+static bool block_ascii(const uint8_t *p, char *out)
+{
+	unsigned acc = 0;
+	for (int k = 0; k < ASCII_BLOCK; k++)
+		acc |= (unsigned)p[2 * k + 1] | (p[2 * k] & 0x80u);
+	if (acc)
+		return false;
+	for (int k = 0; k < ASCII_BLOCK; k++)
+		out[k] = (char)p[2 * k];
+	return true;
+}
+
 size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
 {
 	size_t n = 0;
 	size_t i = 0;
+	for (; i + ASCII_BLOCK <= units && block_ascii(u16le + 2 * i, out + n);
+	     i += ASCII_BLOCK)
+		n += ASCII_BLOCK;
 	/* Most names are ASCII: four units a step. */
 	for (; i + 4 <= units && four_ascii(u16le + 2 * i); i += 4) {
 		const uint8_t *p = u16le + 2 * i;

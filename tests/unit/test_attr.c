@@ -841,8 +841,9 @@ static void test_al_name_past_entry(void **state)
 static void check_wtf8(const uint16_t *units, size_t n, const char *want,
 		       size_t want_len)
 {
-	uint8_t in[64];
-	char out[3 * 32 + 1];
+	uint8_t in[2 * 48];
+	char out[3 * 48 + 1];
+	assert_true(n <= 48);
 	for (size_t i = 0; i < n; i++)
 		put16(in + 2 * i, units[i]);
 	memset(out, 0x7F, sizeof out);
@@ -873,6 +874,42 @@ static void test_utf16_two_and_three_bytes(void **state)
 					  0xFFFF};
 	check_wtf8(bounds, 5,
 		   "\x7F\xC2\x80\xDF\xBF\xE0\xA0\x80\xEF\xBF\xBF", 11);
+}
+
+/* The ASCII fast paths take 16 and 4 units at a time: a non-ASCII unit
+ * (two bytes in UTF-8, a high byte only, a low byte above 0x7F, a pair)
+ * at any position of a 40-unit name gives the bytes worked out unit by
+ * unit. */
+static void test_utf16_non_ascii_at_every_position(void **state)
+{
+	(void)state;
+	static const struct {
+		uint16_t u[2];
+		size_t n;
+		const char *utf8;
+	} odd[] = {
+		{{0x00E9}, 1, "\xC3\xA9"},
+		{{0x0100}, 1, "\xC4\x80"},
+		{{0x0080}, 1, "\xC2\x80"},
+		{{0xD83D, 0xDE00}, 2, "\xF0\x9F\x98\x80"},
+	};
+	for (size_t k = 0; k < sizeof odd / sizeof *odd; k++)
+		for (size_t pos = 0; pos + odd[k].n <= 40; pos++) {
+			uint16_t u[40];
+			char want[64];
+			size_t w = 0;
+			for (size_t i = 0; i < 40; i++)
+				u[i] = (uint16_t)('a' + i % 26);
+			memcpy(u + pos, odd[k].u, odd[k].n * sizeof *u);
+			for (size_t i = 0; i < pos; i++)
+				want[w++] = (char)u[i];
+			size_t m = strlen(odd[k].utf8);
+			memcpy(want + w, odd[k].utf8, m);
+			w += m;
+			for (size_t i = pos + odd[k].n; i < 40; i++)
+				want[w++] = (char)u[i];
+			check_wtf8(u, 40, want, w);
+		}
 }
 
 static void test_utf16_surrogate_pair(void **state)
@@ -937,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_utf16_ascii),
 		cmocka_unit_test(test_utf16_two_and_three_bytes),
 		cmocka_unit_test(test_utf16_surrogate_pair),
+		cmocka_unit_test(test_utf16_non_ascii_at_every_position),
 		cmocka_unit_test(test_utf16_lone_surrogates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
