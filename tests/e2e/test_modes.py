@@ -54,6 +54,46 @@ def combos(binary):
         yield ["--mode", mode, "--threads", threads, "--depth", "4"] + fault
 
 
+def evict(path):
+    """Drops the file's pages from the page cache (no privilege needed for
+    a file's own clean pages); False where the OS cannot."""
+    if not hasattr(os, "posix_fadvise"):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return True
+
+
+def check_auto_cache_choice(tap, binary, name, path, ref_digest):
+    """auto reads an uncached $MFT with pipelined-parallel in 2 MiB chunks
+    (the kernel's read-ahead keeps the device busy), a cached one with
+    512 KiB chunks, and an uncached one with --direct on the thread pool;
+    each gives the reference digest."""
+    cases = [([], "not in the page cache", "pipelined-parallel", "chunk 2048 KiB", True),
+             ([], "in the page cache", "pipelined-parallel", "chunk 512 KiB", False),
+             (["--direct"], "not in the page cache", "async on threads", None, True)]
+    for extra, state, mode, chunk, cold in cases:
+        label = f"{name}: auto{' ' + ' '.join(extra) if extra else ''}, $MFT {state}"
+        if cold and not evict(path):
+            tap.skip(label, "no posix_fadvise to empty the page cache")
+            continue
+        r = run([binary, "digest", "-v"] + extra + [path], timeout=120)
+        err = r.stderr.decode(errors="replace")
+        if cold and "($MFT not in the page cache)" not in err:
+            tap.skip(label, "the page cache kept the image (probe: %s)" %
+                     (err.split("auto: ")[1].split(")")[0] if "auto: " in err else "none"))
+            continue
+        out = r.stdout.decode().split()
+        want = f"auto: {mode} ($MFT {state})"
+        tap.ok(want in err and (chunk is None or chunk in err) and
+               out and out[0] == ref_digest, label,
+               f"want '{want}' and {chunk}, digest {ref_digest}; got:\n{err}{out[:1]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -81,6 +121,8 @@ def main():
         tap.ok(not bad and len(ref_digest) == 32,
                f"{name}: {len(all_combos)} mode/backend/thread/depth combinations give digest {ref_digest}",
                "\n".join(bad[:10]))
+        if path.endswith(".img"):
+            check_auto_cache_choice(tap, args.uffs, name, path, ref_digest)
     # The digest must depend on the index: different images, different digests.
     values = list(reference.values())
     tap.ok(len(set(values)) == len(values), "every image has its own digest", reference)
