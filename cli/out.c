@@ -58,6 +58,17 @@ void out_spill(struct out *o, const char *s, size_t n)
 	o->len += n;
 }
 
+void out_pass(struct out *o, const char *s, size_t n)
+{
+	if (!o->f || n < o->cap / 2) {
+		out_bytes(o, s, n);
+		return;
+	}
+	out_flush(o);
+	if (fwrite(s, 1, n, o->f) != n)
+		o->failed = true;
+}
+
 int out_finish(struct out *o)
 {
 	out_flush(o);

@@ -49,6 +49,10 @@ static inline void out_char(struct out *o, char c)
 	o->buf[o->len++] = c;
 }
 
+/* Like out_bytes, but a large block is written straight from s (after
+ * what the buffer holds) instead of being copied into the buffer first. */
+void out_pass(struct out *o, const char *s, size_t n);
+
 void out_str(struct out *o, const char *s);
 void out_u64(struct out *o, uint64_t v);
 void out_i64(struct out *o, int64_t v);

@@ -86,7 +86,7 @@ static void write_in_order(struct rows *p, struct par *par)
 			pthread_cond_wait(&par->changed, &par->lock);
 		pthread_mutex_unlock(&par->lock);
 		if (s->o.len) /* an empty block may have no buffer yet */
-			out_bytes(&p->o, s->o.buf, s->o.len);
+			out_pass(&p->o, s->o.buf, s->o.len);
 		if (s->o.failed)
 			p->o.failed = true;
 		pthread_mutex_lock(&par->lock);
