@@ -99,10 +99,13 @@ static void release_columns(const struct mft_mem_ops *mem,
 #define COL(t, field) {(void **)&(t)->field, sizeof *(t)->field}
 #define OPT_COL(cond, t, field, n)                                             \
 	{(cond) ? (void **)&(t)->field : NULL, (n) * sizeof *(t)->field}
-#define LINK_COLS(t, with_times, with_side)                                              \
+/* with_ids: the attribute id and value length of each name, which only
+ * columns and the digest show (a names-only index leaves them out). */
+#define LINK_COLS(t, with_times, with_side, with_ids)                                    \
 	{                                                                      \
 		COL(t, parent), COL(t, name), COL(t, name_len), COL(t, ns),    \
-		COL(t, flags), COL(t, attr_id), COL(t, value_len),             \
+		COL(t, flags), OPT_COL(with_ids, t, attr_id, 1),               \
+		OPT_COL(with_ids, t, value_len, 1),                            \
 		OPT_COL(with_times, t, times, 4),                              \
 		OPT_COL(with_side, t, owner, 1),                               \
 		OPT_COL(with_side, t, exp_seq, 1),                             \
@@ -117,10 +120,10 @@ static void release_columns(const struct mft_mem_ops *mem,
 #define NCOLS(a) (sizeof (a) / sizeof *(a))
 
 static int grow_links(const struct mft_mem_ops *mem, struct uffs_links *t,
-		      uint32_t need, bool times, bool side,
+		      uint32_t need, bool times, bool side, bool ids,
 		      struct mft_error *err)
 {
-	const struct column cols[] = LINK_COLS(t, times, side);
+	const struct column cols[] = LINK_COLS(t, times, side, ids);
 	return grow_columns(mem, cols, NCOLS(cols), &t->cap, need, err);
 }
 
@@ -140,7 +143,8 @@ static int grow_extras(const struct mft_mem_ops *mem, struct uffs_extras *t,
 
 static void free_links(const struct mft_mem_ops *mem, struct uffs_links *t)
 {
-	const struct column cols[] = LINK_COLS(t, t->times, t->owner || t->exp_seq);
+	const struct column cols[] = LINK_COLS(t, t->times, t->owner || t->exp_seq,
+					       t->attr_id != NULL);
 	release_columns(mem, cols, NCOLS(cols), t->cap);
 	*t = (struct uffs_links){0};
 }
@@ -239,7 +243,8 @@ int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
 	/* Most records have one name: reserving that much up front saves
 	 * the copies of growing by doubling. Untouched pages cost nothing. */
 	uint32_t guess = (uint32_t)(n_records < 256 ? 256 : n_records);
-	int rc = grow_links(mem, &idx->links, guess, keep_fn_times, false, err);
+	int rc = grow_links(mem, &idx->links, guess, keep_fn_times, false,
+			    !idx->names_only, err);
 	if (rc)
 		uffs_index_free(idx);
 	return rc;
@@ -367,7 +372,8 @@ static int add_link(struct uffs_index *idx, const struct row_dest *d,
 	struct uffs_links *t = d->side ? &idx->side_links : &idx->links;
 	bool times = idx->keep_fn_times;
 	int rc;
-	if (t->n >= t->cap && (rc = grow_links(idx->mem, t, t->n + 1, times, d->side, err)))
+	if (t->n >= t->cap && (rc = grow_links(idx->mem, t, t->n + 1, times, d->side,
+					       !idx->names_only, err)))
 		return rc;
 	uint32_t i = t->n;
 	rc = pool_add(idx, n->name, n->len, &t->name[i], &t->name_len[i], err);
@@ -376,8 +382,10 @@ static int add_link(struct uffs_index *idx, const struct row_dest *d,
 	t->parent[i] = n->parent_ref;
 	t->ns[i] = n->ns;
 	t->flags[i] = d->origin;
-	t->attr_id[i] = n->attr_id;
-	t->value_len[i] = n->value_len;
+	if (t->attr_id) {
+		t->attr_id[i] = n->attr_id;
+		t->value_len[i] = n->value_len;
+	}
 	if (times)
 		memcpy(&t->times[4 * (size_t)i], n->times, sizeof n->times);
 	if (d->side) {
@@ -595,7 +603,7 @@ static int copy_links(struct uffs_index *dst, const struct uffs_index *src,
 		int rc;
 		if (t->n >= t->cap &&
 		    (rc = grow_links(dst->mem, t, t->n + 1, dst->keep_fn_times,
-				     false, err)))
+				     false, !dst->names_only, err)))
 			return rc;
 		uint32_t k = t->n;
 		rc = pool_copy(dst, src->pool + f->name[i], f->name_len[i],
@@ -607,8 +615,10 @@ static int copy_links(struct uffs_index *dst, const struct uffs_index *src,
 		t->ns[k] = f->ns[i];
 		/* finish decides which names are hidden, as for a parsed one */
 		t->flags[k] = f->flags[i] & (uint8_t)~UFFS_LINK_HIDDEN;
-		t->attr_id[k] = f->attr_id[i];
-		t->value_len[k] = f->value_len[i];
+		if (t->attr_id) {
+			t->attr_id[k] = f->attr_id ? f->attr_id[i] : 0;
+			t->value_len[k] = f->value_len ? f->value_len[i] : 0;
+		}
 		if (times)
 			memcpy(&t->times[4 * (size_t)k], &f->times[4 * (size_t)i],
 			       4 * sizeof *t->times);
@@ -711,7 +721,7 @@ void uffs_index_mark_damaged(struct uffs_index *idx, uint64_t frs)
 
 #define COPY_ROWS(dst, src, field, at, count, per)                             \
 	do {                                                                   \
-		if ((count) && (src)->field)                                   \
+		if ((count) && (src)->field && (dst)->field)                   \
 			memcpy((dst)->field + (size_t)(at) * (per),            \
 			       (src)->field,                                   \
 			       (size_t)(count) * (per) * sizeof *(src)->field); \
@@ -721,7 +731,8 @@ static int append_links(const struct mft_mem_ops *mem, struct uffs_links *dst,
 			const struct uffs_links *src, bool times, bool side,
 			uint32_t shift, struct mft_error *err)
 {
-	int rc = grow_links(mem, dst, dst->n + src->n, times, side, err);
+	int rc = grow_links(mem, dst, dst->n + src->n, times, side,
+			    src->attr_id != NULL || dst->attr_id != NULL, err);
 	if (rc)
 		return rc;
 	uint32_t at = dst->n;
@@ -1022,7 +1033,7 @@ static int merge_side_rows(struct uffs_index *idx, struct mft_error *err)
 		rc = keep_valid_streams(idx, &ks, err);
 	if (rc == MFT_OK && kl.n)
 		rc = grow_links(idx->mem, &idx->links, idx->links.n + kl.n,
-				idx->keep_fn_times, false, err);
+				idx->keep_fn_times, false, !idx->names_only, err);
 	if (rc == MFT_OK && ks.n)
 		rc = grow_streams(idx->mem, &idx->streams, idx->streams.n + ks.n, false,
 				  err);

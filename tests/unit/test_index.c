@@ -1259,6 +1259,10 @@ static void test_names_only(void **state)
 	assert_null(lean.data_size);
 	assert_null(lean.data_alloc);
 	assert_null(lean.data_id);
+	assert_null(lean.links.attr_id);
+	assert_null(lean.links.value_len);
+	assert_non_null(full.links.attr_id);
+	assert_non_null(full.links.value_len);
 	assert_int_equal(uffs_tree_build(&tf, &full, &err), MFT_OK);
 	assert_int_equal(uffs_tree_build(&tl, &lean, &err), MFT_OK);
 	assert_int_equal(lean.links.n, full.links.n);
