@@ -101,6 +101,7 @@ static int worker_init(struct worker *w, struct par *par, const struct rows *p)
 	w->par = par;
 	w->rows = *p;
 	w->rows.path_frs = UINT64_MAX;
+	w->rows.plain_parent_plus1 = 0;
 	w->rows.path = malloc(ROWS_PATH_CAP);
 	if (!w->rows.path)
 		return -1;

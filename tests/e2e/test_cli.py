@@ -19,7 +19,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import TOP, Tap, committed_images, decompress, run  # noqa: E402
+from common import (TOP, Mount, MountError, Tap, can_mount, committed_images,  # noqa: E402
+                    decompress, run)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_WARNINGS = 0, 1, 2, 3
 
@@ -356,6 +357,80 @@ def test_bad_input(tap, uffs, image, work):
     tap.ok(rc == EXIT_OK, "a read-only source can be listed")
 
 
+# Directory names with bytes that every format must escape: a listing checks
+# a directory's path once for all its entries, so the escaping of the
+# directory part is checked here against paths we made ourselves.
+HOSTILE_DIRS = ['q"dir', "back\\dir", "ctl\x01dir", "tab\tdir", "nl\ndir",
+                "del\x7fdir", "caf\u00e9 dir", 'q"dir/in\\ner', "plain/ctl\x02in"]
+HOSTILE_FILES = ["a.txt", 'b"c.txt', "t\tab", "plain"]
+
+
+def decode_tsv(field):
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and i + 1 < len(field):
+            out.append({"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}.get(field[i + 1], "?"))
+            i += 2
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def test_hostile_directories(tap, uffs, work):
+    why = can_mount()
+    if why:
+        tap.skip("directory names that need escaping", why)
+        return
+    image = os.path.join(work, "hostile.img")
+    shutil.copyfile(decompress(os.path.join(TOP, "images", "cluster512.img.xz")), image)
+    mnt = os.path.join(work, "mnt")
+    os.mkdir(mnt)
+    want = set()
+    try:
+        with Mount(image, mnt):
+            for d in HOSTILE_DIRS:
+                os.makedirs(os.path.join(mnt, d), exist_ok=True)
+                for f in HOSTILE_FILES:
+                    with open(os.path.join(mnt, d, f), "w") as fh:
+                        fh.write("x")
+                    want.add("/" + d + "/" + f)
+    except (MountError, OSError) as e:
+        tap.skip("directory names that need escaping", "ntfs-3g: %s" % e)
+        return
+
+    def ours(paths):
+        return {p for p in paths if any(p.startswith("/" + d.split("/")[0] + "/")
+                                        for d in HOSTILE_DIRS) and
+                os.path.basename(p) in HOSTILE_FILES}
+
+    def json_path(line):
+        try:
+            return json.loads(line)["path"]
+        except ValueError:
+            return "not JSON: " + line
+
+    _, out, _ = uffs("list", "-f", "jsonl", image)
+    got = ours(json_path(line) for line in out.splitlines())
+    got |= {p for p in map(json_path, out.splitlines()) if p.startswith("not JSON")}
+    tap.ok(got == want, "jsonl: entries of directories whose names need escaping decode to the names made",
+           sorted(got ^ want)[:8])
+    _, out, _ = uffs("list", "-f", "csv", "-c", "path", image)
+    rows = list(csv.reader(io.StringIO(out, newline="")))[1:]
+    got = ours(r[0].replace("\\\\", "\\") for r in rows if r)
+    tap.ok(got == want, "csv: the same, quotes and backslashes doubled", sorted(got ^ want)[:8])
+    _, out, _ = uffs("list", "-f", "tsv", "-c", "path", image)
+    got = ours(decode_tsv(line) for line in out.split("\n")[1:] if line)
+    tap.ok(got == want, "tsv: the same, tabs, newlines and backslashes escaped", sorted(got ^ want)[:8])
+    _, out, _ = uffs("list", image)
+    shown = {re.sub(r"[\x00-\x1f\x7f]", "^", p) for p in want}
+    got = {line for line in out.split("\n") if line in shown}
+    bad = [line for line in out.split("\n") if re.search(r"[\x00-\x1f\x7f]", line)]
+    tap.ok(got == shown and not bad,
+           "text: control bytes of directory and file names show as ^, one line each",
+           sorted(shown - got)[:8] + bad[:4])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -374,6 +449,7 @@ def main():
         test_several_sources(tap, uffs, [small, hard, decompress(os.path.join(
             TOP, "images", "cluster512.img.xz"))], work)
         test_bad_input(tap, uffs, small, work)
+        test_hostile_directories(tap, uffs, work)
     return tap.done()
 
 

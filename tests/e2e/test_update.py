@@ -44,7 +44,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Tap, committed_images, decompress, run  # noqa: E402
+from common import (Mount, MountError, Tap, can_mount, committed_images,  # noqa: E402
+                    decompress, run)
 
 PAGE = 4096
 JOURNAL_ID = 0x01DB5A3C2E7F4001
@@ -258,60 +259,6 @@ def one_line(err):
 
 
 # ---- mounting ----
-
-class MountError(Exception):
-    pass
-
-
-class Mount:
-    """ntfs-3g in the foreground (no_detach), so that its exit (after the
-    unmount has written everything back) can be waited for."""
-
-    def __init__(self, image, mnt):
-        self.image, self.mnt, self.proc = image, mnt, None
-
-    def mounted(self):
-        want = os.path.realpath(self.mnt)
-        with open("/proc/mounts") as f:
-            return any(line.split()[1] == want for line in f if len(line.split()) > 1)
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            ["ntfs-3g", "-o", "noatime,streams_interface=windows,no_detach",
-             self.image, self.mnt], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(200):
-            if self.mounted():
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        err = b""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        _, err = self.proc.communicate()
-        raise MountError(err.decode(errors="replace").strip()[-300:] or "no mount")
-
-    def __exit__(self, *exc):
-        os.sync()
-        r = run(["umount", self.mnt])
-        if r.returncode:
-            run(["fusermount", "-u", self.mnt])
-        try:
-            self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
-        os.sync()
-        return False
-
-
-def can_mount():
-    if not shutil.which("ntfs-3g"):
-        return "ntfs-3g not installed"
-    if not os.path.exists("/dev/fuse") or not os.access("/dev/fuse", os.R_OK | os.W_OK):
-        return "no usable /dev/fuse"
-    return None
-
 
 # ---- the changes ----
 
