@@ -82,7 +82,5 @@ enum out_escape {
 	ESC_TSV,     /* tab, newline, backslash, lone surrogates escaped */
 };
 void out_name(struct out *o, const char *s, size_t n, enum out_escape esc);
-/* Whether out_name would copy these bytes unchanged. */
-bool out_is_plain(const char *s, size_t n, enum out_escape esc);
 
 #endif

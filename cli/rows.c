@@ -24,31 +24,6 @@ static void put_name_path(struct rows *p, const struct uffs_row *rw,
 	put_path(p, &bare, esc, true);
 }
 
-/* How many leading bytes of the row's path (its directory's path) need no
- * escaping: checked once for a directory's entries, which follow each
- * other, instead of once per entry. 0 when they do need it. */
-static size_t plain_prefix(struct rows *p, const struct uffs_row *rw,
-			   enum out_escape esc)
-{
-	const struct uffs_index *idx = &p->l->idx;
-	size_t name_len = idx->links.name_len[rw->link];
-	if (name_len > p->path_len)
-		return 0;
-	size_t prefix = p->path_len - name_len;
-	uint64_t parent = MFT_REF_FRS(idx->links.parent[rw->link]);
-	if (p->plain_parent_plus1 == parent + 1 && p->plain_len == prefix &&
-	    p->plain_esc == (int)esc)
-		return prefix;
-	if (!out_is_plain(p->path, prefix, esc)) {
-		p->plain_parent_plus1 = 0;
-		return 0;
-	}
-	p->plain_parent_plus1 = parent + 1;
-	p->plain_len = prefix;
-	p->plain_esc = (int)esc;
-	return prefix;
-}
-
 static void put_path(struct rows *p, const struct uffs_row *rw,
 		     enum out_escape esc, bool leading_slash)
 {
@@ -64,9 +39,7 @@ static void put_path(struct rows *p, const struct uffs_row *rw,
 		}
 		return;
 	}
-	size_t plain = plain_prefix(p, rw, esc);
-	out_bytes(&p->o, p->path, plain);
-	out_name(&p->o, p->path + plain, p->path_len - plain, esc);
+	out_name(&p->o, p->path, p->path_len, esc);
 	if (uffs_row_has_stream_suffix(idx, rw->stream)) {
 		out_char(&p->o, ':');
 		out_name(&p->o, idx->pool + idx->streams.name[rw->stream],
@@ -478,7 +451,6 @@ void rows_begin_source(struct rows *p, const struct uffs_loaded *l)
 		cli_store_tag(l, tag, sizeof tag);
 	snprintf(p->root, sizeof p->root, "%s%s%c", tag, drive, p->cache.sep);
 	p->root_len = strlen(p->root);
-	p->plain_parent_plus1 = 0;
 	uffs_path_cache_reset(&p->cache);
 	p->path_frs = UINT64_MAX;
 }

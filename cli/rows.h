@@ -73,12 +73,6 @@ struct rows {
 	char root[24]; /* "/", or "C:\" for a live Windows volume; with
 			* --vss all in text, "vss2:/" or "current:/" */
 	size_t root_len; /* measured once: every path starts with it */
-	/* The last directory whose path (the part of `path` before the
-	 * name) was found to need no escaping in plain_esc: its entries'
-	 * paths are checked from the name on. 0 = none. */
-	uint64_t plain_parent_plus1;
-	size_t plain_len;
-	int plain_esc;
 };
 
 int rows_init(struct rows *p);

@@ -3,6 +3,7 @@
  * out strictly in block order. Buffers are a small ring that is reused, so
  * memory stays a few blocks' worth however long the listing. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "rows.h"
@@ -32,8 +33,14 @@ struct par {
 	void *ctx;
 };
 
+/* Each worker on cache lines of its own: a worker writes its rows' output
+ * position and path state for every row, and sharing a line with the next
+ * worker's made both threads wait on it (found when a few bytes added to
+ * struct rows slowed a listing by a fifth: 0.147 s to 0.179 s). */
+#define WORKER_ALIGN 128u
+
 struct worker {
-	struct par *par;
+	_Alignas(WORKER_ALIGN) struct par *par;
 	struct rows rows;
 	pthread_t thread;
 	bool started;
@@ -101,7 +108,6 @@ static int worker_init(struct worker *w, struct par *par, const struct rows *p)
 	w->par = par;
 	w->rows = *p;
 	w->rows.path_frs = UINT64_MAX;
-	w->rows.plain_parent_plus1 = 0;
 	w->rows.path = malloc(ROWS_PATH_CAP);
 	if (!w->rows.path)
 		return -1;
@@ -148,6 +154,19 @@ static void stop_workers(struct worker *w, unsigned n)
 		}
 }
 
+/* Workers on a boundary of WORKER_ALIGN (sizeof is a multiple of it, so
+ * each element starts a line); *raw is what to free. Not aligned_alloc:
+ * the Windows C runtime has none. */
+static struct worker *new_workers(unsigned n, void **raw)
+{
+	*raw = calloc(1, n * sizeof(struct worker) + WORKER_ALIGN);
+	if (!*raw)
+		return NULL;
+	uintptr_t at = ((uintptr_t)*raw + WORKER_ALIGN - 1) &
+		       ~(uintptr_t)(WORKER_ALIGN - 1);
+	return (struct worker *)at;
+}
+
 void rows_parallel(struct rows *p, uint64_t n_items, unsigned threads,
 		   rows_fill_fn *fill, void *ctx)
 {
@@ -162,11 +181,12 @@ void rows_parallel(struct rows *p, uint64_t n_items, unsigned threads,
 	struct par par = {.n_slots = 2 * threads, .n_blocks = n_blocks,
 			  .n_items = n_items, .block_items = block,
 			  .fill = fill, .ctx = ctx};
-	struct worker *w = threads > 1 ? calloc(threads, sizeof *w) : NULL;
+	void *w_raw = NULL;
+	struct worker *w = threads > 1 ? new_workers(threads, &w_raw) : NULL;
 	par.slots = w ? calloc(par.n_slots, sizeof *par.slots) : NULL;
 	if (!par.slots || pthread_mutex_init(&par.lock, NULL)) {
 		free(par.slots);
-		free(w);
+		free(w_raw);
 		fill(p, 0, n_items, ctx);
 		return;
 	}
@@ -183,5 +203,5 @@ void rows_parallel(struct rows *p, uint64_t n_items, unsigned threads,
 	pthread_cond_destroy(&par.changed);
 	pthread_mutex_destroy(&par.lock);
 	free(par.slots);
-	free(w);
+	free(w_raw);
 }
