@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../mft/bytes.h"
 #include "../mft/match.h"
 #include "../mft/ntfs_format.h"
 #include "../mft/upcase.h"
@@ -20,7 +19,6 @@
 #include "out.h"
 #include "rows.h"
 
-#define BLOCK (1u << 20) /* read size: a whole number of journal pages */
 
 struct usn_cmd {
 	struct out o;
@@ -348,77 +346,25 @@ static void on_damage(void *ctx, const struct mft_error *e)
 		u->source, e->offset, e->what);
 }
 
-/* Where file byte 0 sits in the $J stream: a captured $J may start at the
- * stream's start (its hole included, as icat writes it) or at the first
- * record (the hole left out). The first record whose USN is plausible
- * says which. */
-static uint64_t stream_base(const uint8_t *buf, size_t len, uint64_t file_off)
-{
-	for (size_t at = 0; at + 8 <= len; at += 8) {
-		struct usn_record r;
-		struct mft_error ignored;
-		if (le32(buf + at) == 0)
-			continue;
-		if (usn_record_parse(buf + at, len - at, &r, &ignored) == MFT_OK &&
-		    r.usn >= 0 && (uint64_t)r.usn >= file_off + at &&
-		    (((uint64_t)r.usn - (file_off + at)) % 8) == 0)
-			return (uint64_t)r.usn - (file_off + at);
-	}
-	return 0;
-}
-
-static int64_t read_block(const struct uffs_file *f, uint8_t *buf, size_t len,
-			  uint64_t off, const char *source)
-{
-	int os_error = 0;
-	int64_t n = uffs_file_pread(f, buf, len, off, &os_error);
-	if (n < 0)
-		fprintf(stderr, "uffs: %s: byte offset %" PRIu64 ": %s\n", source,
-			off, uffs_file_strerror(os_error));
-	return n;
-}
-
 static int read_journal_file(struct usn_cmd *u, const struct uffs_file *f)
 {
-	uint8_t *buf = malloc(BLOCK);
-	if (!buf) {
+	struct uffs_journal_cursor c;
+	struct mft_error err;
+	uint64_t at = 0;
+	int rc = uffs_journal_cursor_file(&c, f, &err);
+	while (rc == MFT_OK &&
+	       (rc = uffs_journal_cursor_next(&c, on_record, on_damage, u, &at,
+					      &err)) == 1)
+		rc = MFT_OK;
+	uffs_journal_cursor_free(&c);
+	if (rc == MFT_OK)
+		return UFFS_EXIT_OK;
+	if (rc == MFT_E_NOMEM)
 		fputs("uffs: out of memory\n", stderr);
-		return UFFS_EXIT_ERROR;
-	}
-	uint64_t size = f->size;
-	uint64_t off = uffs_file_next_data(f, 0);
-	uint64_t base = 0;
-	bool based = false;
-	int rc = UFFS_EXIT_OK;
-	while (off < size) {
-		if (!based) {
-			int64_t n = read_block(f, buf, BLOCK, off, u->source);
-			if (n < 0) {
-				rc = UFFS_EXIT_ERROR;
-				break;
-			}
-			base = stream_base(buf, (size_t)n, off);
-			based = true;
-		}
-		/* Blocks end on page boundaries of the stream. */
-		uint64_t s = base + off;
-		uint64_t start = s - s % USN_PAGE;
-		uint64_t f0 = start >= base ? start - base : 0;
-		uint64_t end = start + BLOCK;
-		uint64_t n = end - base > size ? size - f0 : end - base - f0;
-		int64_t got = read_block(f, buf, (size_t)n, f0, u->source);
-		if (got < 0) {
-			rc = UFFS_EXIT_ERROR;
-			break;
-		}
-		uffs_journal_walk_block(buf, (size_t)got, base + f0, on_record,
-					 on_damage, u);
-		if ((uint64_t)got < n)
-			break; /* the file ended early */
-		off = uffs_file_next_data(f, f0 + n);
-	}
-	free(buf);
-	return rc;
+	else
+		fprintf(stderr, "uffs: %s: byte offset %" PRIu64 ": %s\n",
+			u->source, at, err.what);
+	return UFFS_EXIT_ERROR;
 }
 
 /* ---- the journal of a volume ------------------------------------------------ */
@@ -472,26 +418,6 @@ static int read_volume_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 	return rc;
 }
 
-/* A captured $J: after its hole, a record of a known version. */
-static bool looks_like_journal(const struct uffs_file *f)
-{
-	uint8_t buf[USN_PAGE];
-	uint64_t off = uffs_file_next_data(f, 0);
-	if (off >= f->size)
-		return false;
-	int os_error;
-	int64_t n = uffs_file_pread(f, buf, sizeof buf, off, &os_error);
-	for (int64_t at = 0; at + 8 <= n; at += 8) {
-		if (le32(buf + at) == 0)
-			continue;
-		struct usn_record r;
-		struct mft_error ignored;
-		return usn_record_parse(buf + at, (size_t)(n - at), &r,
-					&ignored) == MFT_OK;
-	}
-	return false;
-}
-
 static int usn_source(struct usn_cmd *u, const char *path, bool forced)
 {
 	struct uffs_file f;
@@ -503,7 +429,7 @@ static int usn_source(struct usn_cmd *u, const char *path, bool forced)
 		fprintf(stderr, "uffs: %s: %s\n", path, uffs_file_strerror(os_error));
 		return UFFS_EXIT_ERROR;
 	}
-	bool journal = forced || looks_like_journal(&f);
+	bool journal = forced || uffs_journal_file_looks(&f);
 	int rc = journal ? read_journal_file(u, &f) : UFFS_EXIT_OK;
 	uffs_file_close(&f);
 	if (journal)

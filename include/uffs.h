@@ -164,6 +164,56 @@ int uffs_db_update_file(const char *index_path, const char *source,
 int uffs_db_update(uffs_db **db, const char *source, char *note,
 		   size_t note_cap, char *err, size_t err_cap);
 
+/* ---- the change journal ($Extend/$UsnJrnl:$J) ---- */
+
+typedef struct uffs_usn uffs_usn;
+
+/* One change journal record (USN_RECORD_V2, V3 or V4), as `uffs usn`
+ * prints it. Valid until the next uffs_usn_next. */
+struct uffs_usn_record {
+	int64_t usn;             /* its offset in $J */
+	uint16_t major, minor;   /* the record's version */
+	uint64_t frs;            /* the file's record number (low 48 bits) */
+	uint16_t seq;            /* and sequence number (next 16 bits) */
+	uint64_t parent_frs;
+	uint16_t parent_seq;
+	uint32_t reason;         /* USN_REASON_* bits */
+	uint32_t source_info;
+	int has_name;            /* versions 2 and 3; version 4 has none of: */
+	uint64_t time;           /* FILETIME */
+	uint32_t attributes;     /* FILE_ATTRIBUTE_* */
+	uint32_t security_id;
+	const char *name;        /* WTF-8, name_len bytes, not NUL-terminated */
+	size_t name_len;
+	/* Version 4: the ranges of the file that changed, n_extents pairs of
+	 * (offset, length). */
+	const int64_t *extents;
+	uint32_t n_extents;
+};
+
+/* uffs_usn_open flags. */
+#define UFFS_USN_STREAM 0x1 /* source is a captured $J, whatever it looks
+			     * like (else recognised by its first record) */
+
+/* Opens the change journal of `source`: a captured $J stream (recognised
+ * by content), or a volume, disk image or container whose
+ * $Extend/$UsnJrnl:$J is read through its runs (the journal's leading
+ * hole is never read). Records come from USN `since` on (0: all). opts (may
+ * be NULL) gives the source options (partition, offset, vss_store) and the
+ * warning callback, which hears of each torn or garbage record (skipped;
+ * reading goes on). Returns a uffs_status, with a one-line message in err
+ * on failure (a volume with no journal is UFFS_ERR_SOURCE). */
+int uffs_usn_open(const char *source, const struct uffs_db_options *opts,
+		  unsigned flags, int64_t since, uffs_usn **j, char *err,
+		  size_t err_cap);
+/* 1 and the next record, 0 at the end, or -1 when a read failed (then
+ * uffs_usn_error says where). */
+int uffs_usn_next(uffs_usn *j, struct uffs_usn_record *r);
+const char *uffs_usn_error(const uffs_usn *j);
+/* Torn or garbage records skipped so far. */
+uint64_t uffs_usn_damaged(const uffs_usn *j);
+void uffs_usn_close(uffs_usn *j);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 #include "../mft/query.h"
 #include "../scan/load.h"
 #include "../scan/save.h"
+#include "internal.h"
 
 struct uffs_db {
 	struct uffs_loaded l;    /* source, volume, index and tree */
@@ -34,7 +35,7 @@ void uffs_db_options_init(struct uffs_db_options *o)
 	o->offset = -1;
 }
 
-static void on_warning(void *ctx, const char *text)
+void uffs_lib_on_warning(void *ctx, const char *text)
 {
 	const struct uffs_db_options *o = ctx;
 	if (o->warning)
@@ -49,16 +50,16 @@ static void on_progress(void *ctx, const struct uffs_progress *p)
 	o->progress(o->ctx, &q);
 }
 
-static int fail(char *err, size_t cap, int status, const char *source,
-		const char *text)
+int uffs_lib_fail(char *err, size_t cap, int status, const char *source,
+		  const char *text)
 {
 	if (cap)
 		snprintf(err, cap, "%s: %s", source, text);
 	return status;
 }
 
-static int scan_options(const struct uffs_db_options *o,
-			struct uffs_scan_opts *s, struct uffs_source_opts *so)
+int uffs_lib_options(const struct uffs_db_options *o, struct uffs_scan_opts *s,
+		     struct uffs_source_opts *so)
 {
 	*so = (struct uffs_source_opts)UFFS_SOURCE_OPTS_DEFAULT;
 	*s = (struct uffs_scan_opts){0};
@@ -89,25 +90,25 @@ int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 	const struct uffs_db_options *o = opts ? opts : &defaults;
 	*out = NULL;
 	if (!source)
-		return fail(err, err_cap, UFFS_ERR_USAGE, "(null)", "no source");
+		return uffs_lib_fail(err, err_cap, UFFS_ERR_USAGE, "(null)", "no source");
 	struct uffs_load_opts lo = {
 		.index = true,
 		.upcase = true,
-		.warning = on_warning,
+		.warning = uffs_lib_on_warning,
 		.progress = o->progress ? on_progress : NULL,
 		.ctx = (void *)o,
 	};
-	if (scan_options(o, &lo.scan, &lo.src))
-		return fail(err, err_cap, UFFS_ERR_USAGE, source,
+	if (uffs_lib_options(o, &lo.scan, &lo.src))
+		return uffs_lib_fail(err, err_cap, UFFS_ERR_USAGE, source,
 			    "unknown mode or backend, or a bad option value");
 	uffs_db *db = calloc(1, sizeof *db);
 	if (!db)
-		return fail(err, err_cap, UFFS_ERR_NOMEM, source, "out of memory");
+		return uffs_lib_fail(err, err_cap, UFFS_ERR_NOMEM, source, "out of memory");
 	char why[512];
 	int rc = uffs_load(&db->l, source, &lo, why, sizeof why);
 	if (rc) {
 		free(db);
-		return fail(err, err_cap,
+		return uffs_lib_fail(err, err_cap,
 			    rc == MFT_E_NOMEM   ? UFFS_ERR_NOMEM
 			    : rc == MFT_E_USAGE ? UFFS_ERR_USAGE
 						: UFFS_ERR_SOURCE,
@@ -120,7 +121,7 @@ int uffs_db_open(const char *source, const struct uffs_db_options *opts,
 		db->upcase_default = malloc(UFFS_UPCASE_BYTES);
 		if (!db->upcase_default) {
 			uffs_db_close(db);
-			return fail(err, err_cap, UFFS_ERR_NOMEM, source,
+			return uffs_lib_fail(err, err_cap, UFFS_ERR_NOMEM, source,
 				    "out of memory");
 		}
 		uffs_upcase_default(db->upcase_default);
@@ -159,18 +160,18 @@ int uffs_db_update_file(const char *index_path, const char *source,
 	if (note_cap)
 		note[0] = '\0';
 	if (!index_path || !source)
-		return fail(err, err_cap, UFFS_ERR_USAGE, "(null)",
+		return uffs_lib_fail(err, err_cap, UFFS_ERR_USAGE, "(null)",
 			    "an index file and its source are needed");
 	/* Everything goes in, as uffs index scans: deleted records and the
 	 * $FILE_NAME times, and the volume's $UpCase. */
 	struct uffs_load_opts lo = {
 		.index = true,
 		.upcase = true,
-		.warning = on_warning,
+		.warning = uffs_lib_on_warning,
 		.ctx = (void *)o,
 	};
-	if (scan_options(o, &lo.scan, &lo.src))
-		return fail(err, err_cap, UFFS_ERR_USAGE, source,
+	if (uffs_lib_options(o, &lo.scan, &lo.src))
+		return uffs_lib_fail(err, err_cap, UFFS_ERR_USAGE, source,
 			    "unknown mode or backend, or a bad option value");
 	lo.scan.skip_unused = false;
 	lo.scan.keep_fn_times = true;
@@ -179,7 +180,7 @@ int uffs_db_update_file(const char *index_path, const char *source,
 	int rc = uffs_update_file(index_path, source, index_path, &lo, &res, why,
 				  sizeof why);
 	if (rc)
-		return fail(err, err_cap, status_of(rc),
+		return uffs_lib_fail(err, err_cap, status_of(rc),
 			    rc == MFT_E_USAGE ? index_path : source, why);
 	if (note_cap && res.rescan_why[0])
 		snprintf(note, note_cap, "rescanned: %s", res.rescan_why);
@@ -196,7 +197,7 @@ int uffs_db_update(uffs_db **db, const char *source, char *note,
 		   size_t note_cap, char *err, size_t err_cap)
 {
 	if (!db || !*db || !(*db)->l.saved)
-		return fail(err, err_cap, UFFS_ERR_USAGE, db && *db ? (*db)->l.src.path : "(null)",
+		return uffs_lib_fail(err, err_cap, UFFS_ERR_USAGE, db && *db ? (*db)->l.src.path : "(null)",
 			    "not opened from an index file (uffs index)");
 	uffs_db *old = *db;
 	char *path = strdup(old->l.src.path);
@@ -204,7 +205,7 @@ int uffs_db_update(uffs_db **db, const char *source, char *note,
 	if (!path || !from) {
 		free(path);
 		free(from);
-		return fail(err, err_cap, UFFS_ERR_NOMEM, old->l.src.path,
+		return uffs_lib_fail(err, err_cap, UFFS_ERR_NOMEM, old->l.src.path,
 			    "out of memory");
 	}
 	/* Closed first: a mapped file cannot be replaced on Windows. */
@@ -279,9 +280,9 @@ static uffs_iter *iter_new(const uffs_db *db,
 	}
 	if (!it || !it->q) {
 		if (bad)
-			fail(err, err_cap, UFFS_ERR_USAGE, o->pattern, msg);
+			uffs_lib_fail(err, err_cap, UFFS_ERR_USAGE, o->pattern, msg);
 		else
-			fail(err, err_cap, UFFS_ERR_NOMEM, "search", msg);
+			uffs_lib_fail(err, err_cap, UFFS_ERR_NOMEM, "search", msg);
 		free(it);
 		return NULL;
 	}

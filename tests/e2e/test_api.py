@@ -316,6 +316,132 @@ def check_update(tap, uffs, updater, walker, work):
            r.stdout + r.stderr)
 
 
+# The published field values of the four single records in
+# ../shared/ntfs-samples/usn (answers.md: msuhanov/dfir_ntfs's test case),
+# file and parent IDs split into frs (low 48 bits) and sequence.
+USN_ANSWERS = {
+    "usn_1170953448.bin": (2, 1170953448, "large_file.txt", 0x80000001, 0x20,
+                           0x000d000000013252, 0x00060000000009eb,
+                           "2019-01-21 22:36:05", None),
+    "usn_1170990440.bin": (2, 1170990440, "mpasbase.vdm", 0x80010800, 0x20,
+                           0x0002000000013424, 0x00010000000006b7,
+                           "2019-01-21 22:41:17", None),
+    "usn_1170989584.bin": (4, 1170989584, None, 0x80000102, None,
+                           0x0004000000013de8, 0x0004000000001076, None,
+                           [(0, 2162688)]),
+    "usn_1170955904.bin": (4, 1170955904, None, 0x80000001, None,
+                           0x00020000000051c0, 0x0004000000001066, None,
+                           [(0, 16384), (6242304, 32768)]),
+}
+
+
+def read_usn(reader, *args):
+    """The records tests/api/usn.c prints, as dicts; None on failure."""
+    r = run([reader] + list(args))
+    out = r.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if r.returncode or len(out) < 2:
+        return None, r.stderr.decode(errors="replace"), 0
+    recs = []
+    for line in out[:-2]:
+        f = line.split(" ", 9)
+        frs, seq = f[2].split("-")
+        pfrs, pseq = f[3].split("-")
+        rec = {"usn": int(f[0]), "major": int(f[1].split(".")[0]),
+               "frs": int(frs), "seq": int(seq), "parent_frs": int(pfrs),
+               "parent_seq": int(pseq), "reason": int(f[4], 16),
+               "source_info": int(f[5])}
+        if f[6] == "extents":
+            rec["extents"] = [tuple(map(int, e.split("+"))) for e in f[7:]]
+        else:
+            rec.update(time=int(f[6]), attributes=int(f[7], 16),
+                       security_id=int(f[8]), name=f[9] if len(f) > 9 else "")
+        recs.append(rec)
+    return recs, r.stderr.decode(errors="replace"), int(out[-2].split()[1])
+
+
+def filetime_text(ft):
+    import datetime
+    t = datetime.datetime(1601, 1, 1) + datetime.timedelta(microseconds=ft // 10)
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def check_usn(tap, uffs, reader, work):
+    """uffs_usn_open/next read the records `uffs usn` reads: the published
+    single records field by field, plaso's $J as uffs usn -f jsonl gives it,
+    a volume's journal written with ntfscp (also from a USN on), torn
+    records skipped and counted, and a volume without a journal refused."""
+    usn_dir = os.path.join(SHARED, "usn")
+    if not os.path.isdir(usn_dir):
+        tap.skip("the library reads the published USN records",
+                 "../shared/ntfs-samples absent")
+    else:
+        bad = []
+        for name, (major, usn, fname, reason, attrs, fid, pid, when, ext) in \
+                sorted(USN_ANSWERS.items()):
+            recs, err, _ = read_usn(reader, "--stream", os.path.join(usn_dir, name))
+            want = {"usn": usn, "major": major, "frs": fid & (2**48 - 1),
+                    "seq": fid >> 48, "parent_frs": pid & (2**48 - 1),
+                    "parent_seq": pid >> 48, "reason": reason, "source_info": 0}
+            if fname is not None:
+                want.update(name=fname, attributes=attrs, security_id=0)
+            else:
+                want["extents"] = ext
+            got = recs[0] if recs and len(recs) == 1 else None
+            if got is None or {k: got.get(k) for k in want} != want or \
+                    (when and filetime_text(got["time"]) != when):
+                bad.append((name, got, want, err))
+        tap.ok(not bad, "library: the four published USN records, every field "
+               "as answers.md gives it (v2 names and times, v4 extents)", bad[:2])
+        plaso = os.path.join(usn_dir, "plaso-UsnJrnl.raw")
+        recs, err, damaged = read_usn(reader, plaso)
+        r = run([uffs, "usn", "-f", "jsonl", plaso])
+        ref = [json.loads(line) for line in r.stdout.decode().splitlines()]
+        keys = ["usn", "frs", "seq", "parent_frs", "parent_seq", "reason",
+                "name", "attributes", "source_info", "security_id", "major"]
+        same = recs is not None and len(recs) == len(ref) > 0 and all(
+            {k: g.get(k) for k in keys} == {k: w.get(k) for k in keys}
+            for g, w in zip(recs, ref))
+        tap.ok(same, f"library: plaso-UsnJrnl.raw ({len(ref)} records, recognised "
+               "by content) as uffs usn -f jsonl reads it",
+               err or [(g, w) for g, w in zip(recs or [], ref)][:1])
+
+    # A captured $J with a torn record between two good ones.
+    good1 = journal_record(0, "first.txt", 64, 1, 5, 5, 0x100)
+    torn = bytearray(journal_record(len(good1), "torn.txt", 65, 1, 5, 5, 0x100))
+    torn[24:32] = struct.pack("<q", 999999)  # its USN is not its offset
+    good2 = journal_record(len(good1) + len(torn), "third.txt", 66, 1, 5, 5,
+                           0x80000000)
+    data = good1 + bytes(torn) + good2
+    jfile = os.path.join(work, "torn-J")
+    open(jfile, "wb").write(data + b"\0" * (-len(data) % 4096))
+    recs, err, damaged = read_usn(reader, jfile)
+    tap.ok(recs is not None and [x["name"] for x in recs] == ["first.txt", "third.txt"]
+           and damaged == 1 and "journal byte" in err,
+           "library: a torn record is warned about, counted and skipped; the "
+           "next one is read", (recs, damaged, err))
+
+    # A volume's journal, written with ntfscp.
+    img = os.path.join(work, "usn-api.img")
+    shutil.copyfile(decompress(os.path.join(TOP, "images", "hardcases.img.xz")), img)
+    recs, err, _ = read_usn(reader, img)
+    tap.ok(recs is None and "status 2" in err and "no change journal" in err,
+           "library: a volume without $UsnJrnl: UFFS_ERR_SOURCE, one line", err)
+    written = [(f"f{i}.txt", 64 + i, 1, 5, 5, 0x100 | i) for i in range(40)]
+    if not put_journal(img, work, written, 0x1234):
+        tap.ok(False, "ntfscp wrote $Extend/$UsnJrnl")
+        return
+    recs, err, _ = read_usn(reader, img)
+    got = [(x["name"], x["frs"], x["seq"], x["parent_frs"], x["parent_seq"],
+            x["reason"]) for x in recs or []]
+    tap.ok(got == written, "library: a volume's $UsnJrnl:$J, every record as written",
+           err or got[:3])
+    usns = [x["usn"] for x in recs or []]
+    since = usns[25] if len(usns) > 25 else 0
+    later, err, _ = read_usn(reader, "--since", str(since), img)
+    tap.ok(later is not None and [x["usn"] for x in later] == usns[25:],
+           "library: from a USN on, the records from that USN", err)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -342,7 +468,7 @@ def main():
             r = run(["nm", "-D", "--defined-only", libs[0]])
             syms = [ln.split()[-1] for ln in r.stdout.decode().splitlines()
                     if " T " in ln]
-            tap.ok(syms and all(re.match(r"uffs_(db|iter|entry|search)_", s)
+            tap.ok(syms and all(re.match(r"uffs_(db|iter|entry|search|usn)_", s)
                                 for s in syms),
                    "the library exports its API and nothing else", syms[:20])
         else:
@@ -395,6 +521,12 @@ def main():
         tap.ok(ok3, "tests/api/update.c compiles", log)
         if ok3:
             check_update(tap, args.uffs, updater, walker, work)
+        reader = os.path.join(work, "usn")
+        ok4, log = compile_c(os.path.join(TOP, "tests", "api", "usn.c"),
+                             reader, flags, args.cc)
+        tap.ok(ok4, "tests/api/usn.c compiles", log)
+        if ok4:
+            check_usn(tap, args.uffs, reader, work)
         check_containers(tap, args.uffs, walker, hard, work)
         a, _ = walk(walker, hard, "--mode", "streaming")
         b, err = walk(walker, hard, "--mode", "async", "--progress")
