@@ -14,6 +14,7 @@
 #include "../mft/upcase.h"
 #include "../mft/usn.h"
 #include "../scan/journal.h"
+#include "../scan/live_journal.h"
 #include "cli.h"
 #include "filter.h"
 #include "out.h"
@@ -386,6 +387,50 @@ static void note_stream_map(const struct usn_cmd *u, uint64_t frs,
 		u->source, frs, m->size, n_data, data, n_holes, holes);
 }
 
+/* A live volume: the journal as Windows serves it (FSCTL_QUERY_USN_JOURNAL,
+ * FSCTL_READ_USN_JOURNAL). 1 when the OS has no live journal to give
+ * (not a live volume, an emulator, a file system without one): the caller
+ * reads $UsnJrnl:$J through the volume instead. */
+static int read_live_journal(struct usn_cmd *u, const struct uffs_loaded *l)
+{
+	struct uffs_live_journal_ops ops;
+	uffs_live_journal_os(&ops, &l->src.file);
+	struct uffs_live_journal_info info;
+	int rc = uffs_live_journal_query(&ops, &info);
+	if (rc == -1 || rc == UFFS_LIVE_JOURNAL_SHORT ||
+	    uffs_file_error_unsupported(rc)) {
+		if (u->common.verbose)
+			fprintf(stderr, "uffs: %s: no live change journal from the "
+					"system; reading $Extend/$UsnJrnl:$J through the volume\n",
+				u->source);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "uffs: %s: change journal: %s\n", u->source,
+			uffs_file_strerror(rc));
+		return UFFS_EXIT_ERROR;
+	}
+	if (u->common.verbose)
+		fprintf(stderr, "uffs: %s: live change journal ID 0x%016" PRIx64
+				", USN %" PRId64 " to %" PRId64 "\n",
+			u->source, info.id, info.first_usn, info.next_usn);
+	u->l = l;
+	int64_t start = u->since_usn_on && u->since_usn > info.first_usn
+				? u->since_usn
+				: info.first_usn;
+	uint64_t n = 0;
+	rc = uffs_live_journal_read(&ops, info.id, &start, false, 0, on_record,
+				    on_damage, u, &n);
+	u->l = NULL;
+	if (rc) {
+		fprintf(stderr, "uffs: %s: change journal at USN %" PRId64 ": %s\n",
+			u->source, start, rc == MFT_E_NOMEM ? "out of memory"
+							    : uffs_file_strerror(rc));
+		return UFFS_EXIT_ERROR;
+	}
+	return UFFS_EXIT_OK;
+}
+
 static int read_volume_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 {
 	uint64_t frs = uffs_journal_find(&l->idx);
@@ -439,7 +484,9 @@ static int usn_source(struct usn_cmd *u, const char *path, bool forced)
 	rc = cli_load(&l, path, &u->common, true);
 	if (rc)
 		return rc;
-	rc = read_volume_journal(u, &l);
+	rc = l.src.file.volume_prefix[0] ? read_live_journal(u, &l) : 1;
+	if (rc == 1)
+		rc = read_volume_journal(u, &l);
 	cli_unload(&l);
 	return rc;
 }

@@ -51,7 +51,25 @@ int uffs_file_volume_facts(const struct uffs_file *f, uint8_t *vd,
 			   size_t vd_len, uint8_t *rp, size_t rp_cap,
 			   size_t *rp_len);
 
-/* Text for an OS error code from the two functions above. */
+/* For a live volume: its change journal as the OS keeps it. Both return 0
+ * or an OS error code (-1 for images and on other platforms, which have no
+ * live journal). uffs_file_journal_query: FSCTL_QUERY_USN_JOURNAL's
+ * USN_JOURNAL_DATA bytes into q (*q_len of them). uffs_file_journal_read:
+ * FSCTL_READ_USN_JOURNAL of journal `id` from USN `start`, waiting up to
+ * timeout_ms for a first record when `wait` (a follower); out gets the next
+ * USN to ask for (8 bytes) then whole records, *got bytes in all. The bytes
+ * are untrusted: scan/live_journal.c bounds them. */
+int uffs_file_journal_query(const struct uffs_file *f, uint8_t *q, size_t q_cap,
+			    size_t *q_len);
+int uffs_file_journal_read(const struct uffs_file *f, uint64_t id,
+			   int64_t start, bool wait, uint32_t timeout_ms,
+			   uint8_t *out, size_t cap, size_t *got);
+
+/* Whether an OS error code says the device cannot do what was asked (so
+ * another way may work). */
+bool uffs_file_error_unsupported(int os_error);
+
+/* Text for an OS error code from the functions above. */
 const char *uffs_file_strerror(int os_error);
 
 #endif

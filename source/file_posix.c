@@ -185,3 +185,34 @@ const char *uffs_file_strerror(int os_error)
 {
 	return strerror(os_error);
 }
+
+/* No live change journal here: images carry theirs in $Extend/$UsnJrnl. */
+int uffs_file_journal_query(const struct uffs_file *f, uint8_t *q, size_t q_cap,
+			    size_t *q_len)
+{
+	(void)f;
+	(void)q;
+	(void)q_cap;
+	*q_len = 0;
+	return -1;
+}
+
+int uffs_file_journal_read(const struct uffs_file *f, uint64_t id,
+			   int64_t start, bool wait, uint32_t timeout_ms,
+			   uint8_t *out, size_t cap, size_t *got)
+{
+	(void)f;
+	(void)id;
+	(void)start;
+	(void)wait;
+	(void)timeout_ms;
+	(void)out;
+	(void)cap;
+	*got = 0;
+	return -1;
+}
+
+bool uffs_file_error_unsupported(int os_error)
+{
+	return os_error == ENOTSUP || os_error == ENOTTY || os_error == EINVAL;
+}

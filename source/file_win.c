@@ -291,6 +291,60 @@ int uffs_file_volume_facts(const struct uffs_file *f, uint8_t *vd,
 	return 0;
 }
 
+int uffs_file_journal_query(const struct uffs_file *f, uint8_t *q, size_t q_cap,
+			    size_t *q_len)
+{
+	*q_len = 0;
+	if (!f->volume_prefix[0])
+		return -1;
+	DWORD got = 0;
+	if (!ioctl_wait((HANDLE)f->handle, FSCTL_QUERY_USN_JOURNAL, NULL, 0, q,
+			(DWORD)q_cap, &got))
+		return (int)GetLastError();
+	*q_len = got;
+	return 0;
+}
+
+int uffs_file_journal_read(const struct uffs_file *f, uint64_t id,
+			   int64_t start, bool wait, uint32_t timeout_ms,
+			   uint8_t *out, size_t cap, size_t *got)
+{
+	*got = 0;
+	if (!f->volume_prefix[0])
+		return -1;
+	/* READ_USN_JOURNAL_DATA_V1 as Microsoft documents it (mingw-w64's
+	 * headers have only V0, which cannot ask for version 3 and 4). */
+	struct {
+		int64_t StartUsn;
+		uint32_t ReasonMask, ReturnOnlyOnClose;
+		uint64_t Timeout, BytesToWaitFor, UsnJournalID;
+		uint16_t MinMajorVersion, MaxMajorVersion;
+	} in = {0};
+	in.StartUsn = start;
+	in.ReasonMask = 0xFFFFFFFF;
+	in.ReturnOnlyOnClose = FALSE;
+	/* Timeout is in 100 ns units and only applies while waiting. */
+	in.Timeout = wait ? (DWORDLONG)timeout_ms * 10000 : 0;
+	in.BytesToWaitFor = wait ? 1 : 0;
+	in.UsnJournalID = id;
+	in.MinMajorVersion = 2;
+	in.MaxMajorVersion = 4;
+	DWORD n = 0;
+	if (!ioctl_wait((HANDLE)f->handle, FSCTL_READ_USN_JOURNAL, &in, sizeof in,
+			out, (DWORD)cap, &n))
+		return (int)GetLastError();
+	*got = n;
+	return 0;
+}
+
+bool uffs_file_error_unsupported(int os_error)
+{
+	return os_error == ERROR_INVALID_FUNCTION ||
+	       os_error == ERROR_NOT_SUPPORTED ||
+	       os_error == ERROR_INVALID_PARAMETER ||
+	       os_error == ERROR_CALL_NOT_IMPLEMENTED;
+}
+
 const char *uffs_file_strerror(int os_error)
 {
 	switch (os_error) {
@@ -312,6 +366,12 @@ const char *uffs_file_strerror(int os_error)
 		return "The device does not support reading it this way";
 	case ERROR_LOCK_VIOLATION:
 		return "The volume is locked";
+	case ERROR_JOURNAL_NOT_ACTIVE:
+		return "The volume has no active change journal";
+	case ERROR_JOURNAL_DELETE_IN_PROGRESS:
+		return "The change journal is being deleted";
+	case ERROR_JOURNAL_ENTRY_DELETED:
+		return "The journal no longer holds the records asked for";
 	default:
 		return "Windows error (see GetLastError)";
 	}

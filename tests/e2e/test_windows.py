@@ -301,6 +301,29 @@ def test_journal(tap, exe, ref):
                        f"uffs.exe usn {' '.join(args) or '(text)'} of {what}: "
                        "the Linux build's bytes",
                        got.stderr.decode(errors="replace")[:300])
+        # The image as a live volume (\\.\N:): Windows would answer
+        # FSCTL_QUERY_USN_JOURNAL; Wine has no journal to give, so uffs says
+        # so and reads $UsnJrnl:$J through the volume: the same records.
+        prefix = os.environ.get("WINEPREFIX")
+        if prefix and os.path.isdir(os.path.join(prefix, "dosdevices")):
+            link = os.path.join(prefix, "dosdevices", "n::")
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink(img, link)
+            try:
+                got = wine(exe, ["usn", "-v", "\\\\.\\N:"])
+            finally:
+                os.unlink(link)
+            want = run([ref, "usn", img])
+            err = got.stderr.decode(errors="replace")
+            tap.ok(got.returncode == 0 and
+                   got.stdout.replace(b"\r\n", b"\n") == want.stdout and
+                   "no live change journal from the system" in err,
+                   "uffs.exe usn \\\\.\\N: (a live volume; Wine has no FSCTL journal): "
+                   "says so, reads $J through the volume, the Linux build's bytes",
+                   err[-400:])
+        else:
+            tap.skip("uffs.exe usn of a live volume", "WINEPREFIX not set")
         idx = os.path.join(work, "w.idx")
         fresh = os.path.join(work, "fresh.idx")
         w = wine(exe, ["index", img, "-o", idx])
