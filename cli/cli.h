@@ -138,6 +138,7 @@ int cmd_search(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_usn(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 
 #endif

@@ -25,7 +25,8 @@ static const char usage[] =
 	"  bench  time every scan mode on a source\n"
 	"  index  save a source's index to a file, itself a SOURCE for the rest\n"
 	"  diff   what changed between two shadow copies, or two sources\n"
-	"  usn    the records of a change journal (a captured $UsnJrnl:$J)\n"
+	"  usn    the records of a change journal (a volume's, or a captured $J)\n"
+	"  watch  follow a live Windows volume's change journal as it is written\n"
 	"\n"
 	"  uffs COMMAND --help   options of one command\n"
 	"  uffs --version        version\n"
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "usn"))
 		return cmd_usn(argc - 1, argv + 1);
+	if (!strcmp(cmd, "watch"))
+		return cmd_watch(argc - 1, argv + 1);
 	if (!strcmp(cmd, "diff"))
 		return cmd_diff(argc - 1, argv + 1);
 	if (!strcmp(cmd, "digest"))

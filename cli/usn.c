@@ -38,6 +38,10 @@ struct usn_cmd {
 	struct cli_common common;
 	const struct uffs_loaded *l;
 	char *path_buf;
+	/* uffs watch */
+	bool watch;
+	const char *cmd; /* "usn" or "watch" */
+	unsigned long long watch_count, watch_seconds;
 	/* output state */
 	uint64_t records, shown, damaged;
 	int64_t last_usn;
@@ -519,7 +523,7 @@ static const char usn_help[] =
 	"Times are UTC. In jsonl, version 4 records have extents, no name, time,\n"
 	"attributes or security_id.\n";
 
-enum { OPT_SINCE = 1000, OPT_REASON, OPT_NAME, OPT_JOURNAL };
+enum { OPT_SINCE = 1000, OPT_REASON, OPT_NAME, OPT_JOURNAL, OPT_COUNT, OPT_FOR };
 
 static int parse_reasons(const char *s, uint32_t *set)
 {
@@ -555,6 +559,97 @@ static int parse_since(struct usn_cmd *u, const char *s)
 	return 0;
 }
 
+static const char watch_help[] =
+	"usage: uffs watch [OPTIONS] SOURCE [PATTERN]\n"
+	"\n"
+	"Follow the change journal of SOURCE, a live Windows volume (C:), and\n"
+	"print each change as it is written: the records uffs usn prints, from\n"
+	"the journal's next record on, with their paths from the volume's index\n"
+	"(scanned first). PATTERN, a glob as in uffs search, keeps the records\n"
+	"whose file name matches (case ignored). Images and captured $J\n"
+	"streams have no live journal: read them with uffs usn.\n"
+	"\n"
+	"  -f, --format FMT     text (default), csv, tsv or jsonl\n"
+	"      --reason LIST    records with any of these reasons\n"
+	"      --count N        stop after N records shown\n"
+	"      --for SECONDS    stop after this long\n"
+	CLI_COMMON_HELP;
+
+/* Follows a live volume's journal: one waiting read after another. */
+static int follow_journal(struct usn_cmd *u, const struct uffs_loaded *l)
+{
+	struct uffs_live_journal_ops ops;
+	uffs_live_journal_os(&ops, &l->src.file);
+	struct uffs_live_journal_info info;
+	int rc = uffs_live_journal_query(&ops, &info);
+	if (rc) {
+		fprintf(stderr, "uffs watch: %s: no live change journal: %s\n",
+			u->source,
+			rc == -1 || rc == UFFS_LIVE_JOURNAL_SHORT
+				? "the system gives none for this volume"
+				: uffs_file_strerror(rc));
+		return UFFS_EXIT_ERROR;
+	}
+	if (u->common.verbose)
+		fprintf(stderr, "uffs: %s: following change journal ID 0x%016" PRIx64
+				" from USN %" PRId64 "\n",
+			u->source, info.id, info.next_usn);
+	u->l = l;
+	int64_t start = info.next_usn;
+	time_t t0 = time(NULL);
+	rc = 0;
+	while (!(u->watch_count && u->shown >= u->watch_count) &&
+	       !(u->watch_seconds &&
+		 (unsigned long long)(time(NULL) - t0) >= u->watch_seconds)) {
+		uint64_t n = 0;
+		rc = uffs_live_journal_read(&ops, info.id, &start, true, 500,
+					    on_record, on_damage, u, &n);
+		if (rc)
+			break;
+		out_flush(&u->o);
+		fflush(stdout);
+	}
+	u->l = NULL;
+	if (rc) {
+		fprintf(stderr, "uffs watch: %s: change journal at USN %" PRId64 ": %s\n",
+			u->source, start, rc == MFT_E_NOMEM ? "out of memory"
+							    : uffs_file_strerror(rc));
+		return UFFS_EXIT_ERROR;
+	}
+	return UFFS_EXIT_OK;
+}
+
+/* Only a live volume has a journal to follow: said before any scan. */
+static int watch_source(struct usn_cmd *u, const char *path)
+{
+	struct uffs_file f;
+	int os_error = 0;
+	const char *what = NULL;
+	u->source = path;
+	u->last_usn = INT64_MIN;
+	if (uffs_file_open(path, &f, &os_error, &what)) {
+		fprintf(stderr, "uffs watch: %s: %s\n", path,
+			uffs_file_strerror(os_error));
+		return UFFS_EXIT_ERROR;
+	}
+	bool live = f.volume_prefix[0] != 0;
+	uffs_file_close(&f);
+	if (!live) {
+		fprintf(stderr, "uffs watch: %s: not a live Windows volume: only a "
+				"mounted volume's journal can be followed (read the "
+				"journal of an image or a captured $J with uffs usn)\n",
+			path);
+		return UFFS_EXIT_USAGE;
+	}
+	struct uffs_loaded l;
+	int rc = cli_load(&l, path, &u->common, true);
+	if (rc)
+		return rc;
+	rc = follow_journal(u, &l);
+	cli_unload(&l);
+	return rc;
+}
+
 static int parse_usn_options(struct usn_cmd *u, int argc, char **argv,
 			     bool *forced)
 {
@@ -564,6 +659,8 @@ static int parse_usn_options(struct usn_cmd *u, int argc, char **argv,
 		{"reason", required_argument, 0, OPT_REASON},
 		{"name", required_argument, 0, OPT_NAME},
 		{"journal", no_argument, 0, OPT_JOURNAL},
+		{"count", required_argument, 0, OPT_COUNT},
+		{"for", required_argument, 0, OPT_FOR},
 		{"help", no_argument, 0, 'h'},
 		CLI_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
@@ -615,18 +712,31 @@ static int parse_usn_options(struct usn_cmd *u, int argc, char **argv,
 		case OPT_JOURNAL:
 			*forced = true;
 			break;
+		case OPT_COUNT:
+		case OPT_FOR: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!u->watch || *end || end == optarg || v == 0) {
+				fprintf(stderr, "uffs %s: --%s takes a positive number%s\n",
+					u->cmd, opt == OPT_COUNT ? "count" : "for",
+					u->watch ? "" : " (uffs watch only)");
+				return -1;
+			}
+			*(opt == OPT_COUNT ? &u->watch_count : &u->watch_seconds) = v;
+			break;
+		}
 		case 'h':
-			fputs(usn_help, stdout);
+			fputs(u->watch ? watch_help : usn_help, stdout);
 			return 1;
 		default:
-			fputs("try 'uffs usn --help'\n", stderr);
+			fprintf(stderr, "try 'uffs %s --help'\n", u->cmd);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-int cmd_usn(int argc, char **argv)
+static int run_usn(int argc, char **argv, bool watch)
 {
 	struct usn_cmd *u = calloc(1, sizeof *u);
 	bool forced = false;
@@ -636,6 +746,8 @@ int cmd_usn(int argc, char **argv)
 		return UFFS_EXIT_ERROR;
 	}
 	uffs_upcase_default(u->upcase);
+	u->watch = watch;
+	u->cmd = watch ? "watch" : "usn";
 	u->fmt = FMT_TEXT;
 	u->common = (struct cli_common)CLI_COMMON_INIT;
 	u->common.need_source = true;
@@ -649,8 +761,27 @@ int cmd_usn(int argc, char **argv)
 	}
 	int rc = parse_usn_options(u, argc, argv, &forced);
 	if (rc == 0 && optind >= argc) {
-		fputs("uffs usn: no SOURCE given (try 'uffs usn --help')\n", stderr);
+		fprintf(stderr, "uffs %s: no SOURCE given (try 'uffs %s --help')\n",
+			u->cmd, u->cmd);
 		rc = -1;
+	}
+	if (rc == 0 && watch && argc - optind > 2) {
+		fputs("uffs watch: one SOURCE and at most one PATTERN (try 'uffs watch --help')\n",
+		      stderr);
+		rc = -1;
+	}
+	char msg[200];
+	if (rc == 0 && watch && argc - optind == 2) {
+		if (u->name_on)
+			uffs_matcher_free(&u->name);
+		u->name_on = false;
+		if (uffs_matcher_init(&u->name, argv[optind + 1], UFFS_MATCH_GLOB,
+				      u->upcase, false, '/', msg, sizeof msg)) {
+			fprintf(stderr, "uffs watch: PATTERN: %s\n", msg);
+			rc = -1;
+		} else {
+			u->name_on = true;
+		}
 	}
 	int status = rc < 0 ? UFFS_EXIT_USAGE : UFFS_EXIT_OK;
 	if (rc == 0 && out_init(&u->o, stdout) == 0) {
@@ -659,8 +790,9 @@ int cmd_usn(int argc, char **argv)
 			fprintf(stdout, delimited_header, c, c, c, c, c, c, c, c, c,
 				c, c, c, c, c, c);
 		}
-		for (int i = optind; i < argc; i++) {
-			int s = usn_source(u, argv[i], forced);
+		for (int i = optind; i < (watch ? optind + 1 : argc); i++) {
+			int s = watch ? watch_source(u, argv[i])
+				      : usn_source(u, argv[i], forced);
 			if (s)
 				status = s;
 		}
@@ -679,4 +811,14 @@ int cmd_usn(int argc, char **argv)
 	free(u->upcase);
 	free(u);
 	return status;
+}
+
+int cmd_usn(int argc, char **argv)
+{
+	return run_usn(argc, argv, false);
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	return run_usn(argc, argv, true);
 }

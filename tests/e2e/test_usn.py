@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import SHARED, Tap, run  # noqa: E402
@@ -445,6 +446,39 @@ def check_two_vcns(tap, uffs, work):
             r.returncode, r.stderr[-300:]))
 
 
+def check_watch(tap, uffs, work):
+    """uffs watch follows a live Windows volume's journal; anything else is
+    refused at once (before any scan), with one line and exit 2."""
+    from common import committed_images, decompress
+    image = decompress([p for p in committed_images() if "hardcases" in p][0])
+    t0 = time.monotonic()
+    r = run([uffs, "watch", image])
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 2 and "not a live Windows volume" in err and
+           "uffs usn" in err and len(err.splitlines()) == 1 and not r.stdout,
+           "uffs watch of an image: exit 2, one line saying only a live volume "
+           "can be followed and that uffs usn reads an image's journal", err)
+    tap.ok(time.monotonic() - t0 < 5, "uffs watch refuses an image without scanning it")
+    jfile = os.path.join(work, "watch-J")
+    open(jfile, "wb").write(v2_under(0, "x.txt", 5, 5) + b"\0" * 4000)
+    r = run([uffs, "watch", jfile])
+    tap.ok(r.returncode == 2 and b"not a live Windows volume" in r.stderr,
+           "uffs watch of a captured $J: exit 2", r.stderr)
+    r = run([uffs, "watch"])
+    tap.ok(r.returncode == 2 and b"no SOURCE" in r.stderr, "uffs watch without a source: exit 2")
+    r = run([uffs, "watch", "a", "b", "c"])
+    tap.ok(r.returncode == 2 and b"at most one PATTERN" in r.stderr,
+           "uffs watch with three arguments: exit 2", r.stderr)
+    r = run([uffs, "usn", "--count", "3", image])
+    tap.ok(r.returncode == 2 and b"uffs watch only" in r.stderr,
+           "--count belongs to uffs watch: uffs usn refuses it", r.stderr)
+    r = run([uffs, "watch", "--help"])
+    tap.ok(r.returncode == 0 and b"usage: uffs watch" in r.stdout and
+           b"--count" in r.stdout and b"--for" in r.stdout, "uffs watch --help")
+    r = run([uffs, "--help"])
+    tap.ok(b"watch" in r.stdout, "uffs --help lists watch")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True)
@@ -459,6 +493,7 @@ def main():
             tap.skip("published journal records", "../shared/ntfs-samples absent")
         check_damage_and_filters(tap, a.uffs, work)
         check_volume(tap, a.uffs, work)
+        check_watch(tap, a.uffs, work)
     return tap.done()
 
 

@@ -312,8 +312,14 @@ def test_journal(tap, exe, ref):
             os.symlink(img, link)
             try:
                 got = wine(exe, ["usn", "-v", "\\\\.\\N:"])
+                follow = wine(exe, ["watch", "--count", "1", "\\\\.\\N:"])
             finally:
                 os.unlink(link)
+            ferr = follow.stderr.decode(errors="replace")
+            tap.ok(follow.returncode == 1 and "no live change journal" in ferr and
+                   len(ferr.splitlines()) == 1,
+                   "uffs.exe watch \\\\.\\N: where the system gives no journal "
+                   "(Wine): exit 1, one line", ferr[-300:])
             want = run([ref, "usn", img])
             err = got.stderr.decode(errors="replace")
             tap.ok(got.returncode == 0 and
