@@ -391,6 +391,17 @@ static void note_stream_map(const struct usn_cmd *u, uint64_t frs,
 		u->source, frs, m->size, n_data, data, n_holes, holes);
 }
 
+/* The exit status of reading a live journal, the failure said in a line. */
+static int live_read_status(const struct usn_cmd *u, int rc, int64_t at)
+{
+	if (!rc)
+		return UFFS_EXIT_OK;
+	fprintf(stderr, "uffs %s: %s: change journal at USN %" PRId64 ": %s\n",
+		u->cmd, u->source, at,
+		rc == MFT_E_NOMEM ? "out of memory" : uffs_file_strerror(rc));
+	return UFFS_EXIT_ERROR;
+}
+
 /* A live volume: the journal as Windows serves it (FSCTL_QUERY_USN_JOURNAL,
  * FSCTL_READ_USN_JOURNAL). 1 when the OS has no live journal to give
  * (not a live volume, an emulator, a file system without one): the caller
@@ -426,13 +437,7 @@ static int read_live_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 	rc = uffs_live_journal_read(&ops, info.id, &start, false, 0, on_record,
 				    on_damage, u, &n);
 	u->l = NULL;
-	if (rc) {
-		fprintf(stderr, "uffs: %s: change journal at USN %" PRId64 ": %s\n",
-			u->source, start, rc == MFT_E_NOMEM ? "out of memory"
-							    : uffs_file_strerror(rc));
-		return UFFS_EXIT_ERROR;
-	}
-	return UFFS_EXIT_OK;
+	return live_read_status(u, rc, start);
 }
 
 static int read_volume_journal(struct usn_cmd *u, const struct uffs_loaded *l)
@@ -610,13 +615,7 @@ static int follow_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 		fflush(stdout);
 	}
 	u->l = NULL;
-	if (rc) {
-		fprintf(stderr, "uffs watch: %s: change journal at USN %" PRId64 ": %s\n",
-			u->source, start, rc == MFT_E_NOMEM ? "out of memory"
-							    : uffs_file_strerror(rc));
-		return UFFS_EXIT_ERROR;
-	}
-	return UFFS_EXIT_OK;
+	return live_read_status(u, rc, start);
 }
 
 /* Only a live volume has a journal to follow: said before any scan. */

@@ -268,6 +268,29 @@ def journal_record(usn, name, frs, seq, parent, pseq, reason):
     return b + b"\0" * (length - len(b))
 
 
+
+class VolumeLink:
+    """\\\\.\\N: as Wine sees it: a symlink in the prefix's dosdevices to
+    an image, removed on exit. None where there is no prefix to link in."""
+
+    def __init__(self, image):
+        prefix = os.environ.get("WINEPREFIX")
+        dev = os.path.join(prefix, "dosdevices") if prefix else None
+        self.link = os.path.join(dev, "n::") if dev and os.path.isdir(dev) else None
+        self.image = image
+
+    def __enter__(self):
+        if self.link:
+            if os.path.lexists(self.link):
+                os.unlink(self.link)
+            os.symlink(self.image, self.link)
+        return self.link
+
+    def __exit__(self, *exc):
+        if self.link and os.path.lexists(self.link):
+            os.unlink(self.link)
+        return False
+
 def test_journal(tap, exe, ref):
     """uffs usn and uffs index --update under Wine: the Linux build's
     output, byte for byte, on an image whose journal ntfscp wrote."""
@@ -304,17 +327,11 @@ def test_journal(tap, exe, ref):
         # The image as a live volume (\\.\N:): Windows would answer
         # FSCTL_QUERY_USN_JOURNAL; Wine has no journal to give, so uffs says
         # so and reads $UsnJrnl:$J through the volume: the same records.
-        prefix = os.environ.get("WINEPREFIX")
-        if prefix and os.path.isdir(os.path.join(prefix, "dosdevices")):
-            link = os.path.join(prefix, "dosdevices", "n::")
-            if os.path.lexists(link):
-                os.unlink(link)
-            os.symlink(img, link)
-            try:
+        with VolumeLink(img) as link:
+            if link:
                 got = wine(exe, ["usn", "-v", "\\\\.\\N:"])
                 follow = wine(exe, ["watch", "--count", "1", "\\\\.\\N:"])
-            finally:
-                os.unlink(link)
+        if link:
             ferr = follow.stderr.decode(errors="replace")
             tap.ok(follow.returncode == 1 and "no live change journal" in ferr and
                    len(ferr.splitlines()) == 1,
@@ -436,15 +453,10 @@ def main():
 
     # A raw volume, as Windows sees a live one: Wine maps the device \\.\N:
     # to an image through a symlink in the prefix's dosdevices.
-    prefix = os.environ.get("WINEPREFIX")
     img = decompress(committed_images()[-1])
     linux = run([ref, "list", img]).stdout.decode()
-    if prefix and os.path.isdir(os.path.join(prefix, "dosdevices")):
-        link = os.path.join(prefix, "dosdevices", "n::")
-        if os.path.lexists(link):
-            os.unlink(link)
-        os.symlink(img, link)
-        try:
+    with VolumeLink(img) as link:
+        if link:
             for spec in ("N:", "\\\\.\\N:", "n:\\"):
                 w = wine(exe, ["list", spec])
                 got = w.stdout.decode()
@@ -475,9 +487,7 @@ def main():
                 tap.ok(w.returncode == 0 and listed == want and on_linux == want,
                        "live volume saved: its index lists N:\\ paths on Windows and Linux",
                        w.stderr.decode(errors="replace")[:300] + listed[:200])
-        finally:
-            os.unlink(link)
-    else:
+    if not link:
         tap.skip("live volume through dosdevices", "WINEPREFIX not set")
 
     if args.ioring_double:

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "put_le.h"
+
 #include "mft.h"
 
 #define REC_SIZE 1024u
@@ -48,24 +50,6 @@ static const uint64_t si_t[4] = {0x01D5000000000001ull, 0x01D5000000000002ull,
 				 0x01D5000000000003ull, 0x01D5000000000004ull};
 static const uint64_t fn_t[4] = {0x01D6000000000011ull, 0x01D6000000000012ull,
 				 0x01D6000000000013ull, 0x01D6000000000014ull};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 static uint16_t get16(const uint8_t *p)
 {

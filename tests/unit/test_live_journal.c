@@ -14,25 +14,9 @@
 
 #include <cmocka.h>
 
+#include "put_le.h"
+
 #include "../../scan/live_journal.h"
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* Version 2, file frs 0x100 + i, at USN usn; returns its length. */
 static uint32_t make_v2(uint8_t *p, uint64_t usn, unsigned i)

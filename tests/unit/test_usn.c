@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "put_le.h"
+
 #include "../../mft/usn.h"
 
 static const char *samples;
@@ -136,24 +138,6 @@ static void sample_v4_two_extents(void **state)
 	assert_int_equal(r.n_extents, 2);
 	extent_is(&r, 0, 0, 16384);
 	extent_is(&r, 1, 6242304, 32768);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
 }
 
 /* A version 2 record of `name` at USN usn; returns its length. */
