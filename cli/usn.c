@@ -403,9 +403,12 @@ static int live_read_status(const struct usn_cmd *u, int rc, int64_t at)
 }
 
 /* A live volume: the journal as Windows serves it (FSCTL_QUERY_USN_JOURNAL,
- * FSCTL_READ_USN_JOURNAL). 1 when the OS has no live journal to give
- * (not a live volume, an emulator, a file system without one): the caller
- * reads $UsnJrnl:$J through the volume instead. */
+ * FSCTL_READ_USN_JOURNAL). LIVE_NONE when the OS has no live journal to
+ * give (not a live volume, an emulator, a file system without one): the
+ * caller reads $UsnJrnl:$J through the volume instead. Otherwise an exit
+ * status: a journal the OS refuses (not active, being deleted, access
+ * denied) is an error, said in one line, not a reason to read another. */
+#define LIVE_NONE (-1)
 static int read_live_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 {
 	struct uffs_live_journal_ops ops;
@@ -418,10 +421,10 @@ static int read_live_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 			fprintf(stderr, "uffs: %s: no live change journal from the "
 					"system; reading $Extend/$UsnJrnl:$J through the volume\n",
 				u->source);
-		return 1;
+		return LIVE_NONE;
 	}
 	if (rc) {
-		fprintf(stderr, "uffs: %s: change journal: %s\n", u->source,
+		fprintf(stderr, "uffs usn: %s: change journal: %s\n", u->source,
 			uffs_file_strerror(rc));
 		return UFFS_EXIT_ERROR;
 	}
@@ -493,8 +496,8 @@ static int usn_source(struct usn_cmd *u, const char *path, bool forced)
 	rc = cli_load(&l, path, &u->common, true);
 	if (rc)
 		return rc;
-	rc = l.src.file.volume_prefix[0] ? read_live_journal(u, &l) : 1;
-	if (rc == 1)
+	rc = l.src.file.volume_prefix[0] ? read_live_journal(u, &l) : LIVE_NONE;
+	if (rc == LIVE_NONE)
 		rc = read_volume_journal(u, &l);
 	cli_unload(&l);
 	return rc;
