@@ -291,6 +291,93 @@ int uffs_file_volume_facts(const struct uffs_file *f, uint8_t *vd,
 	return 0;
 }
 
+/* A journal control code's answer: DeviceIoControl's BOOL, its byte count
+ * and GetLastError. */
+typedef BOOL (*journal_ioctl_fn)(HANDLE h, DWORD code, const void *in,
+				 DWORD in_len, void *out, DWORD out_len,
+				 DWORD *got);
+
+#ifdef UFFS_JOURNAL_DOUBLE
+/* TEST BUILDS ONLY. meson compiles this in with -Djournal_double=true (off
+ * by default, set by scripts/test for its Wine runs, where DeviceIoControl
+ * has no change journal); a release build has no path that answers the
+ * journal's control codes from anything but the volume. When
+ * UFFS_JOURNAL_DOUBLE_DLL names a DLL, the answers come from its
+ * uffs_journal_double_ioctl and from nothing else: a double that does not
+ * load is an error, never quietly the OS. The module stays loaded (its
+ * handle is counted again at each call, which costs nothing). Returns
+ * NULL without the variable; sets *error when it names no usable DLL. */
+static journal_ioctl_fn journal_double(DWORD *error)
+{
+	wchar_t path[MAX_PATH];
+	DWORD n = GetEnvironmentVariableW(L"UFFS_JOURNAL_DOUBLE_DLL", path,
+					  MAX_PATH);
+	*error = 0;
+	if (n == 0)
+		return NULL;
+	HMODULE m = n < MAX_PATH ? LoadLibraryW(path) : NULL;
+	FARPROC p = m ? GetProcAddress(m, "uffs_journal_double_ioctl") : NULL;
+	if (!p)
+		*error = n < MAX_PATH ? ERROR_MOD_NOT_FOUND : ERROR_FILENAME_EXCED_RANGE;
+	journal_ioctl_fn fn;
+	memcpy(&fn, &p, sizeof fn);
+	return fn;
+}
+#else
+static journal_ioctl_fn journal_double(DWORD *error)
+{
+	*error = 0;
+	return NULL;
+}
+#endif
+
+/* The journal's control code on volume handle h; a read that waits is
+ * cancelled after wait_ms more than it asked the system for, so that a
+ * follower's loop comes back to its own checks (--count, --for) whatever
+ * the system makes of READ_USN_JOURNAL_DATA's Timeout. 0 or an OS error. */
+static int journal_ioctl(HANDLE h, DWORD code, void *in, DWORD in_len,
+			 void *out, DWORD out_len, DWORD *got, DWORD wait_ms)
+{
+	DWORD error;
+	journal_ioctl_fn dbl = journal_double(&error);
+	if (error)
+		return (int)error;
+	if (dbl)
+		return dbl(h, code, in, in_len, out, out_len, got)
+			       ? 0
+			       : (int)GetLastError();
+	if (!wait_ms)
+		return ioctl_wait(h, code, in, in_len, out, out_len, got)
+			       ? 0
+			       : (int)GetLastError();
+	OVERLAPPED ov = {0};
+	HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+	if (!ev)
+		return (int)GetLastError();
+	ov.hEvent = (HANDLE)((uintptr_t)ev | 1);
+	int rc = 0;
+	if (!DeviceIoControl(h, code, in, in_len, out, out_len, got, &ov)) {
+		rc = (int)GetLastError();
+		if (rc == ERROR_IO_PENDING) {
+			rc = 0;
+			if (WaitForSingleObject(ev, wait_ms + 1000) != WAIT_OBJECT_0)
+				CancelIoEx(h, &ov);
+			if (!GetOverlappedResult(h, &ov, got, TRUE)) {
+				rc = (int)GetLastError();
+				if (rc == ERROR_OPERATION_ABORTED) {
+					/* Nothing came: the journal's end is
+					 * where the read began. */
+					memcpy(out, in, 8);
+					*got = 8;
+					rc = 0;
+				}
+			}
+		}
+	}
+	CloseHandle(ev);
+	return rc;
+}
+
 int uffs_file_journal_query(const struct uffs_file *f, uint8_t *q, size_t q_cap,
 			    size_t *q_len)
 {
@@ -298,10 +385,11 @@ int uffs_file_journal_query(const struct uffs_file *f, uint8_t *q, size_t q_cap,
 	if (!f->volume_prefix[0])
 		return -1;
 	DWORD got = 0;
-	if (!ioctl_wait((HANDLE)f->handle, FSCTL_QUERY_USN_JOURNAL, NULL, 0, q,
-			(DWORD)q_cap, &got))
-		return (int)GetLastError();
-	*q_len = got;
+	int rc = journal_ioctl((HANDLE)f->handle, FSCTL_QUERY_USN_JOURNAL, NULL,
+			       0, q, (DWORD)q_cap, &got, 0);
+	if (rc)
+		return rc;
+	*q_len = got <= q_cap ? got : q_cap;
 	return 0;
 }
 
@@ -323,17 +411,20 @@ int uffs_file_journal_read(const struct uffs_file *f, uint64_t id,
 	in.StartUsn = start;
 	in.ReasonMask = 0xFFFFFFFF;
 	in.ReturnOnlyOnClose = FALSE;
-	/* Timeout is in 100 ns units and only applies while waiting. */
+	/* Timeout in 100 ns units, only while waiting; journal_ioctl also
+	 * bounds the wait by its own clock. */
 	in.Timeout = wait ? (DWORDLONG)timeout_ms * 10000 : 0;
 	in.BytesToWaitFor = wait ? 1 : 0;
 	in.UsnJournalID = id;
 	in.MinMajorVersion = 2;
 	in.MaxMajorVersion = 4;
 	DWORD n = 0;
-	if (!ioctl_wait((HANDLE)f->handle, FSCTL_READ_USN_JOURNAL, &in, sizeof in,
-			out, (DWORD)cap, &n))
-		return (int)GetLastError();
-	*got = n;
+	int rc = journal_ioctl((HANDLE)f->handle, FSCTL_READ_USN_JOURNAL, &in,
+			       sizeof in, out, (DWORD)cap, &n,
+			       wait ? (timeout_ms ? timeout_ms : 1) : 0);
+	if (rc)
+		return rc;
+	*got = n <= cap ? n : cap;
 	return 0;
 }
 
@@ -372,6 +463,8 @@ const char *uffs_file_strerror(int os_error)
 		return "The change journal is being deleted";
 	case ERROR_JOURNAL_ENTRY_DELETED:
 		return "The journal no longer holds the records asked for";
+	case ERROR_MOD_NOT_FOUND:
+		return "The module that was to answer did not load";
 	default:
 		return "Windows error (see GetLastError)";
 	}

@@ -222,6 +222,25 @@ def test_release_has_no_double(tap, win_build):
            "(the test build's has)", r.stderr.decode(errors="replace")[:300])
 
 
+def test_release_has_no_journal_double(tap, win_build):
+    """source/file_win.c compiled without -Djournal_double has no path to
+    the change journal's test double; the test build's object has one."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__))))
+    marker = "UFFS_JOURNAL_DOUBLE_DLL".encode("utf-16-le")
+    with tempfile.TemporaryDirectory() as work:
+        obj = os.path.join(work, "file_win.obj")
+        r = run(["x86_64-w64-mingw32-gcc-posix", "-std=c11", "-O2", "-c",
+                 "-D_WIN32_WINNT=0x0A00", "-o", obj,
+                 os.path.join(top, "source", "file_win.c")])
+        release = open(obj, "rb").read() if r.returncode == 0 else b""
+    test_obj = os.path.join(win_build, "libuffscore.a.p", "source_file_win.c.obj")
+    in_test = open(test_obj, "rb").read() if os.path.exists(test_obj) else b""
+    tap.ok(release and marker not in release and marker in in_test,
+           "file_win.c without -Djournal_double has no path to the journal's "
+           "test double (the test build's has)", r.stderr.decode(errors="replace")[:300])
+
+
 def test_saved_index(tap, exe, ref):
     """Index files are platform-neutral: one written by uffs.exe lists on
     Linux and the other way round, with the source's bytes and digest; a
@@ -291,28 +310,58 @@ class VolumeLink:
             os.unlink(self.link)
         return False
 
+JOURNAL_ID = 0x1D9ABCDEF012345
+FIRST_RECORDS = (("new.txt", 0x100), ("new.txt", 0x80000100),
+                 ("renamed.txt", 0x2000), ("gone.txt", 0x80000200))
+
+
+def journal_bytes(records, data=b""):
+    """records (name, frs, seq, parent, pseq, reason) appended to data, the
+    USN of each its offset, then zeros to the page's end."""
+    data = bytearray(data.rstrip(b"\0")) if data else bytearray()
+    data += b"\0" * (-len(data) % 8)
+    for name, frs, seq, parent, pseq, reason in records:
+        rec = journal_record(len(data), name, frs, seq, parent, pseq, reason)
+        if len(data) % 4096 + len(rec) > 4096:
+            data += b"\0" * (-len(data) % 4096)
+            rec = journal_record(len(data), name, frs, seq, parent, pseq, reason)
+        data += rec
+    return bytes(data + b"\0" * (-len(data) % 4096))
+
+
+def write_journal(img, work, data, name="J"):
+    """$UsnJrnl:$Max and :$J written into img with ntfscp; None or errors."""
+    ntfscp = shutil.which("ntfscp") or "/sbin/ntfscp"
+    jfile = os.path.join(work, name)
+    maxfile = os.path.join(work, "Max")
+    open(jfile, "wb").write(data)
+    open(maxfile, "wb").write(struct.pack("<QQQq", 32 << 20, 8 << 20, JOURNAL_ID, 0))
+    a = run([ntfscp, "-f", "-q", "-N", "$Max", img, maxfile, "/$Extend/$UsnJrnl"])
+    b = run([ntfscp, "-f", "-q", "-N", "$J", img, jfile, "/$Extend/$UsnJrnl"])
+    if a.returncode or b.returncode:
+        return jfile, (a.stderr + b.stderr).decode(errors="replace")
+    return jfile, None
+
+
+def journal_image(work):
+    """A copy of hardcases with four journal records in $UsnJrnl:$J:
+    (image, the $J file, None) or (.., .., what ntfscp said)."""
+    src = [p for p in committed_images() if "hardcases" in p][0]
+    img = os.path.join(work, "j.img")
+    with open(img, "wb") as f:
+        f.write(open(decompress(src), "rb").read())
+    data = journal_bytes([(n, 64, 1, 5, 5, r) for n, r in FIRST_RECORDS])
+    jfile, errs = write_journal(img, work, data)
+    return img, jfile, errs
+
+
 def test_journal(tap, exe, ref):
     """uffs usn and uffs index --update under Wine: the Linux build's
     output, byte for byte, on an image whose journal ntfscp wrote."""
-    ntfscp = shutil.which("ntfscp") or "/sbin/ntfscp"
-    src = [p for p in committed_images() if "hardcases" in p][0]
     with tempfile.TemporaryDirectory() as work:
-        img = os.path.join(work, "j.img")
-        with open(img, "wb") as f:
-            f.write(open(decompress(src), "rb").read())
-        data = bytearray()
-        for name, reason in (("new.txt", 0x100), ("new.txt", 0x80000100),
-                             ("renamed.txt", 0x2000), ("gone.txt", 0x80000200)):
-            data += journal_record(len(data), name, 64, 1, 5, 5, reason)
-        data += b"\0" * (-len(data) % 4096)
-        jfile = os.path.join(work, "J")
-        maxfile = os.path.join(work, "Max")
-        open(jfile, "wb").write(bytes(data))
-        open(maxfile, "wb").write(struct.pack("<QQQq", 32 << 20, 8 << 20, 0x1D9ABCDEF012345, 0))
-        a = run([ntfscp, "-f", "-q", "-N", "$Max", img, maxfile, "/$Extend/$UsnJrnl"])
-        b = run([ntfscp, "-f", "-q", "-N", "$J", img, jfile, "/$Extend/$UsnJrnl"])
-        if a.returncode or b.returncode:
-            tap.ok(False, "ntfscp wrote $UsnJrnl:$Max and $J", a.stderr + b.stderr)
+        img, jfile, errs = journal_image(work)
+        if errs is not None:
+            tap.ok(False, "ntfscp wrote $UsnJrnl:$Max and $J", errs)
             return
         for args in ([], ["-f", "jsonl"], ["-f", "csv"]):
             for what, path in (("the image", img), ("a captured $J", jfile)):
@@ -361,12 +410,81 @@ def test_journal(tap, exe, ref):
                u.stderr.decode(errors="replace")[:300])
 
 
+JOURNAL_FAULTS = (
+    ("query:notactive", "The volume has no active change journal"),
+    ("query:deleting", "The change journal is being deleted"),
+    ("query:denied", "Access denied"),
+    ("read:deleted", "The journal no longer holds the records asked for"),
+)
+
+
+def journal_env(dll, jfile, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("UFFS_JOURNAL_DOUBLE")}
+    env["UFFS_JOURNAL_DOUBLE_DLL"] = dll
+    env["UFFS_JOURNAL_DOUBLE_J"] = run(["winepath", "-w", jfile]).stdout.decode().strip()
+    env.update(extra)
+    return env
+
+
+def test_journal_double(tap, exe, ref, dll):
+    """A live volume's change journal through FSCTL_QUERY_USN_JOURNAL and
+    FSCTL_READ_USN_JOURNAL, answered by the journal test double from a
+    captured $J (Wine's DeviceIoControl has no journal): uffs usn prints
+    the Linux build's bytes for the image holding that $J; the errors the
+    system can give end in one line and exit 1."""
+    with tempfile.TemporaryDirectory() as work:
+        img, jfile, errs = journal_image(work)
+        if errs is not None:
+            tap.ok(False, "ntfscp wrote $UsnJrnl:$Max and $J", errs)
+            return
+        env = journal_env(dll, jfile)
+        with VolumeLink(img) as link:
+            if not link:
+                tap.skip("the journal test double on \\\\.\\N:", "WINEPREFIX not set")
+                return
+            for args in ([], ["-f", "jsonl"], ["-f", "csv"]):
+                want = run([ref, "usn"] + args + [img])
+                got = wine(exe, ["usn", "-v"] + args + ["\\\\.\\N:"], env=env)
+                err = got.stderr.decode(errors="replace")
+                tap.ok(got.returncode == want.returncode == 0 and
+                       got.stdout.replace(b"\r\n", b"\n") == want.stdout and
+                       want.stdout.count(b"new.txt") >= 2 and
+                       f"live change journal ID 0x{JOURNAL_ID:016x}, USN 0 to 328" in err,
+                       f"uffs.exe usn {' '.join(args) or '(text)'} \\\\.\\N: through "
+                       "FSCTL_READ_USN_JOURNAL (the double): the Linux build's bytes",
+                       err[-400:])
+            got = wine(exe, ["usn", "--since", "160", "\\\\.\\N:"], env=env)
+            want = run([ref, "usn", "--since", "160", img])
+            tap.ok(got.returncode == 0 and got.stdout.replace(b"\r\n", b"\n") == want.stdout
+                   and want.stdout.count(b"\n") == 2,
+                   "uffs.exe usn --since 160 \\\\.\\N: starts the read there",
+                   got.stderr.decode(errors="replace")[-300:])
+            for fault, text in JOURNAL_FAULTS:
+                fenv = dict(env, UFFS_JOURNAL_DOUBLE_FAULTS=fault)
+                for cmd in (["usn"], ["watch", "--count", "1"]):
+                    r = wine(exe, cmd + ["\\\\.\\N:"], env=fenv)
+                    err = r.stderr.decode(errors="replace")
+                    tap.ok(r.returncode == 1 and not r.stdout and text in err and
+                           len(err.splitlines()) == 1,
+                           f"uffs.exe {cmd[0]} \\\\.\\N: with the journal's {fault}: "
+                           "exit 1, one line", err[-300:])
+            r = wine(exe, ["usn", "\\\\.\\N:"],
+                     env=dict(env, UFFS_JOURNAL_DOUBLE_DLL="C:\\nowhere\\double.dll"))
+            err = r.stderr.decode(errors="replace")
+            tap.ok(r.returncode == 1 and not r.stdout and len(err.splitlines()) == 1,
+                   "a journal double that does not load: exit 1, one line, never the OS",
+                   err[-300:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs-exe", required=True)
     ap.add_argument("--uffs", required=True, help="the Linux build, the reference")
     ap.add_argument("--win-build", help="the cross build's folder: test libuffs-0.dll")
     ap.add_argument("--build", help="the Linux build's folder (with --win-build)")
+    ap.add_argument("--journal-double",
+                    help="uffs_journal_double.dll (a build with -Djournal_double=true)")
     ap.add_argument("--ioring-double",
                     help="uffs_ioring_double.dll (a build with -Dioring_double=true)")
     args = ap.parse_args()
@@ -500,6 +618,13 @@ def main():
 
     test_saved_index(tap, exe, ref)
     test_journal(tap, exe, ref)
+    if args.journal_double:
+        test_journal_double(tap, exe, ref, run(["winepath", "-w", args.journal_double])
+                            .stdout.decode().strip())
+        if args.win_build:
+            test_release_has_no_journal_double(tap, args.win_build)
+    else:
+        tap.skip("the live journal through the journal test double", "no --journal-double")
     if args.win_build and args.build:
         test_library(tap, args.win_build, args.build)
 
