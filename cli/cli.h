@@ -50,6 +50,11 @@ void cli_store_tag(const struct uffs_loaded *l, char *buf, size_t cap);
 int cli_load(struct uffs_loaded *l, const char *path, struct cli_common *c,
 	     bool scan);
 void cli_unload(struct uffs_loaded *l);
+/* l's index brought up to date (uffs_load_refresh): the records frs[0..n)
+ * read again, warnings told as cli_load tells them. 0, or prints a one-line
+ * error and returns an exit status. */
+int cli_refresh(struct uffs_loaded *l, const char *path, struct cli_common *c,
+		const uint64_t *frs, size_t n, uint64_t *reread);
 
 /* Loads each source in turn and hands it to `use`; a source that fails to
  * load is reported and skipped. Returns the exit status: the last failure's,

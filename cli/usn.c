@@ -42,6 +42,7 @@ struct usn_cmd {
 	bool watch;
 	const char *cmd; /* "usn" or "watch" */
 	unsigned long long watch_count, watch_seconds;
+	struct watch_batch *batch; /* uffs watch: the answer being read */
 	/* output state */
 	uint64_t records, shown, damaged;
 	int64_t last_usn;
@@ -573,9 +574,11 @@ static const char watch_help[] =
 	"Follow the change journal of SOURCE, a live Windows volume (C:), and\n"
 	"print each change as it is written: the records uffs usn prints, from\n"
 	"the journal's next record on, with their paths from the volume's index\n"
-	"(scanned first). PATTERN, a glob as in uffs search, keeps the records\n"
-	"whose file name matches (case ignored). Images and captured $J\n"
-	"streams have no live journal: read them with uffs usn.\n"
+	"(scanned first, then kept current: the MFT records of files whose\n"
+	"names change are read again before their journal records print).\n"
+	"PATTERN, a glob as in uffs search, keeps the records whose file name\n"
+	"matches (case ignored). Images and captured $J streams have no live\n"
+	"journal: read them with uffs usn.\n"
 	"\n"
 	"  -f, --format FMT     text (default), csv, tsv or jsonl\n"
 	"      --reason LIST    records with any of these reasons\n"
@@ -583,8 +586,107 @@ static const char watch_help[] =
 	"      --for SECONDS    stop after this long\n"
 	CLI_COMMON_HELP;
 
+/* ---- uffs watch ------------------------------------------------------------ */
+
+/* One answer's records, kept until the index has caught up with the
+ * changes they name, then printed: a file created in a directory created
+ * in the same answer gets its path. Sized for a whole answer. */
+struct watch_batch {
+	struct usn_record *rec;
+	size_t n, cap;
+	uint8_t *bytes; /* names and extents, copied out of the answer */
+	size_t used, bytes_cap;
+	uint64_t *frs;  /* files and directories whose names changed */
+	size_t n_frs, frs_cap;
+};
+
+/* Reasons that change a name or a directory's entries. */
+#define NAME_REASONS                                                            \
+	(0x00000100u /* FILE_CREATE */ | 0x00000200u /* FILE_DELETE */ |       \
+	 0x00001000u /* RENAME_OLD_NAME */ | 0x00002000u /* RENAME_NEW_NAME */ | \
+	 0x00010000u /* HARD_LINK_CHANGE */)
+
+static void watch_batch_free(struct watch_batch *b)
+{
+	free(b->rec);
+	free(b->bytes);
+	free(b->frs);
+}
+
+static int watch_batch_init(struct watch_batch *b)
+{
+	*b = (struct watch_batch){0};
+	b->cap = UFFS_LIVE_JOURNAL_ANSWER / 8;
+	b->bytes_cap = UFFS_LIVE_JOURNAL_ANSWER;
+	b->frs_cap = 2 * b->cap;
+	b->rec = malloc(b->cap * sizeof *b->rec);
+	b->bytes = malloc(b->bytes_cap);
+	b->frs = malloc(b->frs_cap * sizeof *b->frs);
+	if (b->rec && b->bytes && b->frs)
+		return 0;
+	watch_batch_free(b);
+	return -1;
+}
+
+static const uint8_t *batch_copy(struct watch_batch *b, const uint8_t *p,
+				 size_t len)
+{
+	if (!p || len > b->bytes_cap - b->used)
+		return NULL;
+	uint8_t *to = b->bytes + b->used;
+	memcpy(to, p, len);
+	b->used += len;
+	return to;
+}
+
+/* Keeps a record of the answer (printed at once if it cannot be kept,
+ * which a well-formed answer never causes). */
+static void watch_keep(void *ctx, const struct usn_record *r)
+{
+	struct usn_cmd *u = ctx;
+	struct watch_batch *b = u->batch;
+	size_t ext = (size_t)r->n_extents * USN_EXTENT_SIZE;
+	if (b->n == b->cap || r->name_len + ext > b->bytes_cap - b->used ||
+	    b->n_frs + 2 > b->frs_cap) {
+		on_record(u, r);
+		return;
+	}
+	struct usn_record *k = &b->rec[b->n++];
+	*k = *r;
+	k->name = r->name ? batch_copy(b, r->name, r->name_len) : NULL;
+	k->extents = r->extents ? batch_copy(b, r->extents, ext) : NULL;
+	if (r->major != 4 && (r->reason & NAME_REASONS)) {
+		b->frs[b->n_frs++] = usn_ref_frs(r->file_ref);
+		b->frs[b->n_frs++] = usn_ref_frs(r->parent_ref);
+	}
+}
+
+/* The kept records: the index first brought up to date when names
+ * changed, then each record printed as uffs usn prints it. */
+static int watch_flush(struct usn_cmd *u, struct uffs_loaded *l)
+{
+	struct watch_batch *b = u->batch;
+	int rc = 0;
+	if (b->n_frs) {
+		uint64_t reread = 0;
+		rc = cli_refresh(l, u->source, &u->common, b->frs, b->n_frs,
+				 &reread);
+		if (!rc && u->common.verbose)
+			fprintf(stderr, "uffs: %s: index brought up to date: %" PRIu64
+					" records read again\n",
+				u->source, reread);
+	}
+	for (size_t i = 0; i < b->n && !rc; i++) {
+		if (u->watch_count && u->shown >= u->watch_count)
+			break;
+		on_record(u, &b->rec[i]);
+	}
+	b->n = b->used = b->n_frs = 0;
+	return rc;
+}
+
 /* Follows a live volume's journal: one waiting read after another. */
-static int follow_journal(struct usn_cmd *u, const struct uffs_loaded *l)
+static int follow_journal(struct usn_cmd *u, struct uffs_loaded *l)
 {
 	struct uffs_live_journal_ops ops;
 	uffs_live_journal_os(&ops, &l->src.file);
@@ -602,23 +704,34 @@ static int follow_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 		fprintf(stderr, "uffs: %s: following change journal ID 0x%016" PRIx64
 				" from USN %" PRId64 "\n",
 			u->source, info.id, info.next_usn);
+	struct watch_batch batch;
+	if (watch_batch_init(&batch)) {
+		fputs("uffs: out of memory\n", stderr);
+		return UFFS_EXIT_ERROR;
+	}
+	u->batch = &batch;
 	u->l = l;
 	int64_t start = info.next_usn;
 	time_t t0 = time(NULL);
 	rc = 0;
+	int status = UFFS_EXIT_OK;
 	while (!(u->watch_count && u->shown >= u->watch_count) &&
 	       !(u->watch_seconds &&
 		 (unsigned long long)(time(NULL) - t0) >= u->watch_seconds)) {
 		uint64_t n = 0;
 		rc = uffs_live_journal_read(&ops, info.id, &start, true, 500,
-					    on_record, on_damage, u, &n);
+					    watch_keep, on_damage, u, &n);
 		if (rc)
+			break;
+		if ((status = watch_flush(u, l)))
 			break;
 		out_flush(&u->o);
 		fflush(stdout);
 	}
 	u->l = NULL;
-	return live_read_status(u, rc, start);
+	u->batch = NULL;
+	watch_batch_free(&batch);
+	return status ? status : live_read_status(u, rc, start);
 }
 
 /* Only a live volume has a journal to follow: said before any scan. */

@@ -7,7 +7,7 @@
 #include "../mft/bytes.h"
 
 #define QUERY_MIN 56u         /* USN_JOURNAL_DATA_V0 */
-#define READ_BUF (64u << 10)  /* one answer: whole records after 8 bytes */
+#define READ_BUF UFFS_LIVE_JOURNAL_ANSWER /* whole records after 8 bytes */
 
 int uffs_live_journal_query(const struct uffs_live_journal_ops *ops,
 			    struct uffs_live_journal_info *info)

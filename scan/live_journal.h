@@ -26,6 +26,10 @@ struct uffs_live_journal_ops {
 	void *ctx;
 };
 
+/* The most bytes one answer of the OS holds (the read's buffer): a caller
+ * that keeps an answer's records needs no more. */
+#define UFFS_LIVE_JOURNAL_ANSWER (64u << 10)
+
 /* The OS's journal of the live volume f (uffs_file_journal_*). */
 void uffs_live_journal_os(struct uffs_live_journal_ops *ops,
 			  const struct uffs_file *f);

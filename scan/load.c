@@ -9,6 +9,7 @@
 #include "../mft/upcase.h"
 #include "../source/vss.h"
 #include "load.h"
+#include "update.h"
 
 static void on_warning(void *ctx, const struct mft_error *e)
 {
@@ -155,6 +156,38 @@ int uffs_load(struct uffs_loaded *l, const char *path,
 	}
 	l->opts = NULL;
 	return rc;
+}
+
+int uffs_load_refresh(struct uffs_loaded *l, const uint64_t *frs, size_t n,
+		      const struct uffs_load_opts *o, uint64_t *reread,
+		      char *why, size_t why_cap)
+{
+	struct mft_error e = {0};
+	*reread = 0;
+	if (l->saved || !l->scanned || !l->tree_built)
+		return failed(l, mft_fail(&e, MFT_E_USAGE, MFT_NO_FRS,
+					  MFT_NO_OFFSET,
+					  "only a scanned volume can be refreshed"),
+			      &e, why, why_cap);
+	l->opts = o;
+	struct uffs_warn_sink sink = {on_warning, l};
+	struct uffs_index fresh;
+	struct uffs_tree tree;
+	int rc = uffs_update_records(&l->idx, &l->vol, frs, n, &sink, &fresh,
+				     reread, &e);
+	if (rc == MFT_OK) {
+		rc = uffs_tree_build(&tree, &fresh, &e);
+		if (rc)
+			uffs_index_free(&fresh);
+	}
+	if (rc == MFT_OK) {
+		uffs_tree_free(&l->tree);
+		uffs_index_free(&l->idx);
+		l->idx = fresh;
+		l->tree = tree; /* parent loops were told at the load */
+	}
+	l->opts = NULL;
+	return rc ? failed(l, rc, &e, why, why_cap) : MFT_OK;
 }
 
 void uffs_unload(struct uffs_loaded *l)

@@ -180,12 +180,11 @@ static int read_again(const struct uffs_volume *v, struct uffs_index *out,
 }
 
 static int build(const struct uffs_index *old, const struct uffs_volume *v,
-		 const struct marks *k, const struct uffs_warn_sink *warn,
-		 struct uffs_index *out, uint64_t *reread, struct mft_error *err)
+		 const struct marks *k, const struct uffs_index_opts *o,
+		 const struct uffs_warn_sink *warn, struct uffs_index *out,
+		 uint64_t *reread, struct mft_error *err)
 {
-	const struct uffs_index_opts o = {.keep_fn_times = true,
-					  .mem = &uffs_mem_large};
-	int rc = uffs_index_init_with(out, v->n_records, v->record_size, &o, err);
+	int rc = uffs_index_init_with(out, v->n_records, v->record_size, o, err);
 	if (rc)
 		return rc;
 	uint8_t *buf = malloc(v->record_size);
@@ -262,8 +261,36 @@ int uffs_update(const struct uffs_index *old,
 		mark_unjournaled(old, &k);
 		rc = mark_extensions(v, &k, err);
 	}
+	const struct uffs_index_opts o = {.keep_fn_times = true,
+					  .mem = &uffs_mem_large};
 	if (rc == MFT_OK)
-		rc = build(old, v, &k, warn, out, &res->reread, err);
+		rc = build(old, v, &k, &o, warn, out, &res->reread, err);
+	free(k.m);
+	return rc;
+}
+
+int uffs_update_records(const struct uffs_index *old,
+			const struct uffs_volume *v, const uint64_t *frs,
+			size_t n, const struct uffs_warn_sink *warn,
+			struct uffs_index *out, uint64_t *reread,
+			struct mft_error *err)
+{
+	*reread = 0;
+	if (old->n_records != v->n_records)
+		return mft_fail(err, MFT_E_USAGE, MFT_NO_FRS, MFT_NO_OFFSET,
+				"the index is not this volume's");
+	struct marks k = {calloc(v->n_records + 1, 1), v->n_records};
+	if (!k.m)
+		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		mark(&k, frs[i]);
+	mark_unjournaled(old, &k);
+	int rc = mark_extensions(v, &k, err);
+	const struct uffs_index_opts o = {.keep_fn_times = old->keep_fn_times,
+					  .names_only = old->names_only,
+					  .mem = old->mem};
+	if (rc == MFT_OK)
+		rc = build(old, v, &k, &o, warn, out, reread, err);
 	free(k.m);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #define UFFS_UPDATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../mft/idxfile.h"
@@ -38,5 +39,20 @@ int uffs_update(const struct uffs_index *old,
 		const struct uffs_volume *v, const struct uffs_warn_sink *warn,
 		struct uffs_index *out, struct uffs_update_result *res,
 		struct mft_error *err);
+
+/* The same engine for a follower (uffs watch): builds into `out` the index
+ * of volume v from `old` (an index of v in memory, of any options, which
+ * `out` keeps), reading again the records frs[0..n) (the files and
+ * directories that journal records name; numbers past the volume's records
+ * are passed over) and those a copy could get wrong (the system records,
+ * $Extend's, records built from extension records, damaged ones); every
+ * other record is copied. *reread counts the records read. MFT_OK or an
+ * error (a read that failed, out of memory, an index of another size:
+ * MFT_E_USAGE); on error `out` holds nothing. */
+int uffs_update_records(const struct uffs_index *old,
+			const struct uffs_volume *v, const uint64_t *frs,
+			size_t n, const struct uffs_warn_sink *warn,
+			struct uffs_index *out, uint64_t *reread,
+			struct mft_error *err);
 
 #endif

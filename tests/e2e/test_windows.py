@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (Tap, committed_images, decompress, run,  # noqa: E402
@@ -427,12 +428,44 @@ def journal_env(dll, jfile, **extra):
     return env
 
 
+def changed_image(work, img):
+    """img's copy with /newdir/inner.txt made through ntfs-3g: (path, the
+    records the journal would name: [(name, frs, seq, parent, pseq)]), or
+    (None, why)."""
+    from common import Mount, MountError, can_mount
+    from test_update import fls_paths, istat
+    why = can_mount()
+    if why:
+        return None, why
+    after = os.path.join(work, "after.img")
+    shutil.copyfile(img, after)
+    mnt = os.path.join(work, "mnt")
+    os.makedirs(mnt, exist_ok=True)
+    try:
+        with Mount(after, mnt):
+            os.mkdir(os.path.join(mnt, "newdir"))
+            with open(os.path.join(mnt, "newdir", "inner.txt"), "w") as f:
+                f.write("watched\n")
+    except MountError as e:
+        return None, f"ntfs-3g: {e}"
+    paths = fls_paths(after)
+    if "newdir" not in paths or "newdir/inner.txt" not in paths:
+        return None, "fls does not list newdir/inner.txt"
+    d, f = paths["newdir"], paths["newdir/inner.txt"]
+    dseq, fseq = istat(after, d)[0], istat(after, f)[0]
+    return after, [("newdir", d, dseq, 5, 5, 0x100),
+                   ("inner.txt", f, fseq, d, dseq, 0x100),
+                   ("inner.txt", f, fseq, d, dseq, 0x80000102)]
+
+
 def test_journal_double(tap, exe, ref, dll):
     """A live volume's change journal through FSCTL_QUERY_USN_JOURNAL and
     FSCTL_READ_USN_JOURNAL, answered by the journal test double from a
     captured $J (Wine's DeviceIoControl has no journal): uffs usn prints
     the Linux build's bytes for the image holding that $J; the errors the
-    system can give end in one line and exit 1."""
+    system can give end in one line and exit 1; uffs watch prints records
+    appended while it waits, with paths from an index it brings up to date
+    (a file in a directory made after the scan)."""
     with tempfile.TemporaryDirectory() as work:
         img, jfile, errs = journal_image(work)
         if errs is not None:
@@ -475,6 +508,55 @@ def test_journal_double(tap, exe, ref, dll):
             tap.ok(r.returncode == 1 and not r.stdout and len(err.splitlines()) == 1,
                    "a journal double that does not load: exit 1, one line, never the OS",
                    err[-300:])
+
+        # uffs watch: the scan of the image, then records appended to the
+        # double's $J while it waits; the image changes under it first, as
+        # a live volume does, and the new records' paths need the new
+        # directory in the index.
+        after, named = changed_image(work, img)
+        if after is None:
+            tap.skip("uffs.exe watch through the double with a changing volume", named)
+            return
+        live = os.path.join(work, "live.img")
+        shutil.copyfile(img, live)
+        wjfile = os.path.join(work, "Jlive")
+        shutil.copyfile(jfile, wjfile)
+        full = journal_bytes(named, open(jfile, "rb").read())
+        ref_img = os.path.join(work, "ref.img")
+        shutil.copyfile(after, ref_img)
+        _, errs = write_journal(ref_img, work, full, name="Jref")
+        want = run([ref, "usn", ref_img]).stdout.splitlines(keepends=True)[-3:]
+        with VolumeLink(live):
+            p = subprocess.Popen(["wine", exe, "watch", "-v", "--count", "3",
+                                  "\\\\.\\N:"], env=journal_env(dll, wjfile),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            seen = b""
+            deadline = time.time() + 120
+            while b"following change journal" not in seen and time.time() < deadline:
+                line = p.stderr.readline()
+                if not line:
+                    break
+                seen += line
+            # The volume changes, then the journal says so.
+            with open(live, "r+b") as f:
+                f.write(open(after, "rb").read())
+            tmp = wjfile + ".new"
+            open(tmp, "wb").write(full)
+            os.replace(tmp, wjfile)
+            try:
+                out, err = p.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+        err = (seen + err).decode(errors="replace")
+        got = out.replace(b"\r\n", b"\n")
+        tap.ok(p.returncode == 0 and errs is None and
+               got == b"".join(want) and b"/newdir/inner.txt" in got and
+               "index brought up to date" in err,
+               "uffs.exe watch --count 3 \\\\.\\N: (the double, records appended "
+               "while it waits): the records uffs usn prints for the changed image, "
+               "/newdir/inner.txt resolved through the refreshed index",
+               f"got {got!r} want {b''.join(want)!r} {err[-500:]}")
 
 
 def main():
