@@ -517,46 +517,53 @@ def test_journal_double(tap, exe, ref, dll):
         if after is None:
             tap.skip("uffs.exe watch through the double with a changing volume", named)
             return
-        live = os.path.join(work, "live.img")
-        shutil.copyfile(img, live)
-        wjfile = os.path.join(work, "Jlive")
-        shutil.copyfile(jfile, wjfile)
         full = journal_bytes(named, open(jfile, "rb").read())
         ref_img = os.path.join(work, "ref.img")
         shutil.copyfile(after, ref_img)
         _, errs = write_journal(ref_img, work, full, name="Jref")
         want = run([ref, "usn", ref_img]).stdout.splitlines(keepends=True)[-3:]
-        with VolumeLink(live):
-            p = subprocess.Popen(["wine", exe, "watch", "-v", "--count", "3",
-                                  "\\\\.\\N:"], env=journal_env(dll, wjfile),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            seen = b""
-            deadline = time.time() + 120
-            while b"following change journal" not in seen and time.time() < deadline:
-                line = p.stderr.readline()
-                if not line:
-                    break
-                seen += line
-            # The volume changes, then the journal says so.
-            with open(live, "r+b") as f:
-                f.write(open(after, "rb").read())
-            tmp = wjfile + ".new"
-            open(tmp, "wb").write(full)
-            os.replace(tmp, wjfile)
-            try:
-                out, err = p.communicate(timeout=120)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, err = p.communicate()
-        err = (seen + err).decode(errors="replace")
-        got = out.replace(b"\r\n", b"\n")
-        tap.ok(p.returncode == 0 and errs is None and
-               got == b"".join(want) and b"/newdir/inner.txt" in got and
-               "index brought up to date" in err,
-               "uffs.exe watch --count 3 \\\\.\\N: (the double, records appended "
-               "while it waits): the records uffs usn prints for the changed image, "
-               "/newdir/inner.txt resolved through the refreshed index",
-               f"got {got!r} want {b''.join(want)!r} {err[-500:]}")
+        # All three records in one answer, then one an answer, then only
+        # the names a pattern matches (case ignored).
+        for batch, pattern in (("", None), ("1", None), ("", "*.TXT")):
+            wanted = [w for w in want if not pattern or b"inner.txt" in w]
+            extra = [pattern] if pattern else []
+            live = os.path.join(work, "live.img")
+            shutil.copyfile(img, live)
+            wjfile = os.path.join(work, "Jlive")
+            shutil.copyfile(jfile, wjfile)
+            with VolumeLink(live):
+                p = subprocess.Popen(["wine", exe, "watch", "-v", "--count",
+                                      str(len(wanted)), "\\\\.\\N:"] + extra, env=journal_env(dll, wjfile,
+                                                    UFFS_JOURNAL_DOUBLE_BATCH=batch),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                seen = b""
+                deadline = time.time() + 120
+                while b"following change journal" not in seen and time.time() < deadline:
+                    line = p.stderr.readline()
+                    if not line:
+                        break
+                    seen += line
+                # The volume changes, then the journal says so.
+                with open(live, "r+b") as f:
+                    f.write(open(after, "rb").read())
+                tmp = wjfile + ".new"
+                open(tmp, "wb").write(full)
+                os.replace(tmp, wjfile)
+                try:
+                    out, err = p.communicate(timeout=120)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    out, err = p.communicate()
+            err = (seen + err).decode(errors="replace")
+            got = out.replace(b"\r\n", b"\n")
+            tap.ok(p.returncode == 0 and errs is None and
+                   got == b"".join(wanted) and b"/newdir/inner.txt" in got and
+                   "index brought up to date" in err,
+                   f"uffs.exe watch --count {len(wanted)} \\\\.\\N:{' ' + pattern if pattern else ''} (the double, "
+                   f"records appended while it waits, {'one an answer' if batch else 'one answer'}): "
+                   "the records uffs usn prints for the changed image, "
+                   "/newdir/inner.txt resolved through the refreshed index",
+                   f"got {got!r} want {b''.join(wanted)!r} {err[-500:]}")
 
 
 def main():
