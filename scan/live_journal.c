@@ -57,7 +57,8 @@ static uint64_t walk_answer(const uint8_t *buf, size_t got, int64_t *last,
 		damaged = false;
 		each(ctx, &r);
 		n++;
-		*last = r.usn + 1;
+		/* the USN after it; a record at the largest USN has none */
+		*last = r.usn < INT64_MAX ? r.usn + 1 : INT64_MAX;
 		at += r.length;
 	}
 	return n;
