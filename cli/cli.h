@@ -54,7 +54,8 @@ void cli_unload(struct uffs_loaded *l);
  * read again, warnings told as cli_load tells them. 0, or prints a one-line
  * error and returns an exit status. */
 int cli_refresh(struct uffs_loaded *l, const char *path, struct cli_common *c,
-		const uint64_t *frs, size_t n, uint64_t *reread);
+		const uint64_t *frs, size_t n,
+		struct uffs_update_counts *counts);
 
 /* Loads each source in turn and hands it to `use`; a source that fails to
  * load is reported and skipped. Returns the exit status: the last failure's,

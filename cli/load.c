@@ -275,13 +275,14 @@ int cli_load(struct uffs_loaded *l, const char *path, struct cli_common *c,
 }
 
 int cli_refresh(struct uffs_loaded *l, const char *path, struct cli_common *c,
-		const uint64_t *frs, size_t n, uint64_t *reread)
+		const uint64_t *frs, size_t n,
+		struct uffs_update_counts *counts)
 {
 	struct teller t = {path, c, {0}};
 	struct uffs_load_opts o = load_opts(c, true);
 	o.ctx = &t;
 	char why[512];
-	int rc = uffs_load_refresh(l, frs, n, &o, reread, why, sizeof why);
+	int rc = uffs_load_refresh(l, frs, n, &o, counts, why, sizeof why);
 	if (rc)
 		print_failure(path, why);
 	return rc ? exit_status(rc) : 0;

@@ -575,7 +575,8 @@ static const char watch_help[] =
 	"print each change as it is written: the records uffs usn prints, from\n"
 	"the journal's next record on, with their paths from the volume's index\n"
 	"(scanned first, then kept current: the MFT records of files whose\n"
-	"names change are read again before their journal records print).\n"
+	"names change are read again, from the file system's current copies,\n"
+	"before their journal records print).\n"
 	"PATTERN, a glob as in uffs search, keeps the records whose file name\n"
 	"matches (case ignored). Images and captured $J streams have no live\n"
 	"journal: read them with uffs usn.\n"
@@ -668,13 +669,15 @@ static int watch_flush(struct usn_cmd *u, struct uffs_loaded *l)
 	struct watch_batch *b = u->batch;
 	int rc = 0;
 	if (b->n_frs) {
-		uint64_t reread = 0;
+		struct uffs_update_counts c;
 		rc = cli_refresh(l, u->source, &u->common, b->frs, b->n_frs,
-				 &reread);
+				 &c);
 		if (!rc && u->common.verbose)
 			fprintf(stderr, "uffs: %s: index brought up to date: %" PRIu64
-					" records read again\n",
-				u->source, reread);
+					" records read again (%" PRIu64
+					" from the file system, %" PRIu64
+					" it says are free)\n",
+				u->source, c.reread, c.from_fs, c.freed);
 	}
 	for (size_t i = 0; i < b->n && !rc; i++) {
 		if (u->watch_count && u->shown >= u->watch_count)

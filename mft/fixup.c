@@ -6,37 +6,83 @@
 #include "mft.h"
 #include "ntfs_format.h"
 
-int mft_fixup_apply(uint8_t *rec, size_t size, uint64_t frs,
-		    struct mft_error *err)
+/* Where the update sequence array lies, once it is known to fit. */
+static int usa_locate(const uint8_t *rec, size_t size, uint64_t frs,
+		      size_t *usa_off, size_t *usa_count, struct mft_error *err)
 {
 	if (size < MFT_FIXUP_STRIDE || size % MFT_FIXUP_STRIDE)
 		return mft_fail(err, MFT_E_CORRUPT, frs, 0,
 				"record size not a multiple of 512");
-	size_t usa_off = le16(rec + MFT_REC_USA_OFS);
-	size_t usa_count = le16(rec + MFT_REC_USA_COUNT);
-	size_t strides = size / MFT_FIXUP_STRIDE;
+	*usa_off = le16(rec + MFT_REC_USA_OFS);
+	*usa_count = le16(rec + MFT_REC_USA_COUNT);
 	/* One entry per 512-byte stride plus the number itself: fewer would
 	 * leave strides unchecked and their last two bytes wrong. */
-	if (usa_count != strides + 1)
+	if (*usa_count != size / MFT_FIXUP_STRIDE + 1)
 		return mft_fail(err, MFT_E_FIXUP, frs, MFT_REC_USA_COUNT,
 				"update sequence count does not match the record size");
 	/* The array must sit inside the first stride, before its own tail. */
-	if (usa_off < MFT_REC_USA_COUNT + 2 || usa_off & 1 ||
-	    !span_fits(MFT_FIXUP_STRIDE - 2, usa_off, 2 * usa_count))
+	if (*usa_off < MFT_REC_USA_COUNT + 2 || *usa_off & 1 ||
+	    !span_fits(MFT_FIXUP_STRIDE - 2, *usa_off, 2 * *usa_count))
 		return mft_fail(err, MFT_E_FIXUP, frs, MFT_REC_USA_OFS,
 				"update sequence array offset out of range");
-	const uint8_t *usn = rec + usa_off;
+	return MFT_OK;
+}
+
+/* The first stride, from 1, whose tail differs from the array's entry
+ * `entry` (0: the number itself, else the stride's own saved word);
+ * usa_count when none does. */
+static size_t first_tail_unlike(const uint8_t *rec, const uint8_t *usa,
+				size_t usa_count, bool own_word)
+{
 	for (size_t i = 1; i < usa_count; i++) {
 		const uint8_t *tail = rec + i * MFT_FIXUP_STRIDE - 2;
-		if (tail[0] != usn[0] || tail[1] != usn[1])
-			return mft_fail(err, MFT_E_FIXUP, frs,
-					i * MFT_FIXUP_STRIDE - 2,
-					"update sequence mismatch");
+		const uint8_t *want = usa + (own_word ? 2 * i : 0);
+		if (tail[0] != want[0] || tail[1] != want[1])
+			return i;
 	}
+	return usa_count;
+}
+
+int mft_fixup_apply(uint8_t *rec, size_t size, uint64_t frs,
+		    struct mft_error *err)
+{
+	size_t usa_off, usa_count;
+	int rc = usa_locate(rec, size, frs, &usa_off, &usa_count, err);
+	if (rc)
+		return rc;
+	const uint8_t *usn = rec + usa_off;
+	size_t bad = first_tail_unlike(rec, usn, usa_count, false);
+	if (bad < usa_count)
+		return mft_fail(err, MFT_E_FIXUP, frs,
+				bad * MFT_FIXUP_STRIDE - 2,
+				"update sequence mismatch");
 	for (size_t i = 1; i < usa_count; i++) {
 		uint8_t *tail = rec + i * MFT_FIXUP_STRIDE - 2;
 		tail[0] = usn[2 * i];
 		tail[1] = usn[2 * i + 1];
+	}
+	return MFT_OK;
+}
+
+int mft_fixup_reprotect(uint8_t *rec, size_t size, uint64_t frs,
+			struct mft_error *err)
+{
+	size_t usa_off, usa_count;
+	int rc = usa_locate(rec, size, frs, &usa_off, &usa_count, err);
+	if (rc)
+		return rc;
+	const uint8_t *usn = rec + usa_off;
+	if (first_tail_unlike(rec, usn, usa_count, false) == usa_count)
+		return MFT_OK; /* as written to disk */
+	size_t bad = first_tail_unlike(rec, usn, usa_count, true);
+	if (bad < usa_count)
+		return mft_fail(err, MFT_E_FIXUP, frs,
+				bad * MFT_FIXUP_STRIDE - 2,
+				"stride tail is neither the update sequence number nor its saved word");
+	for (size_t i = 1; i < usa_count; i++) {
+		uint8_t *tail = rec + i * MFT_FIXUP_STRIDE - 2;
+		tail[0] = usn[0];
+		tail[1] = usn[1];
 	}
 	return MFT_OK;
 }

@@ -87,6 +87,16 @@ bool mft_boot_looks_ntfs(const uint8_t *sector, size_t len);
  * unless every stride matches. */
 int mft_fixup_apply(uint8_t *rec, size_t size, uint64_t frs,
 		    struct mft_error *err);
+/* A record as the file system holds it in memory (each stride's tail
+ * already restored from the array, as FSCTL_GET_NTFS_FILE_RECORD may give
+ * it) put back into its on-disk form, so that mft_fixup_apply and the
+ * parse take it as they take a record read from the volume: where every
+ * tail equals its saved word, the number is written there. A record
+ * already in on-disk form is left as it is (where both hold, the two
+ * forms are the same record). A tail that is neither is MFT_E_FIXUP, at
+ * its offset; a bad array is reported as mft_fixup_apply reports it. */
+int mft_fixup_reprotect(uint8_t *rec, size_t size, uint64_t frs,
+			struct mft_error *err);
 
 /* ---- runlists (mapping pairs) --------------------------------------------- */
 #define MFT_LCN_SPARSE (-1)

@@ -159,11 +159,12 @@ int uffs_load(struct uffs_loaded *l, const char *path,
 }
 
 int uffs_load_refresh(struct uffs_loaded *l, const uint64_t *frs, size_t n,
-		      const struct uffs_load_opts *o, uint64_t *reread,
-		      char *why, size_t why_cap)
+		      const struct uffs_load_opts *o,
+		      struct uffs_update_counts *counts, char *why,
+		      size_t why_cap)
 {
 	struct mft_error e = {0};
-	*reread = 0;
+	*counts = (struct uffs_update_counts){0};
 	if (l->saved || !l->scanned || !l->tree_built)
 		return failed(l, mft_fail(&e, MFT_E_USAGE, MFT_NO_FRS,
 					  MFT_NO_OFFSET,
@@ -174,7 +175,7 @@ int uffs_load_refresh(struct uffs_loaded *l, const uint64_t *frs, size_t n,
 	struct uffs_index fresh;
 	struct uffs_tree tree;
 	int rc = uffs_update_records(&l->idx, &l->vol, frs, n, &sink, &fresh,
-				     reread, &e);
+				     counts, &e);
 	if (rc == MFT_OK) {
 		rc = uffs_tree_build(&tree, &fresh, &e);
 		if (rc)

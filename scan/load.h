@@ -21,6 +21,7 @@
 #include "../mft/path.h"
 #include "saved.h"
 #include "scan.h"
+#include "update.h"
 #include "volume.h"
 
 struct uffs_load_opts {
@@ -73,12 +74,13 @@ void uffs_unload(struct uffs_loaded *l);
 /* A scanned volume's index brought up to date in place (uffs watch): the
  * records frs[0..n) that journal records name are read again with what a
  * copy could get wrong (uffs_update_records), the rest copied, and the tree
- * rebuilt; o gives the warnings' sink as for uffs_load. *reread counts the
- * records read. MFT_OK, or an MFT_E_* code with one line in why and l as
- * it was. */
+ * rebuilt; o gives the warnings' sink as for uffs_load. *counts says how
+ * many records were read and where from. MFT_OK, or an MFT_E_* code with
+ * one line in why and l as it was. */
 int uffs_load_refresh(struct uffs_loaded *l, const uint64_t *frs, size_t n,
-		      const struct uffs_load_opts *o, uint64_t *reread,
-		      char *why, size_t why_cap);
+		      const struct uffs_load_opts *o,
+		      struct uffs_update_counts *counts, char *why,
+		      size_t why_cap);
 
 /* How many shadow-copy stores the volume at `path` has (0 for a source
  * that can have none, such as a saved index): MFT_OK or an MFT_E_* code

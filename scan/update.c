@@ -10,6 +10,7 @@
 #include "../mft/ntfs_format.h"
 #include "../source/proc.h"
 #include "journal.h"
+#include "live_record.h"
 #include "scan.h"
 
 /* Records 0-15 are the metafiles and 16-23 reserved for them: they change
@@ -17,6 +18,15 @@
 #define SYSTEM_RECORDS 24u
 /* How far up a parent chain to look for $Extend. */
 #define EXTEND_DEPTH 16u
+
+/* What is done with a record: read again (else copied); an extension
+ * record is read but its own list not followed; one the journal names is
+ * asked of the file system first (a live volume's copy may be stale). */
+enum {
+	MARK_READ = 1,
+	MARK_EXTENSION = 2,
+	MARK_CURRENT = 4,
+};
 
 struct marks {
 	uint8_t *m;
@@ -26,7 +36,7 @@ struct marks {
 static void mark(struct marks *k, uint64_t r)
 {
 	if (r < k->n)
-		k->m[r] = 1;
+		k->m[r] |= MARK_READ | MARK_CURRENT;
 }
 
 /* ---- what the journal says changed ----------------------------------------- */
@@ -123,7 +133,7 @@ static void mark_unjournaled(const struct uffs_index *old, struct marks *k)
 {
 	for (uint64_t r = 0; r < k->n; r++) {
 		if (r < SYSTEM_RECORDS || r >= old->n_records) {
-			k->m[r] = 1;
+			k->m[r] |= MARK_READ;
 			continue;
 		}
 		uint16_t f = old->rflags[r];
@@ -131,7 +141,7 @@ static void mark_unjournaled(const struct uffs_index *old, struct marks *k)
 		    (f & (UFFS_REC_EXTENSION | UFFS_REC_DAMAGED |
 			  UFFS_REC_ATTR_LIST)) ||
 		    has_rows_from_extensions(old, r) || under_extend(old, r))
-			k->m[r] = 1;
+			k->m[r] |= MARK_READ;
 	}
 }
 
@@ -141,7 +151,7 @@ static int mark_extensions(const struct uffs_volume *v, struct marks *k,
 			   struct mft_error *err)
 {
 	for (uint64_t r = 0; r < k->n; r++) {
-		if (k->m[r] != 1)
+		if (!(k->m[r] & MARK_READ) || (k->m[r] & MARK_EXTENSION))
 			continue;
 		uint64_t *ext;
 		size_t n;
@@ -157,7 +167,8 @@ static int mark_extensions(const struct uffs_volume *v, struct marks *k,
 		}
 		for (size_t i = 0; i < n; i++)
 			if (ext[i] < k->n && !k->m[ext[i]])
-				k->m[ext[i]] = 2; /* read, not followed again */
+				k->m[ext[i]] = MARK_READ | MARK_EXTENSION |
+					       (k->m[r] & MARK_CURRENT);
 		free(ext);
 	}
 	return MFT_OK;
@@ -166,12 +177,20 @@ static int mark_extensions(const struct uffs_volume *v, struct marks *k,
 /* ---- building ------------------------------------------------------------------ */
 
 static int read_again(const struct uffs_volume *v, struct uffs_index *out,
-		      uint64_t r, uint8_t *buf, struct mft_record_view *view,
-		      const struct uffs_warn_sink *warn, struct mft_error *err)
+		      uint64_t r, bool current, uint8_t *buf,
+		      struct mft_record_view *view,
+		      const struct uffs_warn_sink *warn,
+		      struct uffs_update_counts *c, struct mft_error *err)
 {
-	int rc = uffs_volume_read_records(v, r, 1, buf, err);
+	enum uffs_record_origin origin = UFFS_RECORD_FROM_VOLUME;
+	int rc = current ? uffs_volume_read_current(v, r, buf, warn, &origin,
+						    err)
+			 : uffs_volume_read_records(v, r, 1, buf, err);
 	if (rc)
 		return rc;
+	c->reread++;
+	c->from_fs += origin == UFFS_RECORD_FROM_FS;
+	c->freed += origin == UFFS_RECORD_FREED;
 	/* As the scan does: record 0 unusable, the volume opened through its
 	 * mirror, whose copy is what is indexed. */
 	if (r == 0 && v->mirror_rec0)
@@ -182,7 +201,7 @@ static int read_again(const struct uffs_volume *v, struct uffs_index *out,
 static int build(const struct uffs_index *old, const struct uffs_volume *v,
 		 const struct marks *k, const struct uffs_index_opts *o,
 		 const struct uffs_warn_sink *warn, struct uffs_index *out,
-		 uint64_t *reread, struct mft_error *err)
+		 struct uffs_update_counts *c, struct mft_error *err)
 {
 	int rc = uffs_index_init_with(out, v->n_records, v->record_size, o, err);
 	if (rc)
@@ -193,8 +212,8 @@ static int build(const struct uffs_index *old, const struct uffs_volume *v,
 		rc = mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
 	for (uint64_t r = 0; r < v->n_records && rc == MFT_OK; r++) {
 		if (k->m[r]) {
-			rc = read_again(v, out, r, buf, view, warn, err);
-			(*reread)++;
+			rc = read_again(v, out, r, k->m[r] & MARK_CURRENT, buf,
+					view, warn, c, err);
 		} else {
 			rc = uffs_index_copy_record(out, old, r, err);
 		}
@@ -264,7 +283,8 @@ int uffs_update(const struct uffs_index *old,
 	const struct uffs_index_opts o = {.keep_fn_times = true,
 					  .mem = &uffs_mem_large};
 	if (rc == MFT_OK)
-		rc = build(old, v, &k, &o, warn, out, &res->reread, err);
+		rc = build(old, v, &k, &o, warn, out, &res->counts, err);
+	res->reread = res->counts.reread;
 	free(k.m);
 	return rc;
 }
@@ -272,10 +292,11 @@ int uffs_update(const struct uffs_index *old,
 int uffs_update_records(const struct uffs_index *old,
 			const struct uffs_volume *v, const uint64_t *frs,
 			size_t n, const struct uffs_warn_sink *warn,
-			struct uffs_index *out, uint64_t *reread,
+			struct uffs_index *out,
+			struct uffs_update_counts *counts,
 			struct mft_error *err)
 {
-	*reread = 0;
+	*counts = (struct uffs_update_counts){0};
 	if (old->n_records != v->n_records)
 		return mft_fail(err, MFT_E_USAGE, MFT_NO_FRS, MFT_NO_OFFSET,
 				"the index is not this volume's");
@@ -290,7 +311,7 @@ int uffs_update_records(const struct uffs_index *old,
 					  .names_only = old->names_only,
 					  .mem = old->mem};
 	if (rc == MFT_OK)
-		rc = build(old, v, &k, &o, warn, out, reread, err);
+		rc = build(old, v, &k, &o, warn, out, counts, err);
 	free(k.m);
 	return rc;
 }

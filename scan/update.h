@@ -22,11 +22,21 @@
 #include "../mft/index.h"
 #include "volume.h"
 
+/* MFT records read again, and of those, the ones a live volume's file
+ * system gave (its current copy) and the ones it said are no longer in use
+ * (scan/live_record.h); elsewhere both are 0. */
+struct uffs_update_counts {
+	uint64_t reread;
+	uint64_t from_fs;
+	uint64_t freed;
+};
+
 struct uffs_update_result {
 	char rescan_why[200]; /* non-empty: nothing built, scan instead */
 	uint64_t from_usn;    /* the index's position */
 	uint64_t records;     /* journal records at or after it */
 	uint64_t reread;      /* MFT records read again */
+	struct uffs_update_counts counts; /* reread and where they came from */
 	uint64_t journal_id, next_usn; /* the new position */
 };
 
@@ -46,13 +56,16 @@ int uffs_update(const struct uffs_index *old,
  * directories that journal records name; numbers past the volume's records
  * are passed over) and those a copy could get wrong (the system records,
  * $Extend's, records built from extension records, damaged ones); every
- * other record is copied. *reread counts the records read. MFT_OK or an
+ * other record is copied; the records the journal names are asked of a
+ * live volume's file system first (uffs_volume_read_current). *counts says
+ * how many were read and where from. MFT_OK or an
  * error (a read that failed, out of memory, an index of another size:
  * MFT_E_USAGE); on error `out` holds nothing. */
 int uffs_update_records(const struct uffs_index *old,
 			const struct uffs_volume *v, const uint64_t *frs,
 			size_t n, const struct uffs_warn_sink *warn,
-			struct uffs_index *out, uint64_t *reread,
+			struct uffs_index *out,
+			struct uffs_update_counts *counts,
 			struct mft_error *err);
 
 #endif

@@ -65,6 +65,15 @@ int uffs_file_journal_read(const struct uffs_file *f, uint64_t id,
 			   int64_t start, bool wait, uint32_t timeout_ms,
 			   uint8_t *out, size_t cap, size_t *got);
 
+/* For a live volume: FSCTL_GET_NTFS_FILE_RECORD of record frs, the
+ * NTFS_FILE_RECORD_OUTPUT_BUFFER bytes into out (*got of them): the number
+ * of the record given (the nearest lower one in use when frs is not), its
+ * length, the record as the file system holds it. 0, an OS error code, or
+ * -1 for images and on other platforms. The bytes are untrusted:
+ * scan/live_record.c bounds them. */
+int uffs_file_ntfs_record(const struct uffs_file *f, uint64_t frs,
+			  uint8_t *out, size_t cap, size_t *got);
+
 /* Whether an OS error code says the device cannot do what was asked (so
  * another way may work). */
 bool uffs_file_error_unsupported(int os_error);

@@ -212,6 +212,18 @@ int uffs_file_journal_read(const struct uffs_file *f, uint64_t id,
 	return -1;
 }
 
+/* No file system between us and an image: its records are what it holds. */
+int uffs_file_ntfs_record(const struct uffs_file *f, uint64_t frs,
+			  uint8_t *out, size_t cap, size_t *got)
+{
+	(void)f;
+	(void)frs;
+	(void)out;
+	(void)cap;
+	*got = 0;
+	return -1;
+}
+
 bool uffs_file_error_unsupported(int os_error)
 {
 	return os_error == ENOTSUP || os_error == ENOTTY || os_error == EINVAL;

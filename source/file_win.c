@@ -301,7 +301,8 @@ typedef BOOL (*journal_ioctl_fn)(HANDLE h, DWORD code, const void *in,
 /* TEST BUILDS ONLY. meson compiles this in with -Djournal_double=true (off
  * by default, set by scripts/test for its Wine runs, where DeviceIoControl
  * has no change journal); a release build has no path that answers the
- * journal's control codes from anything but the volume. When
+ * journal's control codes (and FSCTL_GET_NTFS_FILE_RECORD, which `watch`
+ * reads changed records with) from anything but the volume. When
  * UFFS_JOURNAL_DOUBLE_DLL names a DLL, the answers come from its
  * uffs_journal_double_ioctl and from nothing else: a double that does not
  * load is an error, never quietly the OS. The module stays loaded (its
@@ -331,7 +332,7 @@ static journal_ioctl_fn journal_double(DWORD *error)
 }
 #endif
 
-/* The journal's control code on volume handle h; a read that waits is
+/* A journal or record control code on volume handle h; a read that waits is
  * cancelled after wait_ms more than it asked the system for, so that a
  * follower's loop comes back to its own checks (--count, --for) whatever
  * the system makes of READ_USN_JOURNAL_DATA's Timeout. 0 or an OS error. */
@@ -422,6 +423,23 @@ int uffs_file_journal_read(const struct uffs_file *f, uint64_t id,
 	int rc = journal_ioctl((HANDLE)f->handle, FSCTL_READ_USN_JOURNAL, &in,
 			       sizeof in, out, (DWORD)cap, &n,
 			       wait ? (timeout_ms ? timeout_ms : 1) : 0);
+	if (rc)
+		return rc;
+	*got = n <= cap ? n : cap;
+	return 0;
+}
+
+int uffs_file_ntfs_record(const struct uffs_file *f, uint64_t frs,
+			  uint8_t *out, size_t cap, size_t *got)
+{
+	*got = 0;
+	if (!f->volume_prefix[0])
+		return -1;
+	NTFS_FILE_RECORD_INPUT_BUFFER in;
+	in.FileReferenceNumber.QuadPart = (LONGLONG)frs;
+	DWORD n = 0;
+	int rc = journal_ioctl((HANDLE)f->handle, FSCTL_GET_NTFS_FILE_RECORD,
+			       &in, sizeof in, out, (DWORD)cap, &n, 0);
 	if (rc)
 		return rc;
 	*got = n <= cap ? n : cap;

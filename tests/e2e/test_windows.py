@@ -522,19 +522,35 @@ def test_journal_double(tap, exe, ref, dll):
         shutil.copyfile(after, ref_img)
         _, errs = write_journal(ref_img, work, full, name="Jref")
         want = run([ref, "usn", ref_img]).stdout.splitlines(keepends=True)[-3:]
+        # The changed image's $MFT, for the double to answer
+        # FSCTL_GET_NTFS_FILE_RECORD from (as the file system's cache).
+        mft_after = os.path.join(work, "after.mft")
+        with open(mft_after, "wb") as f:
+            icat = run(["icat", after, "0"])
+            f.write(icat.stdout)
+        fs_env = {"UFFS_JOURNAL_DOUBLE_MFT":
+                  run(["winepath", "-w", mft_after]).stdout.decode().strip()}
         # All three records in one answer, then one an answer, then only
-        # the names a pattern matches (case ignored).
-        for batch, pattern in (("", None), ("1", None), ("", "*.TXT")):
+        # the names a pattern matches (case ignored); then with a volume
+        # whose MFT was not yet written (Windows writes records lazily):
+        # the records come from the file system, and without it (the
+        # negative control) the new file's path cannot be right.
+        for batch, pattern, stale, fs in (("", None, False, False),
+                                          ("1", None, False, False),
+                                          ("", "*.TXT", False, False),
+                                          ("", None, True, True),
+                                          ("", None, True, False)):
             wanted = [w for w in want if not pattern or b"inner.txt" in w]
             extra = [pattern] if pattern else []
             live = os.path.join(work, "live.img")
             shutil.copyfile(img, live)
             wjfile = os.path.join(work, "Jlive")
             shutil.copyfile(jfile, wjfile)
+            wenv = journal_env(dll, wjfile, UFFS_JOURNAL_DOUBLE_BATCH=batch,
+                               **(fs_env if fs else {}))
             with VolumeLink(live):
                 p = subprocess.Popen(["wine", exe, "watch", "-v", "--count",
-                                      str(len(wanted)), "\\\\.\\N:"] + extra, env=journal_env(dll, wjfile,
-                                                    UFFS_JOURNAL_DOUBLE_BATCH=batch),
+                                      str(len(wanted)), "\\\\.\\N:"] + extra, env=wenv,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 seen = b""
                 deadline = time.time() + 120
@@ -543,9 +559,11 @@ def test_journal_double(tap, exe, ref, dll):
                     if not line:
                         break
                     seen += line
-                # The volume changes, then the journal says so.
-                with open(live, "r+b") as f:
-                    f.write(open(after, "rb").read())
+                # The volume changes (unless its writes are still to
+                # come), then the journal says so.
+                if not stale:
+                    with open(live, "r+b") as f:
+                        f.write(open(after, "rb").read())
                 tmp = wjfile + ".new"
                 open(tmp, "wb").write(full)
                 os.replace(tmp, wjfile)
@@ -556,6 +574,23 @@ def test_journal_double(tap, exe, ref, dll):
                     out, err = p.communicate()
             err = (seen + err).decode(errors="replace")
             got = out.replace(b"\r\n", b"\n")
+            if stale:
+                from_fs = re.search(r"read again \((\d+) from the file system", err)
+                from_fs = int(from_fs.group(1)) if from_fs else -1
+                if fs:
+                    tap.ok(p.returncode == 0 and errs is None and
+                           got == b"".join(wanted) and from_fs >= 3,
+                           "uffs.exe watch \\\\.\\N: whose MFT is not yet written: "
+                           "the changed records from FSCTL_GET_NTFS_FILE_RECORD (the double, "
+                           "in-memory form), the records uffs usn prints for the changed image",
+                           f"got {got!r} want {b''.join(wanted)!r} {err[-500:]}")
+                else:
+                    tap.ok(p.returncode == 0 and from_fs == 0 and
+                           got != b"".join(wanted) and b"/newdir/inner.txt" not in got,
+                           "the same without the file system's records (negative control): "
+                           "the stale volume cannot give /newdir/inner.txt",
+                           f"got {got!r} {err[-500:]}")
+                continue
             tap.ok(p.returncode == 0 and errs is None and
                    got == b"".join(wanted) and b"/newdir/inner.txt" in got and
                    "index brought up to date" in err,

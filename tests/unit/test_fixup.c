@@ -322,6 +322,84 @@ static void test_size_not_multiple_of_stride(void **state)
 	assert_memory_equal(rec, snap, sizeof rec);
 }
 
+/* ---- a record as the file system holds it in memory --------------------- */
+
+/* A record protected with `usn` then reverted as NTFS reverts it after a
+ * read (tails restored, the array kept): what FSCTL_GET_NTFS_FILE_RECORD
+ * may give. Reprotecting it gives back the on-disk bytes exactly. */
+static void check_reprotect(size_t size, uint16_t usa_count, uint16_t usn)
+{
+	uint8_t disk[4096], mem[4096];
+	make_record(disk, size, 0x30, usa_count);
+	protect(disk, size, usn);
+	memcpy(mem, disk, size);
+	struct mft_error err = {0};
+	assert_int_equal(mft_fixup_apply(mem, size, FRS, &err), MFT_OK);
+	assert_memory_not_equal(mem, disk, size);
+	assert_int_equal(mft_fixup_reprotect(mem, size, FRS, &err), MFT_OK);
+	assert_memory_equal(mem, disk, size);
+}
+
+static void test_reprotect_1024_and_4096(void **state)
+{
+	(void)state;
+	check_reprotect(1024, 3, 0x0102);
+	check_reprotect(4096, 9, 0xFFFE);
+	check_reprotect(512, 2, 0x0001);
+}
+
+/* A record already in its on-disk form is left alone. */
+static void test_reprotect_leaves_disk_form(void **state)
+{
+	(void)state;
+	uint8_t disk[1024], rec[1024];
+	make_record(disk, sizeof disk, 0x30, 3);
+	protect(disk, sizeof disk, 0x4242);
+	memcpy(rec, disk, sizeof rec);
+	struct mft_error err = {0};
+	assert_int_equal(mft_fixup_reprotect(rec, sizeof rec, FRS, &err),
+			 MFT_OK);
+	assert_memory_equal(rec, disk, sizeof rec);
+}
+
+/* One tail that is neither the number nor its saved word: a record torn
+ * in memory or a lying answer; reported at that tail, nothing written. */
+static void test_reprotect_neither_form(void **state)
+{
+	(void)state;
+	for (unsigned bad = 1; bad <= 2; bad++) {
+		uint8_t rec[1024], before[1024];
+		make_record(rec, sizeof rec, 0x30, 3);
+		protect(rec, sizeof rec, 0x0707);
+		struct mft_error err = {0};
+		assert_int_equal(mft_fixup_apply(rec, sizeof rec, FRS, &err),
+				 MFT_OK);
+		rec[bad * STRIDE - 1] ^= 0x5A;
+		memcpy(before, rec, sizeof rec);
+		assert_int_equal(mft_fixup_reprotect(rec, sizeof rec, FRS, &err),
+				 MFT_E_FIXUP);
+		assert_int_equal(err.frs, FRS);
+		assert_int_equal(err.offset, bad * STRIDE - 2);
+		assert_memory_equal(rec, before, sizeof rec);
+	}
+}
+
+/* The array's checks are the same as for a read record. */
+static void test_reprotect_bad_array(void **state)
+{
+	(void)state;
+	uint8_t rec[1024];
+	make_record(rec, sizeof rec, 0x30, 4);
+	struct mft_error err = {0};
+	assert_int_equal(mft_fixup_reprotect(rec, sizeof rec, FRS, &err),
+			 MFT_E_FIXUP);
+	assert_int_equal(err.offset, 0x06);
+	make_record(rec, sizeof rec, 0x1FF, 3);
+	assert_int_equal(mft_fixup_reprotect(rec, sizeof rec, FRS, &err),
+			 MFT_E_FIXUP);
+	assert_int_equal(err.offset, 0x04);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +419,10 @@ int main(void)
 		cmocka_unit_test(test_usa_offset_odd),
 		cmocka_unit_test(test_usa_offset_at_end_of_first_stride),
 		cmocka_unit_test(test_size_not_multiple_of_stride),
+		cmocka_unit_test(test_reprotect_1024_and_4096),
+		cmocka_unit_test(test_reprotect_leaves_disk_form),
+		cmocka_unit_test(test_reprotect_neither_form),
+		cmocka_unit_test(test_reprotect_bad_array),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,13 +21,23 @@
  *       file, up to Timeout (read as file_win.c writes it: 100 ns units; 0:
  *       no limit), polling every 20 ms, then answers the 8 bytes alone.
  *       Records are given as they are in the file: the caller bounds them.
+ *   FSCTL_GET_NTFS_FILE_RECORD  NTFS_FILE_RECORD_OUTPUT_BUFFER from the
+ *       captured $MFT UFFS_JOURNAL_DOUBLE_MFT names (record size from record
+ *       0's header): the record asked for when it is in use ("FILE", flag
+ *       0x01), else the nearest lower one that is, as documented; as NTFS
+ *       holds it in memory (each stride's tail restored from the update
+ *       sequence array), so that a volume's lazily written copy and the
+ *       file system's current one can differ in a test. Without the
+ *       variable: ERROR_INVALID_FUNCTION, as Wine answers.
  *
  * Where the journal comes from, and what else it does, from the environment,
  * read at every call (so a test can append records while a follower waits):
  *   UFFS_JOURNAL_DOUBLE_J       the captured $J file (required)
  *   UFFS_JOURNAL_DOUBLE_ID      the journal ID, hex (default 1d9abcdef012345)
  *   UFFS_JOURNAL_DOUBLE_BATCH   at most this many records an answer
- *   UFFS_JOURNAL_DOUBLE_FAULTS  comma list of query:ERR or read:ERR, ERR one
+ *   UFFS_JOURNAL_DOUBLE_MFT     the captured $MFT records are served from
+ *   UFFS_JOURNAL_DOUBLE_FAULTS  comma list of query:ERR, read:ERR or
+ *       record:ERR, ERR one
  *       of notactive (ERROR_JOURNAL_NOT_ACTIVE), deleting
  *       (ERROR_JOURNAL_DELETE_IN_PROGRESS), deleted
  *       (ERROR_JOURNAL_ENTRY_DELETED), denied (ERROR_ACCESS_DENIED),
@@ -329,6 +339,97 @@ static BOOL read_journal(const void *in, DWORD in_len, void *out,
 	}
 }
 
+/* ---- FSCTL_GET_NTFS_FILE_RECORD ------------------------------------------ */
+
+#define REC_MAX 65536u
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* Record frs of the captured $MFT f into rec (size bytes); false past its
+ * end. */
+static bool read_record(HANDLE f, uint64_t frs, uint8_t *rec, uint32_t size)
+{
+	LARGE_INTEGER at;
+	at.QuadPart = (LONGLONG)(frs * size);
+	DWORD n = 0;
+	return SetFilePointerEx(f, at, NULL, FILE_BEGIN) &&
+	       ReadFile(f, rec, size, &n, NULL) && n == size;
+}
+
+static bool in_use(const uint8_t *rec, uint32_t size)
+{
+	return size >= 0x30 && !memcmp(rec, "FILE", 4) && (rec[0x16] & 1);
+}
+
+/* Each stride's tail back from the update sequence array, as NTFS keeps a
+ * record in memory after reading it (an array that does not fit: left). */
+static void revert_fixup(uint8_t *rec, uint32_t size)
+{
+	uint32_t off = get16(rec + 4), count = get16(rec + 6);
+	if (count != size / 512 + 1 || off < 8 || off + 2 * count > 510)
+		return;
+	for (uint32_t i = 1; i < count; i++)
+		memcpy(rec + i * 512 - 2, rec + off + 2 * i, 2);
+}
+
+static BOOL file_record(const void *in, DWORD in_len, void *out,
+			DWORD out_len, DWORD *got)
+{
+	char path[MAX_PATH];
+	if (!env("UFFS_JOURNAL_DOUBLE_MFT", path, sizeof path))
+		return fail(ERROR_INVALID_FUNCTION);
+	if (!in || in_len < 8)
+		return fail(ERROR_INVALID_PARAMETER);
+	uint64_t want = get64(in) & 0xFFFFFFFFFFFFull;
+	DWORD err = fault_for("record", (int64_t)want);
+	if (err)
+		return fail(err);
+	HANDLE f = CreateFileA(path, GENERIC_READ,
+			       FILE_SHARE_READ | FILE_SHARE_WRITE |
+				       FILE_SHARE_DELETE,
+			       NULL, OPEN_EXISTING, 0, NULL);
+	if (f == INVALID_HANDLE_VALUE)
+		return fail(ERROR_FILE_NOT_FOUND);
+	uint8_t *rec = malloc(REC_MAX);
+	uint32_t size = 0;
+	if (rec && read_record(f, 0, rec, 1024))
+		size = get32(rec + 0x1C);
+	if (size < 512 || size > REC_MAX || (size & (size - 1)))
+		size = 1024;
+	LARGE_INTEGER fsize;
+	uint64_t count = GetFileSizeEx(f, &fsize) ? (uint64_t)fsize.QuadPart / size : 0;
+	uint64_t frs = want < count ? want : count ? count - 1 : 0;
+	bool found = false;
+	for (;;) {
+		if (rec && read_record(f, frs, rec, size) && in_use(rec, size)) {
+			found = true;
+			break;
+		}
+		if (frs-- == 0)
+			break;
+	}
+	CloseHandle(f);
+	BOOL ok = FALSE;
+	if (!found) {
+		SetLastError(ERROR_FILE_NOT_FOUND);
+	} else if (out_len < 12 + size) {
+		SetLastError(ERROR_INSUFFICIENT_BUFFER);
+	} else {
+		revert_fixup(rec, size);
+		uint8_t *o = out;
+		put64(o, (uint64_t)get16(rec + 0x10) << 48 | frs);
+		memcpy(o + 8, &size, 4);
+		memcpy(o + 12, rec, size);
+		*got = 12 + size;
+		ok = TRUE;
+	}
+	free(rec);
+	return ok;
+}
+
 BOOL uffs_journal_double_ioctl(HANDLE h, DWORD code, const void *in,
 			       DWORD in_len, void *out, DWORD out_len,
 			       DWORD *got)
@@ -339,5 +440,7 @@ BOOL uffs_journal_double_ioctl(HANDLE h, DWORD code, const void *in,
 		return query(out, out_len, got);
 	if (code == FSCTL_READ_USN_JOURNAL)
 		return read_journal(in, in_len, out, out_len, got);
+	if (code == FSCTL_GET_NTFS_FILE_RECORD)
+		return file_record(in, in_len, out, out_len, got);
 	return fail(ERROR_INVALID_FUNCTION);
 }
