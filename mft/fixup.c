@@ -43,46 +43,54 @@ static size_t first_tail_unlike(const uint8_t *rec, const uint8_t *usa,
 	return usa_count;
 }
 
-int mft_fixup_apply(uint8_t *rec, size_t size, uint64_t frs,
-		    struct mft_error *err)
+/* Writes each stride's tail from the array: its own saved word, or the
+ * number itself. */
+static void set_tails(uint8_t *rec, const uint8_t *usa, size_t usa_count,
+		      bool own_word)
 {
-	size_t usa_off, usa_count;
+	for (size_t i = 1; i < usa_count; i++) {
+		uint8_t *tail = rec + i * MFT_FIXUP_STRIDE - 2;
+		const uint8_t *from = usa + (own_word ? 2 * i : 0);
+		tail[0] = from[0];
+		tail[1] = from[1];
+	}
+}
+
+/* Checks that every stride's tail holds one form (its saved word, or the
+ * number), then writes the other. */
+static int swap_tails(uint8_t *rec, size_t size, uint64_t frs, bool from_own,
+		      const char *mismatch, struct mft_error *err)
+{
+	size_t usa_off = 0, usa_count = 0;
 	int rc = usa_locate(rec, size, frs, &usa_off, &usa_count, err);
 	if (rc)
 		return rc;
-	const uint8_t *usn = rec + usa_off;
-	size_t bad = first_tail_unlike(rec, usn, usa_count, false);
+	const uint8_t *usa = rec + usa_off;
+	size_t bad = first_tail_unlike(rec, usa, usa_count, from_own);
 	if (bad < usa_count)
 		return mft_fail(err, MFT_E_FIXUP, frs,
-				bad * MFT_FIXUP_STRIDE - 2,
-				"update sequence mismatch");
-	for (size_t i = 1; i < usa_count; i++) {
-		uint8_t *tail = rec + i * MFT_FIXUP_STRIDE - 2;
-		tail[0] = usn[2 * i];
-		tail[1] = usn[2 * i + 1];
-	}
+				bad * MFT_FIXUP_STRIDE - 2, mismatch);
+	set_tails(rec, usa, usa_count, !from_own);
 	return MFT_OK;
+}
+
+int mft_fixup_apply(uint8_t *rec, size_t size, uint64_t frs,
+		    struct mft_error *err)
+{
+	return swap_tails(rec, size, frs, false, "update sequence mismatch",
+			  err);
 }
 
 int mft_fixup_reprotect(uint8_t *rec, size_t size, uint64_t frs,
 			struct mft_error *err)
 {
-	size_t usa_off, usa_count;
+	size_t usa_off = 0, usa_count = 0;
 	int rc = usa_locate(rec, size, frs, &usa_off, &usa_count, err);
 	if (rc)
 		return rc;
-	const uint8_t *usn = rec + usa_off;
-	if (first_tail_unlike(rec, usn, usa_count, false) == usa_count)
+	if (first_tail_unlike(rec, rec + usa_off, usa_count, false) == usa_count)
 		return MFT_OK; /* as written to disk */
-	size_t bad = first_tail_unlike(rec, usn, usa_count, true);
-	if (bad < usa_count)
-		return mft_fail(err, MFT_E_FIXUP, frs,
-				bad * MFT_FIXUP_STRIDE - 2,
-				"stride tail is neither the update sequence number nor its saved word");
-	for (size_t i = 1; i < usa_count; i++) {
-		uint8_t *tail = rec + i * MFT_FIXUP_STRIDE - 2;
-		tail[0] = usn[0];
-		tail[1] = usn[1];
-	}
-	return MFT_OK;
+	return swap_tails(rec, size, frs, true,
+			  "stride tail is neither the update sequence number nor its saved word",
+			  err);
 }
