@@ -672,6 +672,15 @@ static int watch_flush(struct usn_cmd *u, struct uffs_loaded *l)
 		struct uffs_update_counts c;
 		rc = cli_refresh(l, u->source, &u->common, b->frs, b->n_frs,
 				 &c);
+		if (!rc && u->common.verbose && c.grown)
+			fprintf(stderr, "uffs: %s: the $MFT grew by %" PRIu64
+					" records since the scan: mapped again\n",
+				u->source, c.grown);
+		if (!rc && c.beyond && !u->quiet)
+			fprintf(stderr, "uffs: %s: warning: the journal names %" PRIu64
+					" record%s past the $MFT's end as the volume"
+					" shows it: not indexed until a rescan\n",
+				u->source, c.beyond, c.beyond == 1 ? "" : "s");
 		if (!rc && u->common.verbose)
 			fprintf(stderr, "uffs: %s: index brought up to date: %" PRIu64
 					" records read again (%" PRIu64

@@ -158,6 +158,34 @@ int uffs_load(struct uffs_loaded *l, const char *path,
 	return rc;
 }
 
+/* Records named past the $MFT as mapped mean it grew since the scan: the
+ * volume is mapped again (its record 0 as it is now) and kept when it maps
+ * more. */
+static int map_growth(struct uffs_loaded *l, const uint64_t *frs, size_t n,
+		      const struct uffs_warn_sink *sink,
+		      struct uffs_update_counts *counts, struct mft_error *e)
+{
+	size_t past = 0;
+	for (size_t i = 0; i < n; i++)
+		past += frs[i] >= l->vol.n_records;
+	if (!past)
+		return MFT_OK;
+	struct uffs_volume grown;
+	int rc = uffs_volume_open(&grown, &l->src, sink, e);
+	if (rc)
+		return rc;
+	if (grown.n_records > l->vol.n_records) {
+		counts->grown = grown.n_records - l->vol.n_records;
+		uffs_volume_close(&l->vol);
+		l->vol = grown;
+	} else {
+		uffs_volume_close(&grown);
+	}
+	for (size_t i = 0; i < n; i++)
+		counts->beyond += frs[i] >= l->vol.n_records;
+	return MFT_OK;
+}
+
 int uffs_load_refresh(struct uffs_loaded *l, const uint64_t *frs, size_t n,
 		      const struct uffs_load_opts *o,
 		      struct uffs_update_counts *counts, char *why,
@@ -174,8 +202,13 @@ int uffs_load_refresh(struct uffs_loaded *l, const uint64_t *frs, size_t n,
 	struct uffs_warn_sink sink = {on_warning, l};
 	struct uffs_index fresh;
 	struct uffs_tree tree;
-	int rc = uffs_update_records(&l->idx, &l->vol, frs, n, &sink, &fresh,
-				     counts, &e);
+	struct uffs_update_counts growth = {0};
+	int rc = map_growth(l, frs, n, &sink, &growth, &e);
+	if (rc == MFT_OK)
+		rc = uffs_update_records(&l->idx, &l->vol, frs, n, &sink,
+					 &fresh, counts, &e);
+	counts->grown = growth.grown;
+	counts->beyond = growth.beyond;
 	if (rc == MFT_OK) {
 		rc = uffs_tree_build(&tree, &fresh, &e);
 		if (rc)

@@ -74,8 +74,10 @@ void uffs_unload(struct uffs_loaded *l);
 /* A scanned volume's index brought up to date in place (uffs watch): the
  * records frs[0..n) that journal records name are read again with what a
  * copy could get wrong (uffs_update_records), the rest copied, and the tree
- * rebuilt; o gives the warnings' sink as for uffs_load. *counts says how
- * many records were read and where from. MFT_OK, or an MFT_E_* code with
+ * rebuilt; o gives the warnings' sink as for uffs_load. Records named past
+ * the $MFT as mapped mean it grew: the volume is mapped again first.
+ * *counts says how many records were read and where from, and what growth
+ * was found. MFT_OK, or an MFT_E_* code with
  * one line in why and l as it was. */
 int uffs_load_refresh(struct uffs_loaded *l, const uint64_t *frs, size_t n,
 		      const struct uffs_load_opts *o,

@@ -297,7 +297,7 @@ int uffs_update_records(const struct uffs_index *old,
 			struct mft_error *err)
 {
 	*counts = (struct uffs_update_counts){0};
-	if (old->n_records != v->n_records)
+	if (old->n_records > v->n_records)
 		return mft_fail(err, MFT_E_USAGE, MFT_NO_FRS, MFT_NO_OFFSET,
 				"the index is not this volume's");
 	struct marks k = {calloc(v->n_records + 1, 1), v->n_records};

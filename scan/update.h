@@ -29,6 +29,11 @@ struct uffs_update_counts {
 	uint64_t reread;
 	uint64_t from_fs;
 	uint64_t freed;
+	/* uffs_load_refresh: records the $MFT gained since the index was
+	 * made (mapped again to read the named ones), and named records past
+	 * its end even so (not indexed: the journal named garbage, or the
+	 * volume's record 0 does not show the growth yet) */
+	uint64_t grown, beyond;
 };
 
 struct uffs_update_result {
@@ -56,7 +61,8 @@ int uffs_update(const struct uffs_index *old,
  * directories that journal records name; numbers past the volume's records
  * are passed over) and those a copy could get wrong (the system records,
  * $Extend's, records built from extension records, damaged ones); every
- * other record is copied; the records the journal names are asked of a
+ * other record is copied (v may map more records than old: the $MFT grew;
+ * the new ones are read); the records the journal names are asked of a
  * live volume's file system first (uffs_volume_read_current). *counts says
  * how many were read and where from. MFT_OK or an
  * error (a read that failed, out of memory, an index of another size:

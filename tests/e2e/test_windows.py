@@ -428,34 +428,81 @@ def journal_env(dll, jfile, **extra):
     return env
 
 
-def changed_image(work, img):
-    """img's copy with /newdir/inner.txt made through ntfs-3g: (path, the
-    records the journal would name: [(name, frs, seq, parent, pseq)]), or
-    (None, why)."""
+def changed_image(work, img, fill=0):
+    """img's copy with /newdir/inner.txt made through ntfs-3g (with fill:
+    that many files in /newdir first, so that the $MFT grows, then
+    /newdir/deep/inner.txt): (path, the records the journal would name:
+    [(name, frs, seq, parent, pseq, reason)]), or (None, why)."""
     from common import Mount, MountError, can_mount
     from test_update import fls_paths, istat
     why = can_mount()
     if why:
         return None, why
-    after = os.path.join(work, "after.img")
+    after = os.path.join(work, f"after{fill}.img")
     shutil.copyfile(img, after)
     mnt = os.path.join(work, "mnt")
     os.makedirs(mnt, exist_ok=True)
+    where = "newdir/deep" if fill else "newdir"
     try:
         with Mount(after, mnt):
             os.mkdir(os.path.join(mnt, "newdir"))
-            with open(os.path.join(mnt, "newdir", "inner.txt"), "w") as f:
+            for i in range(fill):
+                with open(os.path.join(mnt, "newdir", f"fill{i:03}.txt"), "w") as f:
+                    f.write("x\n")
+            if fill:
+                os.mkdir(os.path.join(mnt, where))
+            with open(os.path.join(mnt, where, "inner.txt"), "w") as f:
                 f.write("watched\n")
     except MountError as e:
         return None, f"ntfs-3g: {e}"
     paths = fls_paths(after)
-    if "newdir" not in paths or "newdir/inner.txt" not in paths:
-        return None, "fls does not list newdir/inner.txt"
-    d, f = paths["newdir"], paths["newdir/inner.txt"]
+    parent = os.path.dirname(where)
+    if where not in paths or where + "/inner.txt" not in paths:
+        return None, f"fls does not list {where}/inner.txt"
+    d, f = paths[where], paths[where + "/inner.txt"]
+    p = paths[parent] if parent else 5
+    pseq = istat(after, p)[0] if parent else 5
     dseq, fseq = istat(after, d)[0], istat(after, f)[0]
-    return after, [("newdir", d, dseq, 5, 5, 0x100),
+    return after, [(os.path.basename(where), d, dseq, p, pseq, 0x100),
                    ("inner.txt", f, fseq, d, dseq, 0x100),
                    ("inner.txt", f, fseq, d, dseq, 0x80000102)]
+
+
+def watch_changes(exe, dll, work, img, after, jfile, full, count, args=(),
+                  **env_extra):
+    """uffs.exe watch -v --count N \\\\.\\N: [args] on a copy of img, whose
+    journal (the double's copy of jfile) gets full's records once it
+    follows; before them the volume becomes `after` (None: it stays as it
+    was, its MFT not yet written). (returncode, stdout, stderr)."""
+    live = os.path.join(work, "live.img")
+    shutil.copyfile(img, live)
+    wjfile = os.path.join(work, "Jlive")
+    shutil.copyfile(jfile, wjfile)
+    with VolumeLink(live):
+        p = subprocess.Popen(["wine", exe, "watch", "-v", "--count", str(count),
+                              "\\\\.\\N:"] + list(args),
+                             env=journal_env(dll, wjfile, **env_extra),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        seen = b""
+        deadline = time.time() + 120
+        while b"following change journal" not in seen and time.time() < deadline:
+            line = p.stderr.readline()
+            if not line:
+                break
+            seen += line
+        if after:
+            with open(live, "r+b") as f:
+                f.write(open(after, "rb").read())
+        tmp = wjfile + ".new"
+        open(tmp, "wb").write(full)
+        os.replace(tmp, wjfile)
+        try:
+            out, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+    return (p.returncode, out.replace(b"\r\n", b"\n"),
+            (seen + err).decode(errors="replace"))
 
 
 def test_journal_double(tap, exe, ref, dll):
@@ -541,57 +588,28 @@ def test_journal_double(tap, exe, ref, dll):
                                           ("", None, True, True),
                                           ("", None, True, False)):
             wanted = [w for w in want if not pattern or b"inner.txt" in w]
-            extra = [pattern] if pattern else []
-            live = os.path.join(work, "live.img")
-            shutil.copyfile(img, live)
-            wjfile = os.path.join(work, "Jlive")
-            shutil.copyfile(jfile, wjfile)
-            wenv = journal_env(dll, wjfile, UFFS_JOURNAL_DOUBLE_BATCH=batch,
-                               **(fs_env if fs else {}))
-            with VolumeLink(live):
-                p = subprocess.Popen(["wine", exe, "watch", "-v", "--count",
-                                      str(len(wanted)), "\\\\.\\N:"] + extra, env=wenv,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                seen = b""
-                deadline = time.time() + 120
-                while b"following change journal" not in seen and time.time() < deadline:
-                    line = p.stderr.readline()
-                    if not line:
-                        break
-                    seen += line
-                # The volume changes (unless its writes are still to
-                # come), then the journal says so.
-                if not stale:
-                    with open(live, "r+b") as f:
-                        f.write(open(after, "rb").read())
-                tmp = wjfile + ".new"
-                open(tmp, "wb").write(full)
-                os.replace(tmp, wjfile)
-                try:
-                    out, err = p.communicate(timeout=120)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    out, err = p.communicate()
-            err = (seen + err).decode(errors="replace")
-            got = out.replace(b"\r\n", b"\n")
+            rc, got, err = watch_changes(
+                exe, dll, work, img, None if stale else after, jfile, full,
+                len(wanted), [pattern] if pattern else [],
+                UFFS_JOURNAL_DOUBLE_BATCH=batch, **(fs_env if fs else {}))
             if stale:
                 from_fs = re.search(r"read again \((\d+) from the file system", err)
                 from_fs = int(from_fs.group(1)) if from_fs else -1
                 if fs:
-                    tap.ok(p.returncode == 0 and errs is None and
+                    tap.ok(rc == 0 and errs is None and
                            got == b"".join(wanted) and from_fs >= 3,
                            "uffs.exe watch \\\\.\\N: whose MFT is not yet written: "
                            "the changed records from FSCTL_GET_NTFS_FILE_RECORD (the double, "
                            "in-memory form), the records uffs usn prints for the changed image",
                            f"got {got!r} want {b''.join(wanted)!r} {err[-500:]}")
                 else:
-                    tap.ok(p.returncode == 0 and from_fs == 0 and
+                    tap.ok(rc == 0 and from_fs == 0 and
                            got != b"".join(wanted) and b"/newdir/inner.txt" not in got,
                            "the same without the file system's records (negative control): "
                            "the stale volume cannot give /newdir/inner.txt",
                            f"got {got!r} {err[-500:]}")
                 continue
-            tap.ok(p.returncode == 0 and errs is None and
+            tap.ok(rc == 0 and errs is None and
                    got == b"".join(wanted) and b"/newdir/inner.txt" in got and
                    "index brought up to date" in err,
                    f"uffs.exe watch --count {len(wanted)} \\\\.\\N:{' ' + pattern if pattern else ''} (the double, "
@@ -599,6 +617,29 @@ def test_journal_double(tap, exe, ref, dll):
                    "the records uffs usn prints for the changed image, "
                    "/newdir/inner.txt resolved through the refreshed index",
                    f"got {got!r} want {b''.join(wanted)!r} {err[-500:]}")
+
+        # The $MFT grows while watch follows: 150 files fill the records
+        # the image had free, so /newdir/deep lands past the end of the
+        # $MFT watch scanned; the path of deep/inner.txt needs its record.
+        grown, gnamed = changed_image(work, img, fill=150)
+        if grown is None:
+            tap.skip("uffs.exe watch while the $MFT grows", gnamed)
+            return
+        before = int(re.search(rb"records total: *(\d+)",
+                               run([ref, "info", img]).stdout).group(1))
+        gfull = journal_bytes(gnamed, open(jfile, "rb").read())
+        gref = os.path.join(work, "gref.img")
+        shutil.copyfile(grown, gref)
+        _, gerrs = write_journal(gref, work, gfull, name="Jgref")
+        gwant = run([ref, "usn", gref]).stdout.splitlines(keepends=True)[-3:]
+        rc, got, err = watch_changes(exe, dll, work, img, grown, jfile, gfull, 3)
+        tap.ok(rc == 0 and gerrs is None and gnamed[0][1] >= before and
+               got == b"".join(gwant) and b"/newdir/deep/inner.txt" in got and
+               "the $MFT grew by" in err and "past the $MFT" not in err,
+               f"uffs.exe watch \\\\.\\N: while the $MFT grows ({before} records at the scan, "
+               f"/newdir/deep is record {gnamed[0][1]}): mapped again, "
+               "/newdir/deep/inner.txt resolved",
+               f"got {got!r} want {b''.join(gwant)!r} {err[-600:]}")
 
 
 def main():
