@@ -640,6 +640,17 @@ def test_journal_double(tap, exe, ref, dll):
                f"/newdir/deep is record {gnamed[0][1]}): mapped again, "
                "/newdir/deep/inner.txt resolved",
                f"got {got!r} want {b''.join(gwant)!r} {err[-600:]}")
+        # A record the journal names that no mapping holds (a journal
+        # that names garbage): one warning, the record still printed.
+        ghost = [("ghost.txt", 999999, 1, 5, 5, 0x100)]
+        hfull = journal_bytes(ghost, open(jfile, "rb").read())
+        rc, got, err = watch_changes(exe, dll, work, img, None, jfile, hfull, 1)
+        tap.ok(rc == 0 and b" FILE_CREATE /ghost.txt\n" in got and
+               got.count(b"\n") == 1 and
+               "the journal names 1 record past the $MFT's end" in err,
+               "uffs.exe watch \\\\.\\N: with a journal record for record 999999: "
+               "printed, and one warning that it lies past the $MFT",
+               f"got {got!r} {err[-600:]}")
 
 
 def main():
