@@ -476,17 +476,28 @@ static int read_volume_journal(struct usn_cmd *u, const struct uffs_loaded *l)
 	return rc;
 }
 
-static int usn_source(struct usn_cmd *u, const char *path, bool forced)
+/* Starts on source `path`: opens it as a file to tell what it is (a
+ * captured stream, a live volume); on failure says why, as `who`. */
+static int open_source(struct usn_cmd *u, const char *path, const char *who,
+		       struct uffs_file *f)
 {
-	struct uffs_file f;
 	int os_error = 0;
 	const char *what = NULL;
 	u->source = path;
 	u->last_usn = INT64_MIN;
-	if (uffs_file_open(path, &f, &os_error, &what)) {
-		fprintf(stderr, "uffs: %s: %s\n", path, uffs_file_strerror(os_error));
+	if (uffs_file_open(path, f, &os_error, &what)) {
+		fprintf(stderr, "%s: %s: %s\n", who, path,
+			uffs_file_strerror(os_error));
 		return UFFS_EXIT_ERROR;
 	}
+	return UFFS_EXIT_OK;
+}
+
+static int usn_source(struct usn_cmd *u, const char *path, bool forced)
+{
+	struct uffs_file f;
+	if (open_source(u, path, "uffs", &f))
+		return UFFS_EXIT_ERROR;
 	bool journal = forced || uffs_journal_file_looks(&f);
 	int rc = journal ? read_journal_file(u, &f) : UFFS_EXIT_OK;
 	uffs_file_close(&f);
@@ -750,15 +761,8 @@ static int follow_journal(struct usn_cmd *u, struct uffs_loaded *l)
 static int watch_source(struct usn_cmd *u, const char *path)
 {
 	struct uffs_file f;
-	int os_error = 0;
-	const char *what = NULL;
-	u->source = path;
-	u->last_usn = INT64_MIN;
-	if (uffs_file_open(path, &f, &os_error, &what)) {
-		fprintf(stderr, "uffs watch: %s: %s\n", path,
-			uffs_file_strerror(os_error));
+	if (open_source(u, path, "uffs watch", &f))
 		return UFFS_EXIT_ERROR;
-	}
 	bool live = f.volume_prefix[0] != 0;
 	uffs_file_close(&f);
 	if (!live) {

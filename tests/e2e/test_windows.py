@@ -203,43 +203,41 @@ def test_library(tap, win_build, build):
                    got.stderr.decode(errors="replace")[:300])
 
 
-def test_release_has_no_double(tap, win_build):
-    """backends/ioring.c compiled as a release build compiles it (no
-    -Dioring_double) holds no trace of the double's variable; the test
-    build's object does. The variable's name is a UTF-16 literal there."""
+def check_release_has_no_double(tap, win_build, source, defines, variable,
+                                test_obj, what):
+    """`source` compiled as a release build compiles it (without the
+    double's meson option) holds no trace of the double's variable, a
+    UTF-16 literal; the test build's object (test_obj, under win_build)
+    does."""
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
         __file__))))
-    marker = "UFFS_IORING_DOUBLE_DLL".encode("utf-16-le")
+    marker = variable.encode("utf-16-le")
     with tempfile.TemporaryDirectory() as work:
-        obj = os.path.join(work, "ioring.obj")
-        r = run(["x86_64-w64-mingw32-gcc-posix", "-std=c11", "-O2", "-c",
-                 "-D_WIN32_WINNT=0x0A00", "-DNTDDI_VERSION=0x0A00000B",
-                 "-o", obj, os.path.join(top, "backends", "ioring.c")])
+        obj = os.path.join(work, "release.obj")
+        r = run(["x86_64-w64-mingw32-gcc-posix", "-std=c11", "-O2", "-c"] +
+                defines + ["-o", obj, os.path.join(top, source)])
         release = open(obj, "rb").read() if r.returncode == 0 else b""
-    test_obj = os.path.join(win_build, "libuaio.a.p", "backends_ioring.c.obj")
+    test_obj = os.path.join(win_build, test_obj)
     in_test = open(test_obj, "rb").read() if os.path.exists(test_obj) else b""
     tap.ok(release and marker not in release and marker in in_test,
-           "ioring.c without -Dioring_double has no path to the test double "
-           "(the test build's has)", r.stderr.decode(errors="replace")[:300])
+           f"{os.path.basename(source)} without {what} has no path to its test "
+           "double (the test build's has)", r.stderr.decode(errors="replace")[:300])
+
+
+def test_release_has_no_double(tap, win_build):
+    check_release_has_no_double(
+        tap, win_build, "backends/ioring.c",
+        ["-D_WIN32_WINNT=0x0A00", "-DNTDDI_VERSION=0x0A00000B"],
+        "UFFS_IORING_DOUBLE_DLL", os.path.join("libuaio.a.p", "backends_ioring.c.obj"),
+        "-Dioring_double")
 
 
 def test_release_has_no_journal_double(tap, win_build):
-    """source/file_win.c compiled without -Djournal_double has no path to
-    the change journal's test double; the test build's object has one."""
-    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-        __file__))))
-    marker = "UFFS_JOURNAL_DOUBLE_DLL".encode("utf-16-le")
-    with tempfile.TemporaryDirectory() as work:
-        obj = os.path.join(work, "file_win.obj")
-        r = run(["x86_64-w64-mingw32-gcc-posix", "-std=c11", "-O2", "-c",
-                 "-D_WIN32_WINNT=0x0A00", "-o", obj,
-                 os.path.join(top, "source", "file_win.c")])
-        release = open(obj, "rb").read() if r.returncode == 0 else b""
-    test_obj = os.path.join(win_build, "libuffscore.a.p", "source_file_win.c.obj")
-    in_test = open(test_obj, "rb").read() if os.path.exists(test_obj) else b""
-    tap.ok(release and marker not in release and marker in in_test,
-           "file_win.c without -Djournal_double has no path to the journal's "
-           "test double (the test build's has)", r.stderr.decode(errors="replace")[:300])
+    check_release_has_no_double(
+        tap, win_build, "source/file_win.c", ["-D_WIN32_WINNT=0x0A00"],
+        "UFFS_JOURNAL_DOUBLE_DLL",
+        os.path.join("libuffscore.a.p", "source_file_win.c.obj"),
+        "-Djournal_double")
 
 
 def test_saved_index(tap, exe, ref):
