@@ -57,15 +57,12 @@ static void set_tails(uint8_t *rec, const uint8_t *usa, size_t usa_count,
 }
 
 /* Checks that every stride's tail holds one form (its saved word, or the
- * number), then writes the other. */
-static int swap_tails(uint8_t *rec, size_t size, uint64_t frs, bool from_own,
-		      const char *mismatch, struct mft_error *err)
+ * number), then writes the other; usa and usa_count as usa_locate found
+ * them. */
+static int swap_tails(uint8_t *rec, const uint8_t *usa, size_t usa_count,
+		      uint64_t frs, bool from_own, const char *mismatch,
+		      struct mft_error *err)
 {
-	size_t usa_off = 0, usa_count = 0;
-	int rc = usa_locate(rec, size, frs, &usa_off, &usa_count, err);
-	if (rc)
-		return rc;
-	const uint8_t *usa = rec + usa_off;
 	size_t bad = first_tail_unlike(rec, usa, usa_count, from_own);
 	if (bad < usa_count)
 		return mft_fail(err, MFT_E_FIXUP, frs,
@@ -77,8 +74,12 @@ static int swap_tails(uint8_t *rec, size_t size, uint64_t frs, bool from_own,
 int mft_fixup_apply(uint8_t *rec, size_t size, uint64_t frs,
 		    struct mft_error *err)
 {
-	return swap_tails(rec, size, frs, false, "update sequence mismatch",
-			  err);
+	size_t usa_off = 0, usa_count = 0;
+	int rc = usa_locate(rec, size, frs, &usa_off, &usa_count, err);
+	if (rc)
+		return rc;
+	return swap_tails(rec, rec + usa_off, usa_count, frs, false,
+			  "update sequence mismatch", err);
 }
 
 int mft_fixup_reprotect(uint8_t *rec, size_t size, uint64_t frs,
@@ -88,9 +89,10 @@ int mft_fixup_reprotect(uint8_t *rec, size_t size, uint64_t frs,
 	int rc = usa_locate(rec, size, frs, &usa_off, &usa_count, err);
 	if (rc)
 		return rc;
-	if (first_tail_unlike(rec, rec + usa_off, usa_count, false) == usa_count)
+	const uint8_t *usa = rec + usa_off;
+	if (first_tail_unlike(rec, usa, usa_count, false) == usa_count)
 		return MFT_OK; /* as written to disk */
-	return swap_tails(rec, size, frs, true,
+	return swap_tails(rec, usa, usa_count, frs, true,
 			  "stride tail is neither the update sequence number nor its saved word",
 			  err);
 }

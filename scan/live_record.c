@@ -75,7 +75,10 @@ int uffs_volume_read_current(const struct uffs_volume *v, uint64_t frs,
 			     struct mft_error *err)
 {
 	*origin = UFFS_RECORD_FROM_VOLUME;
-	if (v->has_boot && !v->src->format && frs < v->n_records) {
+	/* Only a live volume has a file system to ask (images: the volume's
+	 * copy is all there is). */
+	if (v->src->file.volume_prefix[0] && v->has_boot && !v->src->format &&
+	    frs < v->n_records) {
 		bool damaged = false;
 		struct mft_error e;
 		int rc = ask_file_system(v, frs, buf, origin, &damaged, &e);

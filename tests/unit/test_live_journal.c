@@ -42,6 +42,7 @@ static uint32_t make_v2(uint8_t *p, uint64_t usn, unsigned i)
 
 /* The journal: records at USNs that are their offsets, as NTFS has them. */
 #define N_RECS 50
+#define JOURNAL_ID 0x01D9A1B2C3D4E5F6ull
 struct fake {
 	uint8_t j[8192];
 	size_t len;
@@ -70,7 +71,7 @@ static int fake_query(void *ctx, uint8_t *q, size_t cap, size_t *len)
 		return f->fail;
 	assert_true(cap >= 64);
 	memset(q, 0, 64);
-	put64(q, 0x01D9A1B2C3D4E5F6ull);
+	put64(q, JOURNAL_ID);
 	put64(q + 8, 0);
 	put64(q + 16, f->len);
 	put64(q + 24, 0);
@@ -87,7 +88,7 @@ static int fake_read(void *ctx, uint64_t id, int64_t start, bool wait,
 	f->waits += wait;
 	if (f->fail)
 		return f->fail;
-	assert_int_equal(id, 0x01D9A1B2C3D4E5F6ull);
+	assert_int_equal(id, JOURNAL_ID);
 	unsigned i = 0;
 	while (i < N_RECS && f->usn[i] < start)
 		i++;
@@ -129,6 +130,14 @@ static struct uffs_live_journal_ops ops_of(struct fake *f)
 	return (struct uffs_live_journal_ops){fake_query, fake_read, f};
 }
 
+/* Reads the journal from *start to its end, without waiting. */
+static int read_all(const struct uffs_live_journal_ops *ops, int64_t *start,
+		    struct seen *s, uint64_t *n)
+{
+	return uffs_live_journal_read(ops, JOURNAL_ID, start, false, 0,
+				      on_record, on_bad, s, n);
+}
+
 static void query_gives_the_journal(void **state)
 {
 	(void)state;
@@ -137,7 +146,7 @@ static void query_gives_the_journal(void **state)
 	struct uffs_live_journal_ops ops = ops_of(&f);
 	struct uffs_live_journal_info info;
 	assert_int_equal(uffs_live_journal_query(&ops, &info), 0);
-	assert_int_equal(info.id, 0x01D9A1B2C3D4E5F6ull);
+	assert_int_equal(info.id, JOURNAL_ID);
 	assert_int_equal(info.next_usn, (int64_t)f.len);
 	f.fail = 1179; /* ERROR_JOURNAL_NOT_ACTIVE */
 	assert_int_equal(uffs_live_journal_query(&ops, &info), 1179);
@@ -154,10 +163,7 @@ static void every_record_once_in_order(void **state)
 		struct seen s = {0};
 		int64_t start = 0;
 		uint64_t n = 0;
-		assert_int_equal(uffs_live_journal_read(&ops, 0x01D9A1B2C3D4E5F6ull,
-						       &start, false, 0, on_record,
-						       on_bad, &s, &n),
-				 0);
+		assert_int_equal(read_all(&ops, &start, &s, &n), 0);
 		assert_int_equal(n, N_RECS);
 		assert_int_equal(s.n, N_RECS);
 		assert_int_equal(s.bad, 0);
@@ -169,9 +175,7 @@ static void every_record_once_in_order(void **state)
 	struct seen s = {0};
 	int64_t start = f.usn[30];
 	uint64_t n = 0;
-	assert_int_equal(uffs_live_journal_read(&ops, 0x01D9A1B2C3D4E5F6ull, &start,
-					       false, 0, on_record, on_bad, &s, &n),
-			 0);
+	assert_int_equal(read_all(&ops, &start, &s, &n), 0);
 	assert_int_equal(s.n, N_RECS - 30);
 	assert_int_equal(s.usn[0], f.usn[30]);
 }
@@ -187,9 +191,7 @@ static void damage_is_reported_and_passed(void **state)
 	struct seen s = {0};
 	int64_t start = 0;
 	uint64_t n = 0;
-	assert_int_equal(uffs_live_journal_read(&ops, 0x01D9A1B2C3D4E5F6ull, &start,
-					       false, 0, on_record, on_bad, &s, &n),
-			 0);
+	assert_int_equal(read_all(&ops, &start, &s, &n), 0);
 	assert_int_equal(s.bad, 1);
 	assert_int_equal(s.n, N_RECS - 1);
 	for (unsigned i = 0, k = 0; i < N_RECS; i++)
@@ -201,9 +203,7 @@ static void damage_is_reported_and_passed(void **state)
 	put64(f.j + f.usn[20] + 24, 8);
 	s = (struct seen){0};
 	start = 0;
-	assert_int_equal(uffs_live_journal_read(&ops, 0x01D9A1B2C3D4E5F6ull, &start,
-					       false, 0, on_record, on_bad, &s, &n),
-			 0);
+	assert_int_equal(read_all(&ops, &start, &s, &n), 0);
 	assert_true(s.bad >= 1);
 	for (unsigned i = 1; i < s.n; i++)
 		assert_true(s.usn[i] > s.usn[i - 1]);
@@ -220,14 +220,11 @@ static void bad_answers_are_bounded(void **state)
 	struct seen s = {0};
 	int64_t start = 0;
 	uint64_t n = 0;
-	assert_int_equal(uffs_live_journal_read(&ops, 0x01D9A1B2C3D4E5F6ull, &start,
-					       false, 0, on_record, on_bad, &s, &n),
-			 0);
+	assert_int_equal(read_all(&ops, &start, &s, &n), 0);
 	assert_int_equal(s.n, 0);
 	f.lie_got = 0;
 	f.fail = 5; /* ERROR_ACCESS_DENIED */
-	assert_int_equal(uffs_live_journal_read(&ops, 0x01D9A1B2C3D4E5F6ull, &start,
-					       false, 0, on_record, on_bad, &s, &n),
+	assert_int_equal(read_all(&ops, &start, &s, &n),
 			 5);
 }
 
@@ -240,7 +237,7 @@ static void a_follower_reads_once(void **state)
 	struct seen s = {0};
 	int64_t start = 0;
 	uint64_t n = 0;
-	assert_int_equal(uffs_live_journal_read(&ops, 0x01D9A1B2C3D4E5F6ull, &start,
+	assert_int_equal(uffs_live_journal_read(&ops, JOURNAL_ID, &start,
 					       true, 1000, on_record, on_bad, &s, &n),
 			 0);
 	assert_int_equal(f.reads, 1);
