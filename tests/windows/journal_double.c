@@ -181,11 +181,17 @@ static DWORD jfile_load(struct jfile *j)
 			       FILE_SHARE_READ | FILE_SHARE_WRITE |
 				       FILE_SHARE_DELETE,
 			       NULL, OPEN_EXISTING, 0, NULL);
-	if (f == INVALID_HANDLE_VALUE)
+	if (f == INVALID_HANDLE_VALUE) {
+		/* Said, because a test that meets this sees only "no journal". */
+		fprintf(stderr, "uffs_journal_double: cannot open %s: error %lu\n",
+			path, (unsigned long)GetLastError());
 		return ERROR_JOURNAL_NOT_ACTIVE;
+	}
 	LARGE_INTEGER sz;
 	DWORD error = 0;
 	if (!GetFileSizeEx(f, &sz) || (uint64_t)sz.QuadPart > FILE_MAX) {
+		fprintf(stderr, "uffs_journal_double: %s: no size, or too large\n",
+			path);
 		error = ERROR_JOURNAL_NOT_ACTIVE;
 	} else if (!(j->data = malloc((size_t)sz.QuadPart + 1))) {
 		error = ERROR_NOT_ENOUGH_MEMORY;

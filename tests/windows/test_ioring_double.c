@@ -24,6 +24,9 @@
 #define FILE_SIZE (256u * 1024u)
 #define BLOCK 4096u
 #define FAULTS "UFFS_IORING_DOUBLE_FAULTS"
+/* A wait that must succeed: long, because a loaded machine running Wine
+ * can stall for seconds, and a short one would make the test flaky. */
+#define MUST_COMPLETE_MS 60000u
 
 typedef HRESULT(WINAPI *query_caps_fn)(IORING_CAPABILITIES *);
 typedef BOOL(WINAPI *op_supported_fn)(HIORING, IORING_OP_CODE);
@@ -236,7 +239,7 @@ static void test_completion_fields(void **state)
 	assert_int_equal(build_read(f, ring, gone, buf + 3 * BLOCK, BLOCK, 0, 4),
 			 S_OK);
 	UINT32 sub = 0;
-	assert_int_equal(f->api.submit(ring, 4, 5000, &sub), S_OK);
+	assert_int_equal(f->api.submit(ring, 4, MUST_COMPLETE_MS, &sub), S_OK);
 	assert_int_equal(sub, 4);
 	IORING_CQE got[4];
 	assert_int_equal(pop_n(f, ring, got, 4), 4);
@@ -278,14 +281,14 @@ static void test_queue_full(void **state)
 	assert_int_equal(build_read(f, ring, f->file, buf + 4 * BLOCK, BLOCK, 0, 4),
 			 IORING_E_SUBMISSION_QUEUE_FULL);
 	UINT32 sub;
-	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, 5000, &sub),
+	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, MUST_COMPLETE_MS, &sub),
 			 S_OK);
 	assert_int_equal(sub, 4);
 	IORING_CQE got[4];
 	assert_int_equal(pop_n(f, ring, got, 4), 4);
 	assert_int_equal(build_read(f, ring, f->file, buf + 4 * BLOCK, BLOCK, 0, 4),
 			 S_OK);
-	assert_int_equal(f->api.submit(ring, 1, 5000, &sub), S_OK);
+	assert_int_equal(f->api.submit(ring, 1, MUST_COMPLETE_MS, &sub), S_OK);
 	assert_int_equal(pop_n(f, ring, got, 1), 1);
 	assert_int_equal(f->api.close(ring), S_OK);
 	free(buf);
@@ -302,7 +305,7 @@ static void test_wait_bounds_and_timeout(void **state)
 	UINT32 sub = 99;
 	assert_int_equal(f->api.submit(ring, 2, 100, &sub), E_INVALIDARG);
 	assert_int_equal(sub, 0);
-	assert_int_equal(f->api.submit(ring, 1, 5000, &sub), S_OK);
+	assert_int_equal(f->api.submit(ring, 1, MUST_COMPLETE_MS, &sub), S_OK);
 	assert_int_equal(sub, 1);
 	IORING_CQE cqe;
 	assert_int_equal(f->api.pop(ring, &cqe), S_OK);
@@ -317,8 +320,9 @@ static void test_wait_bounds_and_timeout(void **state)
 	assert_int_equal(f->api.pop(ring, &cqe), S_FALSE);
 	DWORD wrote;
 	assert_true(WriteFile(wr, "x", 1, &wrote, NULL));
-	assert_int_equal(f->api.submit(ring, 1, 5000, &sub), S_OK);
-	assert_int_equal(f->api.pop(ring, &cqe), S_OK);
+	/* The read may be over before a wait for it could start, and a wait
+	 * for more than is running is refused: so its completion is polled. */
+	assert_int_equal(pop_n(f, ring, &cqe, 1), 1);
 	assert_int_equal(cqe.UserData, 10);
 	assert_int_equal(cqe.Information, 1);
 	assert_int_equal(buf[0], 'x');
@@ -352,7 +356,7 @@ static void test_registered_references(void **state)
 	assert_int_equal(f->api.build_read(ring, file1, buf1, BLOCK, 0, 4,
 					   IOSQE_FLAGS_NONE), S_OK);
 	UINT32 sub;
-	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, 5000, &sub),
+	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, MUST_COMPLETE_MS, &sub),
 			 S_OK);
 	assert_int_equal(sub, 6);
 	IORING_CQE got[6];
@@ -388,7 +392,7 @@ static void submit_sequence(const struct fixture *f, HIORING ring,
 					    BLOCK, (uint64_t)i * BLOCK, i + 1),
 				 S_OK);
 	UINT32 sub;
-	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, 5000, &sub),
+	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, MUST_COMPLETE_MS, &sub),
 			 S_OK);
 	assert_int_equal(pop_n(f, ring, got, n), n);
 }
@@ -516,7 +520,7 @@ static struct run read_file_through(const struct fixture *f, unsigned depth,
 				run.max_accepted = (unsigned)took;
 		}
 		struct uaio_cqe cqes[N];
-		int got = uaio_wait(&ctx, cqes, N, 1, 5000);
+		int got = uaio_wait(&ctx, cqes, N, 1, MUST_COMPLETE_MS);
 		assert_true(got > 0);
 		for (int i = 0; i < got; i++) {
 			unsigned k = (unsigned)cqes[i].user_data;
