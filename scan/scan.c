@@ -171,6 +171,7 @@ struct engine {
 	pthread_t tid[WORKERS_MAX];
 	unsigned free_slots;
 	uint64_t next_merge;
+	bool merging; /* a thread is in merge_ready_locked */
 	uint64_t next_chunk; /* pipelined-parallel: the next chunk to read */
 	const struct uaio_backend_ops *reading_backend;
 	int error;
@@ -253,22 +254,33 @@ static void report_progress(struct engine *e, bool finished)
 }
 
 /* Appends every parsed batch that is next in chunk order. Caller holds the
- * lock. */
+ * lock; it is let go while a batch is copied, so that the other workers
+ * can take their next chunks meanwhile (a merge under the lock held them
+ * all up). One thread merges at a time: the others leave what they parsed
+ * to it. Nobody parses into the index while a batch is appended, since
+ * that needs the chunk next in order, which the merger holds parsed. */
 static void merge_ready_locked(struct engine *e)
 {
+	if (e->merging)
+		return;
+	e->merging = true;
 	while (e->next_merge < e->plan.n_chunks) {
 		uint32_t si = e->chunk_slot[e->next_merge];
 		if (si == NO_SLOT || e->slots[si].state != SLOT_PARSED)
-			return;
+			break;
 		struct slot *s = &e->slots[si];
+		bool copy = !e->error && !s->in_place;
+		pthread_mutex_unlock(&e->lock);
 		double t0 = stats_now(e->o);
 		struct mft_error err;
-		if (!e->error && !s->in_place &&
-		    uffs_index_append(e->idx, &s->batch, &err))
-			fail_locked(e, &err);
+		int rc = copy ? uffs_index_append(e->idx, &s->batch, &err) : 0;
 		for (size_t i = 0; i < s->warnings.n; i++)
 			uffs_warn(e->warn, &s->warnings.e[i]);
-		e->merge_s += stats_now(e->o) - t0;
+		double dt = stats_now(e->o) - t0;
+		pthread_mutex_lock(&e->lock);
+		if (rc)
+			fail_locked(e, &err);
+		e->merge_s += dt;
 		s->warnings.n = 0;
 		s->state = SLOT_FREE;
 		e->chunk_slot[e->next_merge] = NO_SLOT;
@@ -278,6 +290,7 @@ static void merge_ready_locked(struct engine *e)
 		report_progress(e, false);
 		pthread_cond_broadcast(&e->free_cv);
 	}
+	e->merging = false;
 }
 
 static void parse_and_merge(struct engine *e, unsigned si,

@@ -599,13 +599,13 @@ def test_journal_double(tap, exe, ref, dll):
                            "uffs.exe watch \\\\.\\N: whose MFT is not yet written: "
                            "the changed records from FSCTL_GET_NTFS_FILE_RECORD (the double, "
                            "in-memory form), the records uffs usn prints for the changed image",
-                           f"got {got!r} want {b''.join(wanted)!r} {err[-500:]}")
+                           f"exit {rc}, got {got!r} want {b''.join(wanted)!r} {err[-800:]}")
                 else:
                     tap.ok(rc == 0 and from_fs == 0 and
                            got != b"".join(wanted) and b"/newdir/inner.txt" not in got,
                            "the same without the file system's records (negative control): "
                            "the stale volume cannot give /newdir/inner.txt",
-                           f"got {got!r} {err[-500:]}")
+                           f"exit {rc}, {from_fs} from the file system, got {got!r} {err[-800:]}")
                 continue
             tap.ok(rc == 0 and errs is None and
                    got == b"".join(wanted) and b"/newdir/inner.txt" in got and
