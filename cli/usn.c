@@ -60,6 +60,11 @@ static uint32_t shown_link(const struct uffs_index *idx, uint64_t r)
 	return UINT32_MAX;
 }
 
+static char path_separator(const struct usn_cmd *u)
+{
+	return u->l && u->l->src.file.volume_prefix[0] ? '\\' : '/';
+}
+
 /* The record's path at the time of the record: its parent directory as
  * the index knows it now, when that is still the same directory (same
  * sequence number), then the record's own name. Returns its length, or 0
@@ -70,6 +75,11 @@ static size_t resolve_path(struct usn_cmd *u, const struct usn_record *r,
 	const struct uffs_index *idx = &u->l->idx;
 	uint64_t p = usn_ref_frs(r->parent_ref);
 	char *buf = u->path_buf;
+	/* A live volume's paths are Windows paths (C:\dir\file), as uffs
+	 * list prints them. */
+	const char *drive = u->l->src.file.volume_prefix;
+	size_t root = strlen(drive) + 1;
+	char sep = path_separator(u);
 	size_t n = 0;
 	if (r->major == 4 || p >= idx->n_records ||
 	    !(idx->rflags[p] & UFFS_REC_PRESENT) ||
@@ -80,15 +90,16 @@ static size_t resolve_path(struct usn_cmd *u, const struct usn_record *r,
 		uint32_t link = shown_link(idx, p);
 		if (link == UINT32_MAX)
 			return 0;
-		n = uffs_link_path(&u->l->tree, p, link, '/', buf + 1,
+		n = uffs_link_path(&u->l->tree, p, link, sep, buf + root,
 				   ROWS_PATH_CAP);
 		if (n == 0)
 			return 0;
 	}
-	buf[0] = '/';
-	n++;
+	memcpy(buf, drive, root - 1);
+	buf[root - 1] = sep;
+	n += root;
 	if (p != MFT_FRS_ROOT)
-		buf[n++] = '/';
+		buf[n++] = sep;
 	memcpy(buf + n, name, name_len);
 	return n + name_len;
 }
@@ -266,7 +277,7 @@ static void emit_delimited(struct usn_cmd *u, const struct usn_record *r,
 
 /* usn, time (or "-"), file frs-seq, reasons, name (or the v4 extents);
  * from a volume, the path instead of the name, or <parent FRS-SEQ>/name
- * when the parent directory is not known. */
+ * when the parent directory is not known (\ on a live volume). */
 static void emit_text(struct usn_cmd *u, const struct usn_record *r,
 		      const char *name, size_t name_len)
 {
@@ -295,7 +306,8 @@ static void emit_text(struct usn_cmd *u, const struct usn_record *r,
 			out_u64(o, usn_ref_frs(r->parent_ref));
 			out_char(o, '-');
 			out_u64(o, usn_ref_seq(r->parent_ref));
-			out_str(o, ">/");
+			out_char(o, '>');
+			out_char(o, path_separator(u));
 		}
 		out_name(o, name, name_len, ESC_DISPLAY);
 	}
@@ -526,9 +538,10 @@ static const char usn_help[] =
 	"skipped, and whose records get their paths from the volume's index:\n"
 	"the parent directory as it is now, when it is still the same one (same\n"
 	"sequence number), then the record's name; else <parent FRS-SEQ>/name\n"
-	"(text) or null (jsonl path). Records of versions 2, 3 and 4; torn or\n"
-	"garbage records are warned about and skipped, and reading goes on at\n"
-	"the next record whose USN is its own offset.\n"
+	"(text) or null (jsonl path); a live Windows volume's paths are Windows\n"
+	"paths (C:\\dir\\file), as list prints them. Records of versions 2, 3\n"
+	"and 4; torn or garbage records are warned about and skipped, and\n"
+	"reading goes on at the next record whose USN is its own offset.\n"
 	"\n"
 	"  -f, --format FMT     text (default: usn, time, file frs-seq, reasons,\n"
 	"                       name), csv, tsv or jsonl\n"

@@ -328,6 +328,29 @@ def journal_bytes(records, data=b""):
     return bytes(data + b"\0" * (-len(data) % 4096))
 
 
+def live_paths(data, fmt="text"):
+    """The Linux build's `uffs usn IMAGE` output as `uffs.exe usn \\\\.\\N:`
+    prints it for that image as a live volume: the same records, with
+    Windows paths on drive N: (as `list N:` prints them). In jsonl and csv
+    each backslash is written twice (both escape it)."""
+    out = []
+    for line in data.splitlines(keepends=True):
+        if fmt == "text":
+            f = line.split(b" ", 4)
+            if len(f) == 5 and f[4].startswith(b"/"):
+                f[4] = b"N:" + f[4].replace(b"/", b"\\")
+            elif len(f) == 5 and f[4].startswith(b"<parent "):
+                f[4] = f[4].replace(b">/", b">\\", 1)
+            line = b" ".join(f)
+        else:
+            lead = b'"path":"' if fmt == "jsonl" else b',"'
+            line = re.sub(re.escape(lead) + rb'/([^"]*)"',
+                          lambda m: lead + b"N:\\\\" +
+                          m.group(1).replace(b"/", b"\\\\") + b'"', line)
+        out.append(line)
+    return b"".join(out)
+
+
 def write_journal(img, work, data, name="J"):
     """$UsnJrnl:$Max and :$J written into img with ntfscp; None or errors."""
     ntfscp = shutil.which("ntfscp") or "/sbin/ntfscp"
@@ -387,11 +410,12 @@ def test_journal(tap, exe, ref):
                    "(Wine): exit 1, one line", ferr[-300:])
             want = run([ref, "usn", img])
             err = got.stderr.decode(errors="replace")
-            tap.ok(got.returncode == 0 and
-                   got.stdout.replace(b"\r\n", b"\n") == want.stdout and
+            tap.ok(got.returncode == 0 and b"N:\\new.txt" in live_paths(want.stdout) and
+                   got.stdout.replace(b"\r\n", b"\n") == live_paths(want.stdout) and
                    "no live change journal from the system" in err,
                    "uffs.exe usn \\\\.\\N: (a live volume; Wine has no FSCTL journal): "
-                   "says so, reads $J through the volume, the Linux build's bytes",
+                   "says so, reads $J through the volume, the Linux build's records "
+                   "with N:\\ paths",
                    err[-400:])
         else:
             tap.skip("uffs.exe usn of a live volume", "WINEPREFIX not set")
@@ -523,18 +547,22 @@ def test_journal_double(tap, exe, ref, dll):
                 return
             for args in ([], ["-f", "jsonl"], ["-f", "csv"]):
                 want = run([ref, "usn"] + args + [img])
+                live = live_paths(want.stdout, args[1] if args else "text")
                 got = wine(exe, ["usn", "-v"] + args + ["\\\\.\\N:"], env=env)
                 err = got.stderr.decode(errors="replace")
                 tap.ok(got.returncode == want.returncode == 0 and
-                       got.stdout.replace(b"\r\n", b"\n") == want.stdout and
+                       live != want.stdout and b"N:\\" in live and
+                       got.stdout.replace(b"\r\n", b"\n") == live and
                        want.stdout.count(b"new.txt") >= 2 and
                        f"live change journal ID 0x{JOURNAL_ID:016x}, USN 0 to 328" in err,
                        f"uffs.exe usn {' '.join(args) or '(text)'} \\\\.\\N: through "
-                       "FSCTL_READ_USN_JOURNAL (the double): the Linux build's bytes",
+                       "FSCTL_READ_USN_JOURNAL (the double): the Linux build's records, "
+                       "paths on N:",
                        err[-400:])
             got = wine(exe, ["usn", "--since", "160", "\\\\.\\N:"], env=env)
             want = run([ref, "usn", "--since", "160", img])
-            tap.ok(got.returncode == 0 and got.stdout.replace(b"\r\n", b"\n") == want.stdout
+            tap.ok(got.returncode == 0 and
+                   got.stdout.replace(b"\r\n", b"\n") == live_paths(want.stdout)
                    and want.stdout.count(b"\n") == 2,
                    "uffs.exe usn --since 160 \\\\.\\N: starts the read there",
                    got.stderr.decode(errors="replace")[-300:])
@@ -566,7 +594,7 @@ def test_journal_double(tap, exe, ref, dll):
         ref_img = os.path.join(work, "ref.img")
         shutil.copyfile(after, ref_img)
         _, errs = write_journal(ref_img, work, full, name="Jref")
-        want = run([ref, "usn", ref_img]).stdout.splitlines(keepends=True)[-3:]
+        want = live_paths(run([ref, "usn", ref_img]).stdout).splitlines(keepends=True)[-3:]
         # The changed image's $MFT, for the double to answer
         # FSCTL_GET_NTFS_FILE_RECORD from (as the file system's cache).
         mft_after = os.path.join(work, "after.mft")
@@ -602,13 +630,13 @@ def test_journal_double(tap, exe, ref, dll):
                            f"exit {rc}, got {got!r} want {b''.join(wanted)!r} {err[-800:]}")
                 else:
                     tap.ok(rc == 0 and from_fs == 0 and
-                           got != b"".join(wanted) and b"/newdir/inner.txt" not in got,
+                           got != b"".join(wanted) and b"N:\\newdir\\inner.txt" not in got,
                            "the same without the file system's records (negative control): "
                            "the stale volume cannot give /newdir/inner.txt",
                            f"exit {rc}, {from_fs} from the file system, got {got!r} {err[-800:]}")
                 continue
             tap.ok(rc == 0 and errs is None and
-                   got == b"".join(wanted) and b"/newdir/inner.txt" in got and
+                   got == b"".join(wanted) and b"N:\\newdir\\inner.txt" in got and
                    "index brought up to date" in err,
                    f"uffs.exe watch --count {len(wanted)} \\\\.\\N:{' ' + pattern if pattern else ''} (the double, "
                    f"records appended while it waits, {'one an answer' if batch else 'one answer'}): "
@@ -629,10 +657,10 @@ def test_journal_double(tap, exe, ref, dll):
         gref = os.path.join(work, "gref.img")
         shutil.copyfile(grown, gref)
         _, gerrs = write_journal(gref, work, gfull, name="Jgref")
-        gwant = run([ref, "usn", gref]).stdout.splitlines(keepends=True)[-3:]
+        gwant = live_paths(run([ref, "usn", gref]).stdout).splitlines(keepends=True)[-3:]
         rc, got, err = watch_changes(exe, dll, work, img, grown, jfile, gfull, 3)
         tap.ok(rc == 0 and gerrs is None and gnamed[0][1] >= before and
-               got == b"".join(gwant) and b"/newdir/deep/inner.txt" in got and
+               got == b"".join(gwant) and b"N:\\newdir\\deep\\inner.txt" in got and
                "the $MFT grew by" in err and "past the $MFT" not in err,
                f"uffs.exe watch \\\\.\\N: while the $MFT grows ({before} records at the scan, "
                f"/newdir/deep is record {gnamed[0][1]}): mapped again, "
@@ -643,7 +671,7 @@ def test_journal_double(tap, exe, ref, dll):
         ghost = [("ghost.txt", 999999, 1, 5, 5, 0x100)]
         hfull = journal_bytes(ghost, open(jfile, "rb").read())
         rc, got, err = watch_changes(exe, dll, work, img, None, jfile, hfull, 1)
-        tap.ok(rc == 0 and b" FILE_CREATE /ghost.txt\n" in got and
+        tap.ok(rc == 0 and b" FILE_CREATE N:\\ghost.txt\n" in got and
                got.count(b"\n") == 1 and
                "the journal names 1 record past the $MFT's end" in err,
                "uffs.exe watch \\\\.\\N: with a journal record for record 999999: "
