@@ -19,16 +19,15 @@ uint64_t uffs_peak_rss_bytes(void);
 int uffs_run_isolated(int (*fn)(void *arg, FILE *out), void *arg, char *buf,
 		      size_t cap);
 
-/* A large buffer, aligned for direct I/O (4096 bytes or more), backed by
- * huge pages where the OS offers them (fewer page faults on first touch).
- * Release with uffs_free_large. */
+/* A large buffer, aligned for direct I/O (4096 bytes or more; 2 MiB from
+ * 4 MiB up). Release with uffs_free_large. */
 void *uffs_alloc_large(size_t size);
 void uffs_free_large(void *p);
 
-/* Memory for an index's large columns: mapped from the OS, backed by huge
- * pages where offered (first touches of fresh memory dominate a scan
- * otherwise) and grown in place (mremap) rather than copied; small sizes
- * come from malloc. Where the OS has neither, plain malloc. */
+/* Memory for an index's large columns: mapped from the OS, 2 MiB aligned,
+ * in the OS's default pages (proc_posix.c says why no huge-page hint), and
+ * grown in place (mremap) rather than copied. Where the OS cannot map,
+ * plain malloc. */
 extern const struct mft_mem_ops uffs_mem_large;
 
 /* Prepares standard output: UTF-8 on a Windows console, and no newline

@@ -53,6 +53,18 @@ int uffs_run_isolated(int (*fn)(void *arg, FILE *out), void *arg, char *buf,
 	return WEXITSTATUS(status);
 }
 
+/* Large buffers and index columns ask for no page size (no
+ * MADV_HUGEPAGE): the OS's default applies. They stay 2 MiB aligned, so a
+ * system that gives huge pages by default still can. Why no hint: on VMs
+ * whose host takes freed memory back (free page reporting, in blocks of
+ * 2 MiB and up), a huge page always comes from such a block and costs the
+ * host's faults again (2.2 ms a MiB measured), while 4 KiB pages mostly
+ * come from smaller free blocks the host kept (0.4 ms a MiB). A listing of
+ * a million records ran 17% faster without the hint when it started a
+ * second or more after the last one, and no slower back to back
+ * (docs/benchmarks.md). A probe cannot choose per run: the first huge
+ * page is the most recently freed one, cheap, and says nothing of the
+ * next twenty. */
 #define HUGE_PAGE (2u << 20)
 
 void *uffs_alloc_large(size_t size)
@@ -61,10 +73,6 @@ void *uffs_alloc_large(size_t size)
 	size_t align = size >= 2 * HUGE_PAGE ? HUGE_PAGE : 4096;
 	if (posix_memalign(&p, align, size) != 0)
 		return NULL;
-#ifdef MADV_HUGEPAGE
-	if (align == HUGE_PAGE)
-		madvise(p, size, MADV_HUGEPAGE); /* a hint: failure is fine */
-#endif
 	return p;
 }
 
@@ -101,17 +109,6 @@ static void *reserve(size_t len)
 	return at;
 }
 
-static void hint_huge(void *p, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-	if (len >= HUGE_PAGE)
-		madvise(p, len, MADV_HUGEPAGE); /* a hint: failure is fine */
-#else
-	(void)p;
-	(void)len;
-#endif
-}
-
 static void *map_zeroed(size_t bytes)
 {
 	size_t len = page_round(bytes ? bytes : 1);
@@ -124,7 +121,6 @@ static void *map_zeroed(size_t bytes)
 		munmap(at, len);
 		return NULL;
 	}
-	hint_huge(p, len);
 	return p;
 }
 
@@ -149,7 +145,6 @@ static void *mem_large_resize(void *p, size_t old, size_t bytes)
 			return NULL;
 		}
 	}
-	hint_huge(q, to);
 	return q;
 #else
 	if (to < from) {
