@@ -77,19 +77,22 @@ static void add_row(void *ctx, const struct uffs_row *rw)
 	facts.modified = idx->times ? idx->times[4 * rw->frs + 1] : 0;
 	facts.dir = (idx->rflags[rw->frs] & UFFS_REC_DIR) &&
 		    !uffs_row_has_stream_suffix(idx, rw->stream);
+	size_t len;
+	const char *path = rows_path_text(c->p, &len);
 	if (uffs_row_has_stream_suffix(idx, rw->stream))
-		add(c->side, c->p->path, c->p->path_len,
+		add(c->side, path, len,
 		    idx->pool + idx->streams.name[rw->stream],
 		    idx->streams.name_len[rw->stream], &facts);
 	else
-		add(c->side, c->p->path, c->p->path_len, NULL, 0, &facts);
+		add(c->side, path, len, NULL, 0, &facts);
 }
 
 /* Every name in use, and its named data streams, as uffs list shows
  * them (without /$OrphanFiles itself). */
 static void collect(const struct uffs_loaded *l, struct side *s)
 {
-	struct rows p = {.l = l, .path_frs = UINT64_MAX};
+	struct rows p = {.l = l, .path_frs = UINT64_MAX,
+			 .plain_dir_frs = UINT64_MAX};
 	p.path = malloc(ROWS_PATH_CAP);
 	if (!p.path || uffs_path_cache_init(&p.cache, '/')) {
 		free(p.path);

@@ -82,5 +82,8 @@ enum out_escape {
 	ESC_TSV,     /* tab, newline, backslash, lone surrogates escaped */
 };
 void out_name(struct out *o, const char *s, size_t n, enum out_escape esc);
+/* Whether out_name would write s as it is in every style (no byte that
+ * any style escapes). */
+bool out_is_plain(const char *s, size_t n);
 
 #endif

@@ -24,6 +24,32 @@ static void put_name_path(struct rows *p, const struct uffs_row *rw,
 	put_path(p, &bare, esc, true);
 }
 
+/* The resolved path from its parts, not joined first. A directory's path
+ * is looked at once for bytes to escape, not again for each of its names
+ * (the rows come in record order, and a directory's files mostly follow
+ * one another there). Same bytes as out_name of the whole path: the
+ * separator and the parts are whole characters. */
+static void put_link_path(struct rows *p, enum out_escape esc)
+{
+	const struct uffs_path_parts *pp = &p->parts;
+	if (pp->dir_frs != UINT64_MAX && pp->dir_frs == p->plain_dir_frs) {
+		out_bytes(&p->o, pp->dir, pp->dir_len);
+	} else if (pp->dir_frs != UINT64_MAX &&
+		   out_is_plain(pp->dir, pp->dir_len)) {
+		p->plain_dir_frs = pp->dir_frs;
+		out_bytes(&p->o, pp->dir, pp->dir_len);
+	} else {
+		out_name(&p->o, pp->dir, pp->dir_len, esc);
+	}
+	if (!pp->name)
+		return;
+	if (pp->dir_len && p->cache.sep == '/')
+		out_char(&p->o, '/');
+	else if (pp->dir_len)
+		out_name(&p->o, &p->cache.sep, 1, esc);
+	out_name(&p->o, pp->name, pp->name_len, esc);
+}
+
 static void put_path(struct rows *p, const struct uffs_row *rw,
 		     enum out_escape esc, bool leading_slash)
 {
@@ -39,7 +65,7 @@ static void put_path(struct rows *p, const struct uffs_row *rw,
 		}
 		return;
 	}
-	out_name(&p->o, p->path, p->path_len, esc);
+	put_link_path(p, esc);
 	if (uffs_row_has_stream_suffix(idx, rw->stream)) {
 		out_char(&p->o, ':');
 		out_name(&p->o, idx->pool + idx->streams.name[rw->stream],
@@ -418,6 +444,7 @@ int rows_init(struct rows *p)
 {
 	p->end = '\n';
 	p->path_frs = UINT64_MAX;
+	p->plain_dir_frs = UINT64_MAX;
 	p->path = malloc(ROWS_PATH_CAP);
 	if (!p->path || uffs_path_cache_init(&p->cache, '/') ||
 	    out_init(&p->o, stdout)) {
@@ -453,14 +480,26 @@ void rows_begin_source(struct rows *p, const struct uffs_loaded *l)
 	p->root_len = strlen(p->root);
 	uffs_path_cache_reset(&p->cache);
 	p->path_frs = UINT64_MAX;
+	p->plain_dir_frs = UINT64_MAX;
 }
 
 bool rows_link_path(struct rows *p, uint64_t r, uint32_t link)
 {
-	size_t n = uffs_link_path_cached(&p->l->tree, &p->cache, r, link,
-					 p->path, ROWS_PATH_CAP);
-	p->path_frs = n ? r : UINT64_MAX;
+	bool ok = uffs_link_path_parts(&p->l->tree, &p->cache, r, link,
+				       p->path, ROWS_PATH_CAP, &p->parts);
+	p->path_frs = ok ? r : UINT64_MAX;
 	p->path_link = link;
-	p->path_len = n;
-	return n != 0;
+	p->path_joined = false;
+	return ok;
+}
+
+const char *rows_path_text(struct rows *p, size_t *len)
+{
+	if (!p->path_joined) {
+		p->path_len = uffs_path_parts_join(&p->parts, p->cache.sep,
+						   p->path);
+		p->path_joined = true;
+	}
+	*len = p->path_len;
+	return p->path;
 }

@@ -65,10 +65,15 @@ struct rows {
 	bool text_columns; /* text format with --columns: a table */
 	char end;          /* '\n', or '\0' for --null (text) */
 	const struct uffs_loaded *l;
-	char *path;
-	size_t path_len;
-	uint64_t path_frs; /* whose path is in `path` (UINT64_MAX: none) */
+	char *path; /* room for a path; holds it when joined or built */
+	size_t path_len; /* of the whole path */
+	struct uffs_path_parts parts; /* the resolved path, in parts */
+	bool path_joined; /* `path` holds the whole path */
+	uint64_t path_frs; /* whose path is resolved (UINT64_MAX: none) */
 	uint32_t path_link;
+	/* The directory whose path was last seen to need no escaping, in any
+	 * style: the rows of its names copy that path as it is. */
+	uint64_t plain_dir_frs;
 	struct uffs_path_cache cache;
 	char root[24]; /* "/", or "C:\" for a live Windows volume; with
 			* --vss all in text, "vss2:/" or "current:/" */
@@ -86,9 +91,11 @@ void rows_header(struct rows *p);
 /* Starts the rows of a source: its root and separator. */
 void rows_begin_source(struct rows *p, const struct uffs_loaded *l);
 
-/* Resolves the path of link `link` of record r into p->path; false when
- * it cannot be (then the name is not listed). */
+/* Resolves the path of link `link` of record r (into p->parts); false
+ * when it cannot be (then the name is not listed). */
 bool rows_link_path(struct rows *p, uint64_t r, uint32_t link);
+/* The resolved path as one string (in p->path), *len bytes. */
+const char *rows_path_text(struct rows *p, size_t *len);
 void rows_emit(struct rows *p, const struct uffs_row *rw);
 
 /* Emits the rows of items [first, end) into w. */

@@ -108,6 +108,7 @@ static int worker_init(struct worker *w, struct par *par, const struct rows *p)
 	w->par = par;
 	w->rows = *p;
 	w->rows.path_frs = UINT64_MAX;
+	w->rows.plain_dir_frs = UINT64_MAX;
 	w->rows.path = malloc(ROWS_PATH_CAP);
 	if (!w->rows.path)
 		return -1;

@@ -260,29 +260,55 @@ static const char *parent_path(const struct uffs_tree *t,
 	return n ? c->buf : NULL;
 }
 
+bool uffs_link_path_parts(const struct uffs_tree *t, struct uffs_path_cache *c,
+			  uint64_t owner, uint32_t link, char *buf, size_t cap,
+			  struct uffs_path_parts *out)
+{
+	const struct uffs_index *idx = t->idx;
+	uint64_t parent = MFT_REF_FRS(idx->links.parent[link]);
+	size_t plen = 0;
+	const char *prefix = heads_orphan_chain(t, owner, link)
+				     ? NULL
+				     : parent_path(t, c, parent, &plen);
+	if (!prefix) {
+		size_t n = uffs_link_path(t, owner, link, c->sep, buf, cap);
+		*out = (struct uffs_path_parts){buf, n, NULL, 0, UINT64_MAX};
+		return n != 0;
+	}
+	size_t n = idx->links.name_len[link];
+	size_t total = plen + (plen ? 1 : 0) + n;
+	if (total + 1 > cap)
+		return false;
+	*out = (struct uffs_path_parts){prefix, plen,
+					idx->pool + idx->links.name[link], n,
+					parent};
+	return true;
+}
+
+size_t uffs_path_parts_join(const struct uffs_path_parts *pp, char sep,
+			    char *buf)
+{
+	if (pp->dir != buf)
+		memmove(buf, pp->dir, pp->dir_len);
+	size_t pos = pp->dir_len;
+	if (pp->name) {
+		if (pos)
+			buf[pos++] = sep;
+		memcpy(buf + pos, pp->name, pp->name_len);
+		pos += pp->name_len;
+	}
+	buf[pos] = '\0';
+	return pos;
+}
+
 size_t uffs_link_path_cached(const struct uffs_tree *t,
 			     struct uffs_path_cache *c, uint64_t owner,
 			     uint32_t link, char *buf, size_t cap)
 {
-	const struct uffs_index *idx = t->idx;
-	if (heads_orphan_chain(t, owner, link))
-		return uffs_link_path(t, owner, link, c->sep, buf, cap);
-	size_t plen;
-	const char *prefix = parent_path(t, c, MFT_REF_FRS(idx->links.parent[link]),
-					 &plen);
-	if (!prefix)
-		return uffs_link_path(t, owner, link, c->sep, buf, cap);
-	size_t n = idx->links.name_len[link];
-	size_t total = plen + (plen ? 1 : 0) + n;
-	if (total + 1 > cap)
+	struct uffs_path_parts pp;
+	if (!uffs_link_path_parts(t, c, owner, link, buf, cap, &pp))
 		return 0;
-	memcpy(buf, prefix, plen);
-	size_t pos = plen;
-	if (plen)
-		buf[pos++] = c->sep;
-	memcpy(buf + pos, idx->pool + idx->links.name[link], n);
-	buf[total] = '\0';
-	return total;
+	return uffs_path_parts_join(&pp, c->sep, buf);
 }
 
 /* Builds the path backwards from the end of buf, then moves it to the

@@ -94,4 +94,27 @@ size_t uffs_link_path_cached(const struct uffs_tree *t,
 			     struct uffs_path_cache *c, uint64_t owner,
 			     uint32_t link, char *buf, size_t cap);
 
+/* The same path in two parts, so that a listing can write them out without
+ * joining them first: the parent directory's path (dir; "" for the root;
+ * from the cache, valid until the cache is next used; dir_frs is that
+ * directory's record number) and the name (in the index's pool). A path
+ * the cache cannot give (an orphan's, or a parent path too long for a
+ * slot) is built into buf and comes whole as dir, with no name and dir_frs
+ * UINT64_MAX. The path is dir, then sep and the name when dir is not "".
+ * false when uffs_link_path_cached would give 0 (too long for cap). */
+struct uffs_path_parts {
+	const char *dir;
+	size_t dir_len;
+	const char *name; /* NULL: dir is the whole path */
+	size_t name_len;
+	uint64_t dir_frs;
+};
+bool uffs_link_path_parts(const struct uffs_tree *t, struct uffs_path_cache *c,
+			  uint64_t owner, uint32_t link, char *buf, size_t cap,
+			  struct uffs_path_parts *out);
+/* Writes the path the parts make into buf (room for the whole path and a
+ * NUL, as cap was); returns its length. */
+size_t uffs_path_parts_join(const struct uffs_path_parts *pp, char sep,
+			    char *buf);
+
 #endif

@@ -334,6 +334,20 @@ static void test_path_cache_matches(void **state)
 								 sizeof got);
 				assert_int_equal(a, b);
 				assert_string_equal(want, got);
+				/* and in parts, joined as a listing writes them */
+				struct uffs_path_parts pp;
+				char parts_buf[sizeof got];
+				assert_true(uffs_link_path_parts(&t, &c, r, i, parts_buf,
+								 sizeof parts_buf, &pp));
+				if (pp.name)
+					assert_int_equal(pp.dir_frs,
+							 idx.links.parent[i] & 0xFFFFFFFFFFFFull);
+				else
+					assert_true(pp.dir == parts_buf &&
+						    pp.dir_frs == UINT64_MAX);
+				char joined[sizeof got];
+				assert_int_equal(uffs_path_parts_join(&pp, '/', joined), a);
+				assert_string_equal(want, joined);
 				checked++;
 			}
 	assert_true(checked > 400);

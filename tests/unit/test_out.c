@@ -227,6 +227,35 @@ static void test_special_byte_at_every_position(void **state)
 	}
 }
 
+/* out_is_plain: false for a string with a byte any style escapes, at
+ * any position and whatever the length (blocks, words and bytes); true
+ * for one with none, and then every style writes it as it is. */
+static void test_is_plain(void **state)
+{
+	(void)state;
+	static const char specials[] = "\n\t\r\x01\x1f\x7f\"\\\xed";
+	char s[80], enc[512];
+	for (size_t len = 0; len < sizeof s; len++) {
+		memset(s, 'x', len);
+		s[len] = '\0';
+		assert_true(out_is_plain(s, len));
+		enum out_escape styles[] = {ESC_DISPLAY, ESC_JSON, ESC_TSV, ESC_CSV};
+		for (size_t k = 0; k < 4; k++) {
+			assert_int_equal(render(s, styles[k], enc, sizeof enc), len);
+			assert_memory_equal(enc, s, len);
+		}
+		for (const char *sp = specials; *sp; sp++)
+			for (size_t pos = 0; pos < len; pos++) {
+				s[pos] = *sp;
+				if (out_is_plain(s, len))
+					fail_msg("0x%02x at %zu of %zu called plain",
+						 (unsigned char)*sp, pos, len);
+				s[pos] = 'x';
+			}
+	}
+	assert_true(out_is_plain("C:/Users/Public/caf\xc3\xa9 \xe6\x97\xa5.txt", 25));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_display_cannot_forge_lines),
 		cmocka_unit_test(test_sizes_for_people),
 		cmocka_unit_test(test_special_byte_at_every_position),
+		cmocka_unit_test(test_is_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
