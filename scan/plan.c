@@ -24,14 +24,49 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return true;
 }
 
+/* The bitmap byte holding record r when all 8 of its records are below
+ * limit and the byte is in the bitmap; -1 otherwise (then ask record by
+ * record). Whole bytes make the walk over a million in-use records cost
+ * a few thousand steps, not a million calls. */
+static int whole_byte(const struct uffs_volume *v, uint64_t r, uint64_t limit)
+{
+	if (r % 8 || limit - r < 8 || r / 8 >= v->bitmap_len)
+		return -1;
+	return v->bitmap[r / 8];
+}
+
 /* Length of the run of records starting at r that the bitmap marks unused. */
 static uint64_t unused_run(const struct uffs_volume *v, uint64_t r,
 			   uint64_t limit)
 {
 	uint64_t n = 0;
-	while (r + n < limit && !uffs_volume_record_in_bitmap(v, r + n))
+	while (r + n < limit) {
+		if (whole_byte(v, r + n, limit) == 0) {
+			n += 8;
+			continue;
+		}
+		if (uffs_volume_record_in_bitmap(v, r + n))
+			break;
 		n++;
+	}
 	return n;
+}
+
+/* The first record from r on, below limit, that the bitmap marks unused;
+ * limit when there is none. */
+static uint64_t next_unused(const struct uffs_volume *v, uint64_t r,
+			    uint64_t limit)
+{
+	while (r < limit) {
+		if (whole_byte(v, r, limit) == 0xFF) {
+			r += 8;
+			continue;
+		}
+		if (!uffs_volume_record_in_bitmap(v, r))
+			return r;
+		r++;
+	}
+	return limit;
 }
 
 static int add_pieces(struct builder *b, const struct uffs_volume *v,
@@ -89,14 +124,17 @@ int uffs_plan_build(struct uffs_plan *p, const struct uffs_volume *v,
 		}
 		uint64_t count = n - r < p->chunk_records ? n - r : p->chunk_records;
 		if (skip_unused) {
-			/* End the chunk where a long unused run begins. */
-			for (uint64_t k = 1; k < count; k++) {
-				if (!uffs_volume_record_in_bitmap(v, r + k) &&
-				    unused_run(v, r + k, r + count) >=
-					    UFFS_PLAN_SKIP_MIN_RECORDS) {
-					count = k;
+			/* End the chunk where a long unused run begins (a run
+			 * too short to skip is read, and the search goes on
+			 * after it). */
+			uint64_t end = r + count;
+			for (uint64_t k = next_unused(v, r + 1, end); k < end;) {
+				uint64_t run = unused_run(v, k, end);
+				if (run >= UFFS_PLAN_SKIP_MIN_RECORDS) {
+					count = k - r;
 					break;
 				}
+				k = next_unused(v, k + run, end);
 			}
 		}
 		if (!grow((void **)&p->chunks, &b.cap_chunks, p->n_chunks + 1,
