@@ -45,6 +45,11 @@ struct cli_common {
  * "vssN:" (before its paths); "" otherwise. */
 void cli_store_tag(const struct uffs_loaded *l, char *buf, size_t cap);
 
+/* The separator of a source's paths: a backslash on a live Windows
+ * volume, whose paths are Windows paths (C:\dir\file, after its
+ * volume_prefix), else '/'. */
+char cli_path_separator(const struct uffs_loaded *l);
+
 /* Loads one source (scan/load.c) with the command's messages and progress
  * line. Returns 0, or prints a one-line error and returns an exit status. */
 int cli_load(struct uffs_loaded *l, const char *path, struct cli_common *c,

@@ -332,7 +332,7 @@ static void du_source(const struct uffs_loaded *l, int nth, void *ctx)
 	const char *drive = l->src.file.volume_prefix;
 	char tag[16];
 	cli_store_tag(l, tag, sizeof tag); /* --vss all: whose tree this is */
-	du->cache.sep = drive[0] ? '\\' : '/';
+	du->cache.sep = cli_path_separator(l);
 	snprintf(du->root, sizeof du->root, "%s%s%c", tag, drive, du->cache.sep);
 	uffs_path_cache_reset(&du->cache);
 	if (uffs_usage_build(&du->u, &l->tree, &err)) {

@@ -293,6 +293,11 @@ void cli_unload(struct uffs_loaded *l)
 	uffs_unload(l);
 }
 
+char cli_path_separator(const struct uffs_loaded *l)
+{
+	return l->src.file.volume_prefix[0] ? '\\' : '/';
+}
+
 void cli_store_tag(const struct uffs_loaded *l, char *buf, size_t cap)
 {
 	if (!l->tag_store)

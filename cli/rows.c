@@ -468,9 +468,8 @@ int rows_finish(struct rows *p)
 void rows_begin_source(struct rows *p, const struct uffs_loaded *l)
 {
 	p->l = l;
-	/* A live Windows volume lists Windows paths: C:\dir\file. */
 	const char *drive = l->src.file.volume_prefix;
-	p->cache.sep = drive[0] ? '\\' : '/';
+	p->cache.sep = cli_path_separator(l);
 	/* --vss all: text says which store a path comes from (csv, tsv and
 	 * jsonl have the store column). */
 	char tag[16] = "";

@@ -62,7 +62,7 @@ static uint32_t shown_link(const struct uffs_index *idx, uint64_t r)
 
 static char path_separator(const struct usn_cmd *u)
 {
-	return u->l && u->l->src.file.volume_prefix[0] ? '\\' : '/';
+	return u->l ? cli_path_separator(u->l) : '/';
 }
 
 /* The record's path at the time of the record: its parent directory as

@@ -281,7 +281,8 @@ static void test_queue_full(void **state)
 	assert_int_equal(build_read(f, ring, f->file, buf + 4 * BLOCK, BLOCK, 0, 4),
 			 IORING_E_SUBMISSION_QUEUE_FULL);
 	UINT32 sub;
-	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, MUST_COMPLETE_MS, &sub),
+	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL,
+					 MUST_COMPLETE_MS, &sub),
 			 S_OK);
 	assert_int_equal(sub, 4);
 	IORING_CQE got[4];
@@ -356,7 +357,8 @@ static void test_registered_references(void **state)
 	assert_int_equal(f->api.build_read(ring, file1, buf1, BLOCK, 0, 4,
 					   IOSQE_FLAGS_NONE), S_OK);
 	UINT32 sub;
-	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, MUST_COMPLETE_MS, &sub),
+	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL,
+					 MUST_COMPLETE_MS, &sub),
 			 S_OK);
 	assert_int_equal(sub, 6);
 	IORING_CQE got[6];
@@ -392,7 +394,8 @@ static void submit_sequence(const struct fixture *f, HIORING ring,
 					    BLOCK, (uint64_t)i * BLOCK, i + 1),
 				 S_OK);
 	UINT32 sub;
-	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL, MUST_COMPLETE_MS, &sub),
+	assert_int_equal(f->api.submit(ring, IORING_SUBMIT_WAIT_ALL,
+					 MUST_COMPLETE_MS, &sub),
 			 S_OK);
 	assert_int_equal(pop_n(f, ring, got, n), n);
 }
