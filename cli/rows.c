@@ -43,6 +43,8 @@ static void put_link_path(struct rows *p, enum out_escape esc)
 	}
 	if (!pp->name)
 		return;
+	/* '/' needs no escaping in any style; out_name for one byte, a
+	 * row at a time, was 6% of a listing's instructions. '\\' does. */
 	if (pp->dir_len && p->cache.sep == '/')
 		out_char(&p->o, '/');
 	else if (pp->dir_len)

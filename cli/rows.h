@@ -66,7 +66,7 @@ struct rows {
 	char end;          /* '\n', or '\0' for --null (text) */
 	const struct uffs_loaded *l;
 	char *path; /* room for a path; holds it when joined or built */
-	size_t path_len; /* of the whole path */
+	size_t path_len; /* of the whole path, once joined */
 	struct uffs_path_parts parts; /* the resolved path, in parts */
 	bool path_joined; /* `path` holds the whole path */
 	uint64_t path_frs; /* whose path is resolved (UINT64_MAX: none) */

@@ -26,8 +26,8 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* The bitmap byte holding record r when all 8 of its records are below
  * limit and the byte is in the bitmap; -1 otherwise (then ask record by
- * record). Whole bytes make the walk over a million in-use records cost
- * a few thousand steps, not a million calls. */
+ * record). Whole bytes make the walk over a mostly used or mostly free
+ * bitmap an eighth of the steps, with no call each. */
 static int whole_byte(const struct uffs_volume *v, uint64_t r, uint64_t limit)
 {
 	if (r % 8 || limit - r < 8 || r / 8 >= v->bitmap_len)

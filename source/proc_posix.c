@@ -61,7 +61,8 @@ int uffs_run_isolated(int (*fn)(void *arg, FILE *out), void *arg, char *buf,
  * host's faults again (2.2 ms a MiB measured), while 4 KiB pages mostly
  * come from smaller free blocks the host kept (0.4 ms a MiB). A listing of
  * a million records ran 17% faster without the hint when it started a
- * second or more after the last one, and no slower back to back
+ * second or more after the last one or after another command; only when
+ * the same listing runs again at once are huge pages ahead, about 5%
  * (docs/benchmarks.md). A probe cannot choose per run: the first huge
  * page is the most recently freed one, cheap, and says nothing of the
  * next twenty. */
