@@ -2,6 +2,7 @@
  * that collects what the index needs into a caller-owned view. */
 #include <string.h>
 
+#include "attr_walk.h"
 #include "bytes.h"
 #include "mft.h"
 #include "ntfs_format.h"
@@ -102,11 +103,12 @@ static int take_stream(struct mft_record_view *v, const struct mft_attr *a,
 	s->attr_id = a->id;
 	s->flags = a->flags;
 	s->nonresident = a->nonresident;
-	s->start_vcn = a->start_vcn;
 	if (a->nonresident) {
+		s->start_vcn = a->start_vcn;
 		s->size = a->data_size;
 		s->alloc = a->total_alloc;
 	} else {
+		s->start_vcn = 0;
 		s->size = a->value_len;
 		s->alloc = 0;
 	}
@@ -130,6 +132,7 @@ static int take_attribute(struct mft_record_view *v, const struct mft_attr *a,
 		if (!v->has_attr_list) {
 			v->has_attr_list = true;
 			v->attr_list = *a;
+			attr_clear_other_form(&v->attr_list);
 		}
 		return MFT_OK;
 	case AT_REPARSE_POINT:
@@ -201,7 +204,7 @@ int mft_record_parse(uint8_t *buf, uint32_t rec_size, uint64_t frs,
 	struct mft_attr_iter it;
 	struct mft_attr a;
 	mft_attr_iter_init(&it, buf, first, end, frs);
-	while ((rc = mft_attr_next(&it, &a, &v->damage)) == 1) {
+	while ((rc = attr_walk_next(&it, &a, &v->damage)) == 1) {
 		rc = take_attribute(v, &a, &v->damage);
 		if (rc)
 			break;
