@@ -256,6 +256,29 @@ static void test_is_plain(void **state)
 	assert_true(out_is_plain("C:/Users/Public/caf\xc3\xa9 \xe6\x97\xa5.txt", 25));
 }
 
+/* The display style (text, body file) shows a control byte as '^' at any
+ * position and whatever the length: the blocks of 16, their overlapping
+ * tail, words and bytes all find it; quote and backslash stay as they are. */
+static void test_display_every_length(void **state)
+{
+	(void)state;
+	static const char specials[] = "\n\x01\x1f\x7f\"\\";
+	char s[80], enc[512];
+	for (size_t len = 1; len < sizeof s; len++)
+		for (const char *sp = specials; *sp; sp++)
+			for (size_t pos = 0; pos < len; pos++) {
+				memset(s, 'x', len);
+				s[len] = '\0';
+				s[pos] = *sp;
+				assert_int_equal(render(s, ESC_DISPLAY, enc, sizeof enc), len);
+				bool control = (unsigned char)*sp < 0x20 || *sp == 0x7f;
+				if (enc[pos] != (control ? '^' : *sp))
+					fail_msg("0x%02x at %zu of %zu shown as 0x%02x",
+						 (unsigned char)*sp, pos, len,
+						 (unsigned char)enc[pos]);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_sizes_for_people),
 		cmocka_unit_test(test_special_byte_at_every_position),
 		cmocka_unit_test(test_is_plain),
+		cmocka_unit_test(test_display_every_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
