@@ -2,6 +2,8 @@
  * of every 512-byte stride of a multi-sector record and keeps the displaced
  * bytes in the update sequence array; a stride whose tail differs from the
  * number was not written with the rest (a torn write). */
+#include <string.h>
+
 #include "bytes.h"
 #include "mft.h"
 #include "ntfs_format.h"
@@ -37,7 +39,7 @@ static size_t first_tail_unlike(const uint8_t *rec, const uint8_t *usa,
 	for (size_t i = 1; i < usa_count; i++) {
 		const uint8_t *tail = rec + i * MFT_FIXUP_STRIDE - 2;
 		const uint8_t *want = usa + (own_word ? 2 * i : 0);
-		if (tail[0] != want[0] || tail[1] != want[1])
+		if (memcmp(tail, want, 2) != 0)
 			return i;
 	}
 	return usa_count;
@@ -51,8 +53,7 @@ static void set_tails(uint8_t *rec, const uint8_t *usa, size_t usa_count,
 	for (size_t i = 1; i < usa_count; i++) {
 		uint8_t *tail = rec + i * MFT_FIXUP_STRIDE - 2;
 		const uint8_t *from = usa + (own_word ? 2 * i : 0);
-		tail[0] = from[0];
-		tail[1] = from[1];
+		memcpy(tail, from, 2);
 	}
 }
 
