@@ -825,9 +825,9 @@ static void test_al_name_past_entry(void **state)
 static void check_wtf8(const uint16_t *units, size_t n, const char *want,
 		       size_t want_len)
 {
-	uint8_t in[2 * 48];
-	char out[3 * 48 + 1];
-	assert_true(n <= 48);
+	uint8_t in[2 * 80];
+	char out[3 * 80 + 1];
+	assert_true(n <= 80);
 	for (size_t i = 0; i < n; i++)
 		put16(in + 2 * i, units[i]);
 	memset(out, 0x7F, sizeof out);
@@ -877,23 +877,32 @@ static void test_utf16_non_ascii_at_every_position(void **state)
 		{{0x0080}, 1, "\xC2\x80"},
 		{{0xD83D, 0xDE00}, 2, "\xF0\x9F\x98\x80"},
 	};
-	for (size_t k = 0; k < sizeof odd / sizeof *odd; k++)
-		for (size_t pos = 0; pos + odd[k].n <= 40; pos++) {
-			uint16_t u[40];
-			char want[64];
-			size_t w = 0;
-			for (size_t i = 0; i < 40; i++)
-				u[i] = (uint16_t)('a' + i % 26);
-			memcpy(u + pos, odd[k].u, odd[k].n * sizeof *u);
-			for (size_t i = 0; i < pos; i++)
-				want[w++] = (char)u[i];
-			size_t m = strlen(odd[k].utf8);
-			memcpy(want + w, odd[k].utf8, m);
-			w += m;
-			for (size_t i = pos + odd[k].n; i < 40; i++)
-				want[w++] = (char)u[i];
-			check_wtf8(u, 40, want, w);
+	/* Every length from one unit to past four blocks of 16: the blocks,
+	 * the overlapping last block, the groups of four and single units. */
+	for (size_t len = 1; len <= 70; len++) {
+		uint16_t u[70];
+		char want[96];
+		for (size_t i = 0; i < len; i++) {
+			u[i] = (uint16_t)('a' + i % 26);
+			want[i] = (char)u[i];
 		}
+		check_wtf8(u, len, want, len);
+		for (size_t k = 0; k < sizeof odd / sizeof *odd; k++)
+			for (size_t pos = 0; pos + odd[k].n <= len; pos++) {
+				size_t w = 0;
+				for (size_t i = 0; i < len; i++)
+					u[i] = (uint16_t)('a' + i % 26);
+				memcpy(u + pos, odd[k].u, odd[k].n * sizeof *u);
+				for (size_t i = 0; i < pos; i++)
+					want[w++] = (char)u[i];
+				size_t m = strlen(odd[k].utf8);
+				memcpy(want + w, odd[k].utf8, m);
+				w += m;
+				for (size_t i = pos + odd[k].n; i < len; i++)
+					want[w++] = (char)u[i];
+				check_wtf8(u, len, want, w);
+			}
+	}
 }
 
 static void test_utf16_surrogate_pair(void **state)
