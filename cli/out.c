@@ -242,10 +242,13 @@ static void escape_tsv_char(struct out *o, unsigned char c)
 }
 
 /* Bytes that may need escaping in some style: controls, quote, backslash,
- * DEL, and 0xED (which starts a WTF-8 surrogate). */
-static bool plain_byte(unsigned char c)
+ * DEL, and 0xED (which starts a WTF-8 surrogate). display: the text and
+ * body-file style, where quote and backslash are ordinary characters. */
+static bool plain_byte(unsigned char c, bool display)
 {
-	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7F && c != 0xED;
+	if (c < 0x20 || c == 0x7F || c == 0xED)
+		return false;
+	return display || (c != '"' && c != '\\');
 }
 
 /* Length of the leading run of plain bytes, eight at a time: a word holds a
@@ -319,7 +322,7 @@ static size_t plain_run(const unsigned char *p, size_t n, bool display)
 		    !word_special(p + n - 8, display))
 			return n;
 	}
-	while (i < n && plain_byte(p[i]))
+	while (i < n && plain_byte(p[i], display))
 		i++;
 	return i;
 }
@@ -327,6 +330,11 @@ static size_t plain_run(const unsigned char *p, size_t n, bool display)
 bool out_is_plain(const char *s, size_t n)
 {
 	return plain_run((const unsigned char *)s, n, false) == n;
+}
+
+bool out_is_plain_in(const char *s, size_t n, enum out_escape esc)
+{
+	return plain_run((const unsigned char *)s, n, esc == ESC_DISPLAY) == n;
 }
 
 void out_name(struct out *o, const char *s, size_t n, enum out_escape esc)

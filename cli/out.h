@@ -85,5 +85,7 @@ void out_name(struct out *o, const char *s, size_t n, enum out_escape esc);
 /* Whether out_name would write s as it is in every style (no byte that
  * any style escapes). */
 bool out_is_plain(const char *s, size_t n);
+/* Whether out_name would write s as it is in style esc. */
+bool out_is_plain_in(const char *s, size_t n, enum out_escape esc);
 
 #endif

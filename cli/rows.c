@@ -24,29 +24,41 @@ static void put_name_path(struct rows *p, const struct uffs_row *rw,
 	put_path(p, &bare, esc, true);
 }
 
-/* The resolved path from its parts, not joined first. A directory's path
- * is looked at once for bytes to escape, not again for each of its names
- * (the rows come in record order, and a directory's files mostly follow
- * one another there). Same bytes as out_name of the whole path: the
- * separator and the parts are whole characters. */
+/* Whether the resolved path's directory part is written as it is in
+ * style esc. A directory's path is looked at once, not again for each of
+ * its names (the rows come in record order, and a directory's files mostly
+ * follow one another there). */
+static bool dir_is_plain(struct rows *p, enum out_escape esc)
+{
+	const struct uffs_path_parts *pp = &p->parts;
+	if (pp->dir_frs == UINT64_MAX)
+		return false;
+	if (pp->dir_frs == p->plain_dir_frs && esc == p->plain_dir_esc)
+		return true;
+	if (!out_is_plain_in(pp->dir, pp->dir_len, esc))
+		return false;
+	p->plain_dir_frs = pp->dir_frs;
+	p->plain_dir_esc = esc;
+	return true;
+}
+
+/* The resolved path from its parts, not joined first. Same bytes as
+ * out_name of the whole path: the separator and the parts are whole
+ * characters. */
 static void put_link_path(struct rows *p, enum out_escape esc)
 {
 	const struct uffs_path_parts *pp = &p->parts;
-	if (pp->dir_frs != UINT64_MAX && pp->dir_frs == p->plain_dir_frs) {
+	if (dir_is_plain(p, esc))
 		out_bytes(&p->o, pp->dir, pp->dir_len);
-	} else if (pp->dir_frs != UINT64_MAX &&
-		   out_is_plain(pp->dir, pp->dir_len)) {
-		p->plain_dir_frs = pp->dir_frs;
-		out_bytes(&p->o, pp->dir, pp->dir_len);
-	} else {
+	else
 		out_name(&p->o, pp->dir, pp->dir_len, esc);
-	}
 	if (!pp->name)
 		return;
-	/* '/' needs no escaping in any style; out_name for one byte, a
-	 * row at a time, was 6% of a listing's instructions. '\\' does. */
-	if (pp->dir_len && p->cache.sep == '/')
-		out_char(&p->o, '/');
+	/* '/' needs no escaping in any style, nor '\\' in the display
+	 * style; out_name for one byte, a row at a time, was 6% of a
+	 * listing's instructions. */
+	if (pp->dir_len && (p->cache.sep == '/' || esc == ESC_DISPLAY))
+		out_char(&p->o, p->cache.sep);
 	else if (pp->dir_len)
 		out_name(&p->o, &p->cache.sep, 1, esc);
 	out_name(&p->o, pp->name, pp->name_len, esc);
@@ -354,6 +366,35 @@ static void emit_text_columns(struct rows *p, const struct uffs_row *rw)
 	out_char(&p->o, p->end);
 }
 
+/* The text row of a name whose path needs no escaping and has no stream
+ * suffix (nearly every row of a listing): its parts copied into the
+ * buffer after one test for room, the same bytes put_path and the row's
+ * end would write. False, with nothing written, for any other row. */
+static bool put_plain_text_row(struct rows *p, const struct uffs_row *rw)
+{
+	const struct uffs_path_parts *pp = &p->parts;
+	struct out *o = &p->o;
+	if (rw->kind != UFFS_ROW_NAME || !pp->name ||
+	    uffs_row_has_stream_suffix(&p->l->idx, rw->stream))
+		return false;
+	size_t n = p->root_len + pp->dir_len + (pp->dir_len != 0) +
+		   pp->name_len + 1;
+	if (o->len + n > o->cap || !dir_is_plain(p, ESC_DISPLAY) ||
+	    !out_is_plain_in(pp->name, pp->name_len, ESC_DISPLAY))
+		return false;
+	char *d = o->buf + o->len;
+	memcpy(d, p->root, p->root_len);
+	d += p->root_len;
+	memcpy(d, pp->dir, pp->dir_len);
+	d += pp->dir_len;
+	if (pp->dir_len)
+		*d++ = p->cache.sep;
+	memcpy(d, pp->name, pp->name_len);
+	d[pp->name_len] = p->end;
+	o->len += n;
+	return true;
+}
+
 void rows_emit(struct rows *p, const struct uffs_row *rw)
 {
 	if (rw->kind == UFFS_ROW_NAME &&
@@ -366,8 +407,10 @@ void rows_emit(struct rows *p, const struct uffs_row *rw)
 			emit_text_columns(p, rw);
 			break;
 		}
-		put_path(p, rw, ESC_DISPLAY, true);
-		out_char(&p->o, p->end);
+		if (!put_plain_text_row(p, rw)) {
+			put_path(p, rw, ESC_DISPLAY, true);
+			out_char(&p->o, p->end);
+		}
 		break;
 	case FMT_CSV:
 		emit_delimited(p, rw, ',', ESC_CSV);

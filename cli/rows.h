@@ -71,9 +71,11 @@ struct rows {
 	bool path_joined; /* `path` holds the whole path */
 	uint64_t path_frs; /* whose path is resolved (UINT64_MAX: none) */
 	uint32_t path_link;
-	/* The directory whose path was last seen to need no escaping, in any
-	 * style: the rows of its names copy that path as it is. */
+	/* The directory whose path was last seen to need no escaping in
+	 * style plain_dir_esc: the rows of its names copy that path as it
+	 * is. */
 	uint64_t plain_dir_frs;
+	enum out_escape plain_dir_esc;
 	struct uffs_path_cache cache;
 	char root[24]; /* "/", or "C:\" for a live Windows volume; with
 			* --vss all in text, "vss2:/" or "current:/" */
