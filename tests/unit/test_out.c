@@ -256,6 +256,34 @@ static void test_is_plain(void **state)
 	assert_true(out_is_plain("C:/Users/Public/caf\xc3\xa9 \xe6\x97\xa5.txt", 25));
 }
 
+/* out_is_plain_in: the display style writes quote and backslash as they
+ * are (a Windows path stays plain there), the others escape them; a
+ * control byte, DEL or a surrogate's lead byte is escaped by every style,
+ * at any length. */
+static void test_is_plain_in_style(void **state)
+{
+	(void)state;
+	char s[40];
+	for (size_t len = 1; len < sizeof s; len++)
+		for (size_t pos = 0; pos < len; pos++) {
+			memset(s, 'x', len);
+			s[pos] = '\\';
+			assert_true(out_is_plain_in(s, len, ESC_DISPLAY));
+			assert_false(out_is_plain_in(s, len, ESC_CSV));
+			s[pos] = '"';
+			assert_true(out_is_plain_in(s, len, ESC_DISPLAY));
+			assert_false(out_is_plain_in(s, len, ESC_JSON));
+			s[pos] = '\x01';
+			assert_false(out_is_plain_in(s, len, ESC_DISPLAY));
+			s[pos] = '\x7f';
+			assert_false(out_is_plain_in(s, len, ESC_DISPLAY));
+			s[pos] = '\xed';
+			assert_false(out_is_plain_in(s, len, ESC_DISPLAY));
+		}
+	assert_true(out_is_plain_in("C:\\Users\\Public", 15, ESC_DISPLAY));
+	assert_false(out_is_plain_in("C:\\Users\\Public", 15, ESC_TSV));
+}
+
 /* The display style (text, body file) shows a control byte as '^' at any
  * position and whatever the length: the blocks of 16, their overlapping
  * tail, words and bytes all find it; quote and backslash stay as they are. */
@@ -290,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_special_byte_at_every_position),
 		cmocka_unit_test(test_is_plain),
 		cmocka_unit_test(test_display_every_length),
+		cmocka_unit_test(test_is_plain_in_style),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
