@@ -379,11 +379,14 @@ static bool put_plain_text_row(struct rows *p, const struct uffs_row *rw)
 		return false;
 	size_t n = p->root_len + pp->dir_len + (pp->dir_len != 0) +
 		   pp->name_len + 1;
-	if (o->len + n > o->cap || !dir_is_plain(p, ESC_DISPLAY) ||
+	/* Room for the whole root array too: it is copied at its fixed size
+	 * (one move, not a call), the bytes past root_len overwritten next. */
+	if (o->len + n + sizeof p->root > o->cap ||
+	    !dir_is_plain(p, ESC_DISPLAY) ||
 	    !out_is_plain_in(pp->name, pp->name_len, ESC_DISPLAY))
 		return false;
 	char *d = o->buf + o->len;
-	memcpy(d, p->root, p->root_len);
+	memcpy(d, p->root, sizeof p->root);
 	d += p->root_len;
 	memcpy(d, pp->dir, pp->dir_len);
 	d += pp->dir_len;
