@@ -69,11 +69,12 @@ def evict(path):
 
 
 def check_auto_cache_choice(tap, binary, name, path, ref_digest):
-    """auto reads an uncached $MFT with pipelined-parallel in 2 MiB chunks
-    (the kernel's read-ahead keeps the device busy), a cached one with
+    """auto reads an uncached $MFT with one reader in 2 MiB chunks
+    (pipelined: the kernel's read-ahead keeps the device busy and fills the
+    cache with large folios), a cached one with pipelined-parallel in
     512 KiB chunks, and an uncached one with --direct on the thread pool;
     each gives the reference digest."""
-    cases = [([], "not in the page cache", "pipelined-parallel", "chunk 2048 KiB", True),
+    cases = [([], "not in the page cache", "pipelined", "chunk 2048 KiB", True),
              ([], "in the page cache", "pipelined-parallel", "chunk 512 KiB", False),
              (["--direct"], "not in the page cache", "async on threads", None, True)]
     for extra, state, mode, chunk, cold in cases:
