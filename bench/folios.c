@@ -2,8 +2,8 @@
  * sit in large folios, and how many folios of each size. A warm listing
  * copies out of the page cache, and that copy is cheaper from large folios
  * than from single pages; which ones the cache holds depends on how the
- * file was read into it (see auto's choice for an uncached $MFT,
- * docs/architecture.md). Maps the range read-only, touches each page,
+ * file was read into it (docs/benchmarks.md, "Fewer instructions",
+ * the folio table). Maps the range read-only, touches each page,
  * and reads the pages' frame numbers from /proc/self/pagemap and their
  * flags from /proc/kpageflags (both need root). Linux only; not installed.
  *

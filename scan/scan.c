@@ -173,10 +173,6 @@ struct engine {
 	uint64_t next_merge;
 	bool merging; /* a thread is in merge_ready_locked */
 	uint64_t next_chunk; /* pipelined-parallel: the next chunk to read */
-	/* pipelined-parallel on an uncached $MFT: a chunk's read starts only
-	 * once every chunk before it is read (see wait_read_turn). */
-	bool reads_in_order;
-	uint64_t read_turn; /* the chunk whose read may start */
 	const struct uaio_backend_ops *reading_backend;
 	int error;
 	struct mft_error err;
@@ -493,31 +489,6 @@ static void flush_backlog(struct engine *e, struct reader *r)
 	r->n_backlog = kept;
 }
 
-/* In-order reads: the workers still parse side by side, each the chunk it
- * read, but their reads reach the kernel one after another in file order,
- * as from one sequential reader. Its read-ahead then fills the page cache
- * with large folios (99% of the pages, against 85% when two workers read
- * alternately), which every later, warm listing copies out of faster. */
-static void wait_read_turn(struct engine *e, uint32_t chunk)
-{
-	if (!e->reads_in_order)
-		return;
-	pthread_mutex_lock(&e->lock);
-	while (e->read_turn != chunk && !e->error)
-		pthread_cond_wait(&e->free_cv, &e->lock);
-	pthread_mutex_unlock(&e->lock);
-}
-
-static void pass_read_turn(struct engine *e, uint32_t chunk)
-{
-	if (!e->reads_in_order)
-		return;
-	pthread_mutex_lock(&e->lock);
-	e->read_turn = (uint64_t)chunk + 1;
-	pthread_cond_broadcast(&e->free_cv);
-	pthread_mutex_unlock(&e->lock);
-}
-
 static void start_chunk(struct engine *e, struct reader *r, unsigned si,
 			uint32_t chunk, struct mft_record_view *inline_view)
 {
@@ -540,12 +511,10 @@ static void start_chunk(struct engine *e, struct reader *r, unsigned si,
 		if (r->n_backlog || submit_piece(e, &r->ctx, si, k))
 			backlog_push(r, user_data(si, k));
 	}
-	if (s->pending == 0) {
-		pass_read_turn(e, chunk);
+	if (s->pending == 0)
 		chunk_ready(e, si, inline_view);
-	} else {
+	else
 		r->slots_reading++;
-	}
 }
 
 /* --depth auto: every few chunks, compare throughput and read latency with
@@ -611,7 +580,6 @@ static void handle_completion(struct engine *e, struct reader *r,
 		r->slots_reading--;
 		adapt_depth(e, r, (uint64_t)ch->count * e->v->record_size,
 			    now_seconds() - s->read_start);
-		pass_read_turn(e, s->chunk);
 		chunk_ready(e, si, inline_view);
 	}
 }
@@ -822,7 +790,6 @@ static void *reading_worker(void *arg)
 		uint32_t si, chunk;
 		while (!has_error(e) && take_chunk(e, &si, &chunk)) {
 			e->slots[si].buf = own_buf;
-			wait_read_turn(e, chunk);
 			start_chunk(e, &r, si, chunk, view);
 			while (r.slots_reading && !has_error(e)) {
 				flush_backlog(e, &r);
@@ -966,13 +933,10 @@ static int mft_cached(const struct uffs_volume *v)
  * - a spinning disk: the work is reading, so keep many reads in flight
  *   (async) and parse as they land;
  * - a $MFT that is not in memory, read through the page cache: every
- *   worker reads 2 MiB and parses it (pipelined-parallel), the reads one
- *   after another in file order (wait_read_turn); the kernel sees one
- *   sequential reader and reads ahead of it, which kept the device busier
- *   than our own queue of reads did (0.33 s against 0.42 s for async on
- *   the thread pool, cold, on the realistic image). A single reader
- *   handing chunks to a parser (pipelined) reads the same way but parses
- *   on another core than the one that read: twice the CPU, cold;
+ *   worker reads 2 MiB in order and parses it (pipelined-parallel); the
+ *   kernel sees sequential reads and reads ahead of them, which kept the
+ *   device busier than our own queue of reads did (0.33 s against 0.42 s
+ *   for async on the thread pool, cold, on the realistic image);
  * - the same with --direct (no read-ahead around the cache): async on the
  *   thread pool, which keeps reads queued;
  * - a $MFT in memory: the work is copying and parsing, so every worker
@@ -984,12 +948,10 @@ static int mft_cached(const struct uffs_volume *v)
  *   the other reads (pipelined-parallel). */
 static enum uffs_mode auto_mode(const struct uffs_volume *v,
 				const struct uaio_backend_ops **backend,
-				uint32_t *chunk_hint, bool *in_order, char *why,
-				size_t why_len)
+				uint32_t *chunk_hint, char *why, size_t why_len)
 {
 	*backend = NULL;
 	*chunk_hint = 0;
-	*in_order = false;
 	if (v->src->format) {
 		snprintf(why, why_len, "auto: pipelined-parallel (%s container)",
 			 v->src->format->format);
@@ -1006,10 +968,8 @@ static enum uffs_mode auto_mode(const struct uffs_volume *v,
 				   : UFFS_MODE_ASYNC;
 	if (cached == 0 && direct)
 		*backend = &uaio_backend_threads;
-	if (cached == 0 && !direct) {
+	if (cached == 0 && !direct)
 		*chunk_hint = CHUNK_UNCACHED;
-		*in_order = true;
-	}
 	snprintf(why, why_len, "auto: %s%s ($MFT %s)", uffs_mode_name(m),
 		 *backend ? " on threads" : "",
 		 cached == 1   ? "in the page cache"
@@ -1022,20 +982,16 @@ static enum uffs_mode auto_mode(const struct uffs_volume *v,
  * device, saying why in st->why. */
 static void decide(const struct uffs_volume *v, const struct uffs_scan_opts *o,
 		   struct uffs_scan_stats *st, unsigned *workers,
-		   unsigned *slots, const struct uaio_backend_ops **auto_backend,
-		   bool *in_order)
+		   unsigned *slots, const struct uaio_backend_ops **auto_backend)
 {
 	*auto_backend = NULL;
-	*in_order = false;
 	uint32_t chunk_hint = 0;
 	st->mode = o->mode;
 	if (st->mode == UFFS_MODE_AUTO) {
 		char text[112];
-		st->mode = auto_mode(v, auto_backend, &chunk_hint, in_order,
-				     text, sizeof text);
+		st->mode = auto_mode(v, auto_backend, &chunk_hint, text,
+				     sizeof text);
 		explain(st, text);
-		if (*in_order)
-			explain(st, "reads one after another in file order");
 	}
 	st->threads = o->threads ? o->threads : online_cpus();
 	if (st->threads > WORKERS_MAX)
@@ -1202,8 +1158,7 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 	*stats = (struct uffs_scan_stats){0};
 	unsigned workers = 0, slots = 1;
 	const struct uaio_backend_ops *auto_backend;
-	bool in_order;
-	decide(v, o, stats, &workers, &slots, &auto_backend, &in_order);
+	decide(v, o, stats, &workers, &slots, &auto_backend);
 	const struct uffs_index_opts iopts = {
 		.keep_fn_times = o->keep_fn_times,
 		.names_only = o->names_only,
@@ -1223,7 +1178,7 @@ int uffs_scan(const struct uffs_volume *v, const struct uffs_scan_opts *opts,
 		return mft_fail(err, MFT_E_NOMEM, MFT_NO_FRS, 0, "out of memory");
 	}
 	*e = (struct engine){.v = v, .idx = idx, .o = o, .st = stats, .warn = warn,
-			     .t_start = t0, .reads_in_order = in_order};
+			     .t_start = t0};
 	bool whole = stats->mode == UFFS_MODE_PARALLEL;
 	rc = uffs_plan_build(&e->plan, v, stats->chunk_bytes, o->skip_unused, err);
 	if (rc == MFT_OK)

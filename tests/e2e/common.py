@@ -66,20 +66,6 @@ def run(cmd, **kw):
                           timeout=kw.pop("timeout", 120), **kw)
 
 
-def evict(path):
-    """Drops the file's pages from the page cache (no privilege needed for
-    a file's own clean pages); False where the OS cannot."""
-    if not hasattr(os, "posix_fadvise"):
-        return False
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-    return True
-
-
 def committed_images():
     d = os.path.join(TOP, "images")
     return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".img.xz"))

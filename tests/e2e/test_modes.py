@@ -15,8 +15,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (Tap, committed_images, decompress, evict, run,  # noqa: E402
-                    shared_images, shared_mft_files)
+from common import (Tap, committed_images, decompress, run, shared_images,  # noqa: E402
+                    shared_mft_files)
 
 MODES = ["streaming", "prefetch", "pipelined", "pipelined-parallel",
          "parallel", "async", "auto"]
@@ -54,17 +54,28 @@ def combos(binary):
         yield ["--mode", mode, "--threads", threads, "--depth", "4"] + fault
 
 
+def evict(path):
+    """Drops the file's pages from the page cache (no privilege needed for
+    a file's own clean pages); False where the OS cannot."""
+    if not hasattr(os, "posix_fadvise"):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return True
+
+
 def check_auto_cache_choice(tap, binary, name, path, ref_digest):
-    """auto reads an uncached $MFT with pipelined-parallel in 2 MiB chunks,
-    read one after another in file order (the kernel's read-ahead keeps the
-    device busy and fills the cache with large folios), a cached one in
+    """auto reads an uncached $MFT with pipelined-parallel in 2 MiB chunks
+    (the kernel's read-ahead keeps the device busy), a cached one with
     512 KiB chunks, and an uncached one with --direct on the thread pool;
     each gives the reference digest."""
-    in_order = "reads one after another in file order"
-    cases = [([], "not in the page cache", "pipelined-parallel",
-              ("chunk 2048 KiB", in_order), True),
-             ([], "in the page cache", "pipelined-parallel", ("chunk 512 KiB",), False),
-             (["--direct"], "not in the page cache", "async on threads", (), True)]
+    cases = [([], "not in the page cache", "pipelined-parallel", "chunk 2048 KiB", True),
+             ([], "in the page cache", "pipelined-parallel", "chunk 512 KiB", False),
+             (["--direct"], "not in the page cache", "async on threads", None, True)]
     for extra, state, mode, chunk, cold in cases:
         label = f"{name}: auto{' ' + ' '.join(extra) if extra else ''}, $MFT {state}"
         if cold and not evict(path):
@@ -78,8 +89,7 @@ def check_auto_cache_choice(tap, binary, name, path, ref_digest):
             continue
         out = r.stdout.decode().split()
         want = f"auto: {mode} ($MFT {state})"
-        tap.ok(want in err and all(c in err for c in chunk) and
-               (in_order in err) == (chunk != () and in_order in chunk) and
+        tap.ok(want in err and (chunk is None or chunk in err) and
                out and out[0] == ref_digest, label,
                f"want '{want}' and {chunk}, digest {ref_digest}; got:\n{err}{out[:1]}")
 

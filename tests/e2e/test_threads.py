@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Tap, committed_images, decompress, evict, run  # noqa: E402
+from common import Tap, committed_images, decompress, run  # noqa: E402
 
 MODES = ["pipelined", "pipelined-parallel", "parallel", "async"]
 RUNS = [
@@ -60,28 +60,6 @@ def check_containers(tap, a, env):
                        r.stderr.decode(errors="replace")[-3000:])
 
 
-def check_reads_in_order(tap, a, env, img, label, want):
-    """auto on an uncached $MFT: workers that parse side by side but start
-    their reads one after another in file order, here with small chunks and
-    with the fault backend's short and reordered reads."""
-    for extra in ([], ["--backend", "fault", "--fault-seed", "7",
-                       "--fault-short", "50", "--fault-delay", "60"]):
-        what = f"{label}: auto on an uncached $MFT, 4 workers reading in turn"
-        what += " (fault backend)" if extra else ""
-        if not evict(img):
-            tap.skip(what, "no posix_fadvise to empty the page cache")
-            continue
-        r = run([a.uffs, "digest", "-v", "--threads", "4", "--chunk", "4096"] +
-                extra + [img], env=env, timeout=300)
-        if b"reads one after another in file order" not in r.stderr:
-            tap.skip(what, "the page cache kept the image")
-            continue
-        got = r.stdout.split()[0] if r.stdout.split() else b""
-        tap.ok(r.returncode == 0 and b"ThreadSanitizer" not in r.stderr and
-               got == want, what + ": no data race, same digest",
-               r.stderr.decode(errors="replace")[-3000:])
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uffs", required=True, help="the ThreadSanitizer build")
@@ -104,7 +82,6 @@ def main():
                        f"{label}: digest --mode {mode} {' '.join(extra)}: "
                        f"no data race, same digest",
                        r.stderr.decode(errors="replace")[-3000:])
-        check_reads_in_order(tap, a, env, img, label, want)
         for fmt in LIST_FORMATS:
             ref = run([a.ref, "list", "--threads", "1"] + fmt + [img])
             r = run([a.uffs, "list", "--threads", "4"] + fmt + [img],
