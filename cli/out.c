@@ -327,11 +327,6 @@ static size_t plain_run(const unsigned char *p, size_t n, bool display)
 	return i;
 }
 
-bool out_is_plain(const char *s, size_t n)
-{
-	return plain_run((const unsigned char *)s, n, false) == n;
-}
-
 bool out_is_plain_in(const char *s, size_t n, enum out_escape esc)
 {
 	return plain_run((const unsigned char *)s, n, esc == ESC_DISPLAY) == n;

@@ -82,10 +82,9 @@ enum out_escape {
 	ESC_TSV,     /* tab, newline, backslash, lone surrogates escaped */
 };
 void out_name(struct out *o, const char *s, size_t n, enum out_escape esc);
-/* Whether out_name would write s as it is in every style (no byte that
- * any style escapes). */
-bool out_is_plain(const char *s, size_t n);
-/* Whether out_name would write s as it is in style esc. */
+/* Whether out_name would write s as it is in style esc. Every style but
+ * the display one escapes the same bytes, so "plain in JSON" is "plain in
+ * every style". */
 bool out_is_plain_in(const char *s, size_t n, enum out_escape esc);
 
 #endif

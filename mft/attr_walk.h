@@ -10,7 +10,7 @@
 #include "ntfs_format.h"
 
 static inline int attr_resident(struct mft_attr_iter *it, struct mft_attr *a,
-			 const uint8_t *p, struct mft_error *err)
+				const uint8_t *p, struct mft_error *err)
 {
 	uint32_t vlen = le32(p + ATTR_RES_VALUE_LEN);
 	uint32_t voff = le16(p + ATTR_RES_VALUE_OFS);
@@ -23,8 +23,9 @@ static inline int attr_resident(struct mft_attr_iter *it, struct mft_attr *a,
 	return 1;
 }
 
-static inline int attr_nonresident(struct mft_attr_iter *it, struct mft_attr *a,
-			    const uint8_t *p, struct mft_error *err)
+static inline int attr_nonresident(struct mft_attr_iter *it,
+				   struct mft_attr *a, const uint8_t *p,
+				   struct mft_error *err)
 {
 	if (a->length < ATTR_NR_HEADER_LEN)
 		return mft_fail(err, MFT_E_CORRUPT, it->frs,
@@ -85,8 +86,9 @@ static inline int attr_walk_next(struct mft_attr_iter *it,
 		return mft_fail(err, MFT_E_CORRUPT, it->frs,
 				it->off + ATTR_LENGTH,
 				"attribute length zero or past the record");
-	/* Set every field rather than zeroing the struct: this runs for each
-	 * attribute of each record. */
+	/* The fields every attribute has, then its own form's (no zeroing:
+	 * this runs for each attribute of each record; mft_attr_next clears
+	 * the other form's for callers that read the struct whole). */
 	a->type = type;
 	a->offset = it->off;
 	a->length = length;

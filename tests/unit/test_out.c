@@ -227,9 +227,10 @@ static void test_special_byte_at_every_position(void **state)
 	}
 }
 
-/* out_is_plain: false for a string with a byte any style escapes, at
- * any position and whatever the length (blocks, words and bytes); true
- * for one with none, and then every style writes it as it is. */
+/* out_is_plain_in, JSON (the strictest style, so plain in every style):
+ * false for a string with a byte any style escapes, at any position and
+ * whatever the length (blocks, words and bytes); true for one with none,
+ * and then every style writes it as it is. */
 static void test_is_plain(void **state)
 {
 	(void)state;
@@ -238,7 +239,7 @@ static void test_is_plain(void **state)
 	for (size_t len = 0; len < sizeof s; len++) {
 		memset(s, 'x', len);
 		s[len] = '\0';
-		assert_true(out_is_plain(s, len));
+		assert_true(out_is_plain_in(s, len, ESC_JSON));
 		enum out_escape styles[] = {ESC_DISPLAY, ESC_JSON, ESC_TSV, ESC_CSV};
 		for (size_t k = 0; k < 4; k++) {
 			assert_int_equal(render(s, styles[k], enc, sizeof enc), len);
@@ -247,13 +248,14 @@ static void test_is_plain(void **state)
 		for (const char *sp = specials; *sp; sp++)
 			for (size_t pos = 0; pos < len; pos++) {
 				s[pos] = *sp;
-				if (out_is_plain(s, len))
+				if (out_is_plain_in(s, len, ESC_JSON))
 					fail_msg("0x%02x at %zu of %zu called plain",
 						 (unsigned char)*sp, pos, len);
 				s[pos] = 'x';
 			}
 	}
-	assert_true(out_is_plain("C:/Users/Public/caf\xc3\xa9 \xe6\x97\xa5.txt", 25));
+	assert_true(out_is_plain_in("C:/Users/Public/caf\xc3\xa9 \xe6\x97\xa5.txt", 25,
+				    ESC_JSON));
 }
 
 /* out_is_plain_in: the display style writes quote and backslash as they
