@@ -38,11 +38,18 @@ static void list_records(struct rows *p, uint64_t first, uint64_t end,
 			uffs_row_for_streams(idx, &rw, UFFS_ROWS_EVERY_STREAM, emit_each, p);
 			continue;
 		}
+		/* Most files have no stream rows: one row a name, written
+		 * without going through every stream. */
+		bool sole_row = !(f & UFFS_REC_STREAMS);
 		UFFS_FOR_EACH_LINK(idx, r, i)
 		{
 			if (idx->links.flags[i] & UFFS_LINK_HIDDEN ||
 			    !rows_link_path(p, r, i))
 				continue;
+			if (sole_row) {
+				rows_emit_sole_row(p, r, i);
+				continue;
+			}
 			struct uffs_row rw = {r, i, UFFS_STREAM_NONE, UFFS_ROW_NAME, true};
 			uffs_row_for_streams(idx, &rw, UFFS_ROWS_EVERY_STREAM, emit_each, p);
 		}

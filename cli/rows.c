@@ -430,6 +430,23 @@ void rows_emit(struct rows *p, const struct uffs_row *rw)
 	}
 }
 
+bool rows_paths_only(const struct rows *p)
+{
+	return p->fmt == FMT_TEXT && !p->text_columns;
+}
+
+void rows_emit_sole_row(struct rows *p, uint64_t r, uint32_t link)
+{
+	const struct uffs_index *idx = &p->l->idx;
+	struct uffs_row rw = {r, link,
+			      idx->rflags[r] & UFFS_REC_HAS_DATA ? UFFS_STREAM_DATA
+								 : UFFS_STREAM_NONE,
+			      UFFS_ROW_NAME, true};
+	if (rows_paths_only(p) && put_plain_text_row(p, &rw))
+		return;
+	rows_emit(p, &rw);
+}
+
 void rows_header(struct rows *p)
 {
 	if (p->fmt != FMT_CSV && p->fmt != FMT_TSV)
