@@ -366,6 +366,18 @@ static void emit_text_columns(struct rows *p, const struct uffs_row *rw)
 	out_char(&p->o, p->end);
 }
 
+/* Whether the row's name is written as it is in the display style: known
+ * from the index when it was parsed here (printable ASCII), else looked
+ * at. */
+static bool name_is_plain(const struct rows *p, const struct uffs_row *rw)
+{
+	const struct uffs_index *idx = &p->l->idx;
+	const struct uffs_path_parts *pp = &p->parts;
+	if (idx->plain_hints && idx->links.flags[rw->link] & UFFS_LINK_PLAIN)
+		return true;
+	return out_is_plain_in(pp->name, pp->name_len, ESC_DISPLAY);
+}
+
 /* The text row of a name whose path needs no escaping and has no stream
  * suffix (nearly every row of a listing): its parts copied into the
  * buffer after one test for room, the same bytes put_path and the row's
@@ -382,8 +394,7 @@ static bool put_plain_text_row(struct rows *p, const struct uffs_row *rw)
 	/* Room for the whole root array too: it is copied at its fixed size
 	 * (one move, not a call), the bytes past root_len overwritten next. */
 	if (o->len + n + sizeof p->root > o->cap ||
-	    !dir_is_plain(p, ESC_DISPLAY) ||
-	    !out_is_plain_in(pp->name, pp->name_len, ESC_DISPLAY))
+	    !dir_is_plain(p, ESC_DISPLAY) || !name_is_plain(p, rw))
 		return false;
 	char *d = o->buf + o->len;
 	memcpy(d, p->root, sizeof p->root);

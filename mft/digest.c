@@ -49,7 +49,7 @@ static void hash_record(struct hasher *h, const struct uffs_index *idx,
 	{
 		put(h, idx->links.parent[i], 8);
 		put(h, idx->links.ns[i], 1);
-		put(h, idx->links.flags[i], 1);
+		put(h, idx->links.flags[i] & (uint8_t)~UFFS_LINK_PLAIN, 1);
 		put(h, idx->links.attr_id[i], 2);
 		put(h, idx->links.value_len[i], 2);
 		for (int t = 0; idx->links.times && t < 4; t++)

@@ -217,6 +217,7 @@ int uffs_index_init_with(struct uffs_index *idx, uint64_t n_records,
 	idx->record_size = record_size;
 	idx->keep_fn_times = keep_fn_times;
 	idx->names_only = opts->names_only;
+	idx->plain_hints = opts->names_only;
 	idx->last_base = -1;
 	const struct column cols[] = RECORD_COLS(idx, n, !opts->names_only);
 	size_t block = record_block_size(cols, NCOLS(cols));
@@ -343,7 +344,8 @@ static int reserve_pool(struct uffs_index *idx, size_t extra,
 
 /* Appends a UTF-16 name to the pool as WTF-8. */
 static int pool_add(struct uffs_index *idx, const uint8_t *u16, uint8_t units,
-		    uint32_t *off, uint16_t *len, struct mft_error *err)
+		    uint32_t *off, uint16_t *len, bool *printable,
+		    struct mft_error *err)
 {
 	*off = (uint32_t)idx->pool_len;
 	*len = 0;
@@ -353,7 +355,10 @@ static int pool_add(struct uffs_index *idx, const uint8_t *u16, uint8_t units,
 	if (rc)
 		return rc;
 	*off = (uint32_t)idx->pool_len;
-	*len = (uint16_t)mft_utf16_to_wtf8(u16, units, idx->pool + idx->pool_len);
+	char *to = idx->pool + idx->pool_len;
+	*len = (uint16_t)(printable ? mft_utf16_to_wtf8_printable(u16, units, to,
+								  printable)
+				    : mft_utf16_to_wtf8(u16, units, to));
 	idx->pool_len += *len;
 	return MFT_OK;
 }
@@ -376,12 +381,14 @@ static int add_link(struct uffs_index *idx, const struct row_dest *d,
 					       !idx->names_only, err)))
 		return rc;
 	uint32_t i = t->n;
-	rc = pool_add(idx, n->name, n->len, &t->name[i], &t->name_len[i], err);
+	bool printable = false;
+	rc = pool_add(idx, n->name, n->len, &t->name[i], &t->name_len[i],
+		      idx->plain_hints ? &printable : NULL, err);
 	if (rc)
 		return rc;
 	t->parent[i] = n->parent_ref;
 	t->ns[i] = n->ns;
-	t->flags[i] = d->origin;
+	t->flags[i] = d->origin | (printable ? UFFS_LINK_PLAIN : 0);
 	if (t->attr_id) {
 		t->attr_id[i] = n->attr_id;
 		t->value_len[i] = n->value_len;
@@ -450,7 +457,7 @@ static int add_stream(struct uffs_index *idx, const struct row_dest *d,
 	t->name_len[i] = 0;
 	if (s->name_len) {
 		rc = pool_add(idx, s->name, s->name_len, &t->name[i],
-			      &t->name_len[i], err);
+			      &t->name_len[i], NULL, err);
 		if (rc)
 			return rc;
 	}
@@ -614,7 +621,8 @@ static int copy_links(struct uffs_index *dst, const struct uffs_index *src,
 		t->parent[k] = f->parent[i];
 		t->ns[k] = f->ns[i];
 		/* finish decides which names are hidden, as for a parsed one */
-		t->flags[k] = f->flags[i] & (uint8_t)~UFFS_LINK_HIDDEN;
+		t->flags[k] = f->flags[i] &
+			      (uint8_t)~(UFFS_LINK_HIDDEN | UFFS_LINK_PLAIN);
 		if (t->attr_id) {
 			t->attr_id[k] = f->attr_id ? f->attr_id[i] : 0;
 			t->value_len[k] = f->value_len ? f->value_len[i] : 0;

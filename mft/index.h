@@ -47,6 +47,9 @@
 #define UFFS_LINK_EXT_IN_USE 0x02 /* that extension record was in use */
 #define UFFS_LINK_HIDDEN 0x04     /* DOS twin or duplicate: not listed */
 #define UFFS_LINK_SELF 0x08       /* side row of a base record added late */
+/* The name is printable ASCII (0x20..0x7E): set only in an index whose
+ * plain_hints is true, a hint that saves writers a look at the name. */
+#define UFFS_LINK_PLAIN 0x10
 
 /* Per-stream flags. */
 #define UFFS_STREAM_FROM_EXT 0x01
@@ -100,6 +103,10 @@ struct uffs_index {
 	uint32_t record_size;
 	bool keep_fn_times;
 	bool names_only; /* no fattrs, times or data_* columns (NULL) */
+	/* Links carry UFFS_LINK_PLAIN: set for an index this process parses
+	 * names-only (never saved, no digest), never for a loaded one, whose
+	 * bits a writer must not trust. */
+	bool plain_hints;
 
 	void *record_block; /* holds the per-record columns */
 	/* per record, n_records each */

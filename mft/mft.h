@@ -185,6 +185,11 @@ int mft_al_next(struct mft_al_iter *it, struct mft_al_entry *e,
  * surrogates are kept as their 3-byte encodings so no name is lost. `out`
  * must hold 3 * units bytes. Returns the bytes written. */
 size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out);
+/* The same, and *printable: whether every unit is 0x20..0x7E, printable
+ * ASCII (the WTF-8 is then those bytes, with no control character). False
+ * for an empty name. */
+size_t mft_utf16_to_wtf8_printable(const uint8_t *u16le, size_t units,
+				   char *out, bool *printable);
 /* One code point (a lone surrogate too: WTF-8) as 1 to 4 bytes into out;
  * returns how many. */
 size_t mft_wtf8_put(char *out, uint32_t cp);

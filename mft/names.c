@@ -46,7 +46,23 @@ static bool four_ascii(const uint8_t *p)
 
 typedef uint8_t names_v16 __attribute__((vector_size(16)));
 
-static bool block_ascii(const uint8_t *p, char *out)
+/* Bytes outside 0x20..0x7E among sixteen ASCII ones: lanes of 0xFF. */
+static names_v16 unprintable16(names_v16 v)
+{
+	const names_v16 space = {0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+				 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20};
+	const names_v16 del = {0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F,
+			       0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F};
+	return (names_v16)(v < space) | (names_v16)(v == del);
+}
+
+/* An ASCII byte outside 0x20..0x7E: 1, else 0. */
+static uint32_t unprintable(uint32_t c)
+{
+	return c - 0x20 >= 0x5F;
+}
+
+static bool block_ascii(const uint8_t *p, char *out, names_v16 *bad)
 {
 	const names_v16 non_ascii = {0x80, 0xFF, 0x80, 0xFF, 0x80, 0xFF,
 				     0x80, 0xFF, 0x80, 0xFF, 0x80, 0xFF,
@@ -59,22 +75,32 @@ static bool block_ascii(const uint8_t *p, char *out)
 	memcpy(h, &m, sizeof h);
 	if (h[0] | h[1])
 		return false;
+	names_v16 low;
 #ifdef UFFS_HAVE_SHUFFLEVECTOR
-	names_v16 low = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14,
-						16, 18, 20, 22, 24, 26, 28, 30);
-	memcpy(out, &low, sizeof low);
+	low = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+				      20, 22, 24, 26, 28, 30);
 #else
 	for (int k = 0; k < ASCII_BLOCK; k++)
-		out[k] = (char)p[2 * k];
+		low[k] = p[2 * k];
 #endif
+	memcpy(out, &low, sizeof low);
+	if (bad)
+		*bad |= unprintable16(low);
 	return true;
 }
 
-size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
+/* The conversion; with `printable`, also whether the name is printable
+ * ASCII (every unit 0x20..0x7E), found in the same passes. Inlined into
+ * both callers, so the plain conversion carries none of that test. */
+static inline size_t convert(const uint8_t *u16le, size_t units, char *out,
+			     bool *printable)
 {
+	names_v16 bad = {0};
+	names_v16 *badp = printable ? &bad : NULL;
+	uint32_t bad_unit = 0;
 	size_t n = 0;
 	size_t i = 0;
-	for (; i + ASCII_BLOCK <= units && block_ascii(u16le + 2 * i, out + n);
+	for (; i + ASCII_BLOCK <= units && block_ascii(u16le + 2 * i, out + n, badp);
 	     i += ASCII_BLOCK)
 		n += ASCII_BLOCK;
 	/* Every block so far ASCII (so n == i) and fewer than a block left:
@@ -82,8 +108,10 @@ size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
 	 * with the same bytes, takes the rest at once. */
 	if (i < units && i + ASCII_BLOCK > units && units >= ASCII_BLOCK &&
 	    block_ascii(u16le + 2 * (units - ASCII_BLOCK),
-			out + units - ASCII_BLOCK))
-		return units;
+			out + units - ASCII_BLOCK, badp)) {
+		n = units;
+		i = units;
+	}
 	/* Most names are ASCII: four units a step. */
 	for (; i + 4 <= units && four_ascii(u16le + 2 * i); i += 4) {
 		const uint8_t *p = u16le + 2 * i;
@@ -91,14 +119,19 @@ size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
 		out[n + 1] = (char)p[2];
 		out[n + 2] = (char)p[4];
 		out[n + 3] = (char)p[6];
+		if (printable)
+			bad_unit |= unprintable(p[0]) | unprintable(p[2]) |
+				    unprintable(p[4]) | unprintable(p[6]);
 		n += 4;
 	}
 	for (; i < units; i++) {
 		uint32_t u = le16(u16le + 2 * i);
 		if (u < 0x80) {
 			out[n++] = (char)u;
+			bad_unit |= unprintable(u);
 			continue;
 		}
+		bad_unit = 1;
 		if (u >= 0xD800 && u < 0xDC00 && i + 1 < units) {
 			uint32_t lo = le16(u16le + 2 * (i + 1));
 			if (lo >= 0xDC00 && lo < 0xE000) {
@@ -109,5 +142,21 @@ size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
 		}
 		n += mft_wtf8_put(out + n, u);
 	}
+	if (printable) {
+		uint64_t h[2];
+		memcpy(h, &bad, sizeof h);
+		*printable = units && !bad_unit && !(h[0] | h[1]);
+	}
 	return n;
+}
+
+size_t mft_utf16_to_wtf8(const uint8_t *u16le, size_t units, char *out)
+{
+	return convert(u16le, units, out, NULL);
+}
+
+size_t mft_utf16_to_wtf8_printable(const uint8_t *u16le, size_t units,
+				   char *out, bool *printable)
+{
+	return convert(u16le, units, out, printable);
 }

@@ -835,6 +835,18 @@ static void check_wtf8(const uint16_t *units, size_t n, const char *want,
 	assert_int_equal(len, want_len);
 	assert_memory_equal(out, want, want_len);
 	assert_int_equal(out[len], 0x7F); /* nothing written past */
+	/* The variant that also says whether the name is printable ASCII:
+	 * the same bytes, and the answer the units give. */
+	bool printable_units = n > 0;
+	for (size_t i = 0; i < n; i++)
+		printable_units &= units[i] >= 0x20 && units[i] <= 0x7E;
+	memset(out, 0x7F, sizeof out);
+	bool printable = !printable_units;
+	len = mft_utf16_to_wtf8_printable(in, n, out, &printable);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(out, want, want_len);
+	assert_int_equal(out[len], 0x7F);
+	assert_int_equal(printable, printable_units);
 }
 
 static void test_utf16_ascii(void **state)
@@ -905,6 +917,28 @@ static void test_utf16_non_ascii_at_every_position(void **state)
 	}
 }
 
+/* Printable ASCII is 0x20..0x7E: a control character, DEL or the first
+ * unit past either end, at any position of a name of any length, makes it
+ * not printable (check_wtf8 asks, and works out the answer unit by unit). */
+static void test_utf16_printable_at_every_position(void **state)
+{
+	(void)state;
+	static const uint16_t edge[] = {0x00, 0x09, 0x1F, 0x20, 0x7E, 0x7F};
+	for (size_t len = 1; len <= 70; len++) {
+		uint16_t u[70];
+		char want[70];
+		for (size_t k = 0; k < sizeof edge / sizeof *edge; k++)
+			for (size_t pos = 0; pos < len; pos++) {
+				for (size_t i = 0; i < len; i++)
+					u[i] = (uint16_t)('A' + i % 26);
+				u[pos] = edge[k];
+				for (size_t i = 0; i < len; i++)
+					want[i] = (char)u[i];
+				check_wtf8(u, len, want, len);
+			}
+	}
+}
+
 static void test_utf16_surrogate_pair(void **state)
 {
 	(void)state;
@@ -968,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_utf16_two_and_three_bytes),
 		cmocka_unit_test(test_utf16_surrogate_pair),
 		cmocka_unit_test(test_utf16_non_ascii_at_every_position),
+		cmocka_unit_test(test_utf16_printable_at_every_position),
 		cmocka_unit_test(test_utf16_lone_surrogates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
