@@ -21,6 +21,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (TOP, Mount, MountError, Tap, can_mount, committed_images,  # noqa: E402
                     decompress, run)
+import test_index  # noqa: E402  (its section table reader and resealer)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_WARNINGS = 0, 1, 2, 3
 
@@ -429,6 +430,41 @@ def test_hostile_directories(tap, uffs, work):
     tap.ok(got == shown and not bad,
            "text: control bytes of directory and file names show as ^, one line each",
            sorted(shown - got)[:8] + bad[:4])
+    test_untrusted_plain_hints(tap, uffs, work, image, out)
+
+
+LINK_FLAGS_SECTION = 36  # docs/index-format.md
+LINK_PLAIN = 0x10        # mft/index.h: set only by a names-only scan
+
+
+def test_untrusted_plain_hints(tap, uffs, work, image, listing):
+    """A saved index whose link flags all claim "printable ASCII name" (the
+    hint a names-only scan sets for the text writer) is listed as the
+    image is: the hint is never taken from a file, so a name with control
+    bytes is still shown with ^."""
+    idx = os.path.join(work, "hostile.idx")
+    rc, _, err = uffs("index", "-q", image, "-o", idx)
+    if rc != EXIT_OK:
+        tap.ok(False, "a saved index claiming printable names: uffs index", err)
+        return
+    with open(idx, "rb") as f:
+        data = bytearray(f.read())
+    marked = 0
+    for sid, off, length in test_index.sections(data):
+        if sid == LINK_FLAGS_SECTION:
+            for i in range(off, off + length):
+                data[i] |= LINK_PLAIN
+                marked += 1
+    if test_index.reseal(data) is None:
+        tap.skip("a saved index claiming printable names", "python3-xxhash not installed")
+        return
+    with open(idx, "wb") as f:
+        f.write(data)
+    rc, out, err = uffs("list", idx)
+    tap.ok(rc == EXIT_OK and marked > 0 and out == listing,
+           "text from a saved index whose link flags all say 'printable': "
+           "the same as the image's, control bytes still shown as ^",
+           f"exit {rc}, {marked} links marked, {err}")
 
 
 def main():
