@@ -823,22 +823,17 @@ int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
 
 /* ---- finishing ---------------------------------------------------------------- */
 
-/* Where the rows of the first record after o with rows of its own begin
- * (the end of the links when no later record has any), before side rows
- * are merged. Asked for owners in descending order, as the merge does:
- * the cursor passes each record once however many owners there are. */
-struct rows_after {
-	uint64_t lo;    /* records from lo on have been looked at */
-	uint32_t start; /* the first of them with rows: where its rows begin */
-};
-
-static uint32_t links_after(const struct uffs_index *idx, struct rows_after *c,
-			    uint64_t o)
+/* Records without rows of their own get empty ranges. */
+static void fill_row_ranges(struct uffs_index *idx)
 {
-	for (; c->lo > o + 1; c->lo--)
-		if (idx->rflags[c->lo - 1] & UFFS_REC_ROWS)
-			c->start = idx->link_first[c->lo - 1];
-	return c->start;
+	uint32_t nl = idx->links.n;
+	idx->link_first[idx->n_records] = nl;
+	for (uint64_t r = idx->n_records; r-- > 0;) {
+		if (idx->rflags[r] & UFFS_REC_ROWS)
+			nl = idx->link_first[r];
+		else
+			idx->link_first[r] = nl;
+	}
 }
 
 /* First row whose owner is greater than o, in rows [0, end). */
@@ -986,29 +981,26 @@ static void put_stream(struct uffs_streams *t, uint32_t to,
 		(main)->n += (kept).n;                                         \
 	} while (0)
 
-static void hide_redundant_links(struct uffs_index *idx, uint64_t r);
-
-/* Every record's range of links, in one pass from the last record: a
- * record without rows of its own gets an empty range where the next
- * record's rows begin; every start moves down by the kept side rows
- * (sorted by owner) merged for the records before it; and a record with
- * more than one name has its redundant ones hidden. */
-static void settle_row_ranges(struct uffs_index *idx, const struct kept *kl)
+/* Links: each record's first row moves down by the kept side rows of the
+ * records before it. Done a run of records at a time (the records up to the next
+ * owner move by the same count), not one owner test per record: the test
+ * was most of a million-record index's finishing time. */
+static void shift_link_starts(struct uffs_index *idx, const struct kept *kl)
 {
-	uint32_t *lf = idx->link_first;
 	const uint32_t *owner = idx->side_links.owner;
-	uint32_t j = kl->n; /* kept rows whose owner is below r */
-	uint64_t top = j ? owner[kl->row[j - 1]] : 0;
-	uint32_t next = idx->links.n - kl->n; /* before the merge */
-	lf[idx->n_records] = idx->links.n;
-	for (uint64_t r = idx->n_records; r-- > 0;) {
-		while (j && top >= r)
-			top = --j ? owner[kl->row[j - 1]] : 0;
-		if (idx->rflags[r] & UFFS_REC_ROWS)
-			next = lf[r];
-		lf[r] = next + j;
-		if (lf[r + 1] - lf[r] > 1)
-			hide_redundant_links(idx, r);
+	uint64_t r = 0, end = idx->n_records + 1;
+	for (uint32_t k = 0; k < kl->n;) {
+		uint64_t o = owner[kl->row[k]];
+		while (k < kl->n && owner[kl->row[k]] == o)
+			k++;
+		/* Records after o, up to the next owner, move by k. */
+		if (r < o + 1)
+			r = o + 1;
+		uint64_t stop = k < kl->n ? (uint64_t)owner[kl->row[k]] + 1 : end;
+		if (stop > end)
+			stop = end;
+		for (; r < stop; r++)
+			idx->link_first[r] += k;
 	}
 }
 
@@ -1065,14 +1057,14 @@ static int merge_side_rows(struct uffs_index *idx, struct mft_error *err)
 	if (rc == MFT_OK && ks.n)
 		rc = grow_streams(idx->mem, &idx->streams, idx->streams.n + ks.n, false,
 				  err);
-	struct rows_after la = {idx->n_records, idx->links.n};
-#define LINKS_AFTER(o, end) links_after(idx, &la, (o))
+#define LINKS_AFTER(o, end) (idx->link_first[(o) + 1])
 #define STREAMS_AFTER(o, end) streams_after(&idx->streams, (end), (o))
 	if (rc == MFT_OK) {
-		if (kl.n)
+		if (kl.n) {
 			MERGE_SIDE(idx, &idx->links, &idx->side_links, kl,
 				   LINKS_AFTER, move_links, put_link);
-		settle_row_ranges(idx, &kl);
+			shift_link_starts(idx, &kl);
+		}
 		if (ks.n) {
 			MERGE_SIDE(idx, &idx->streams, &idx->side_streams, ks,
 				   STREAMS_AFTER, move_streams, put_stream);
@@ -1126,9 +1118,13 @@ static void hide_redundant_links(struct uffs_index *idx, uint64_t r)
 
 int uffs_index_finish(struct uffs_index *idx, struct mft_error *err)
 {
+	fill_row_ranges(idx);
 	int rc = merge_side_rows(idx, err);
 	if (rc)
 		return rc;
+	for (uint64_t r = 0; r < idx->n_records; r++)
+		if (idx->link_first[r + 1] - idx->link_first[r] > 1)
+			hide_redundant_links(idx, r);
 	idx->finished = true;
 	return MFT_OK;
 }
