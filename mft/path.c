@@ -80,6 +80,7 @@ static bool classify(struct uffs_tree *t, uint64_t r)
 		if (s == DIR_VISITING) {
 			t->n_cycles++;
 			t->state[cur] = DIR_ORPHAN_TOP;
+			t->n_orphan_tops++;
 			t->depth[cur] = 0;
 			break;
 		}
@@ -88,6 +89,7 @@ static bool classify(struct uffs_tree *t, uint64_t r)
 		uint32_t link = dir_link(idx, cur);
 		if (link == UINT32_MAX || !uffs_parent_ok(idx, cur, link)) {
 			t->state[cur] = DIR_ORPHAN_TOP;
+			t->n_orphan_tops++;
 			t->depth[cur] = 0;
 			break;
 		}
@@ -104,6 +106,7 @@ static bool classify(struct uffs_tree *t, uint64_t r)
 		uint32_t d = (uint32_t)t->depth[p] + 1;
 		if (d > UFFS_PATH_DEPTH_MAX) {
 			t->state[x] = DIR_ORPHAN_TOP;
+			t->n_orphan_tops++;
 			t->depth[x] = 0;
 		} else {
 			t->state[x] = t->state[p] == DIR_ROOTED ? DIR_ROOTED
@@ -134,8 +137,6 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 	free(t->stack);
 	t->stack = NULL;
 	t->stack_cap = 0;
-	for (uint64_t r = 0; r < idx->n_records; r++)
-		t->n_orphan_tops += t->state[r] == DIR_ORPHAN_TOP;
 	return MFT_OK;
 }
 

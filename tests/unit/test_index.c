@@ -791,6 +791,9 @@ static void test_loop_tops(void **state)
 	assert_false(uffs_tree_loop_top(&t, 104));
 	assert_false(uffs_tree_loop_top(&t, ROOT));
 	assert_false(uffs_tree_loop_top(&t, idx.n_records + 5));
+	/* Listed right under $OrphanFiles: where the x-y loop was cut, self
+	 * and lost. */
+	assert_int_equal(t.n_orphan_tops, 3);
 	done(&idx, &t);
 }
 
@@ -810,6 +813,7 @@ static void test_cycle_of_two(void **state)
 	add_file(&idx, 65, 1, IN_USE, "b", REF(64, 1));
 	finish(&idx, &t);
 	assert_int_equal(t.n_cycles, 1);
+	assert_int_equal(t.n_orphan_tops, 1);
 
 	const char *files[] = {"fx", "fy", "x", "y"};
 	const uint64_t owners[] = {102, 103, 100, 101};
