@@ -1116,15 +1116,35 @@ static void hide_redundant_links(struct uffs_index *idx, uint64_t r)
 	}
 }
 
+/* Records with more than one name are few: eight records' counts are
+ * tested at once (a loop the compiler turns into vector operations), and
+ * only a block holding such a record is looked at one record at a time. */
+static void hide_all_redundant_links(struct uffs_index *idx)
+{
+	const uint32_t *lf = idx->link_first;
+	uint64_t n = idx->n_records, r = 0;
+	for (; r + 8 <= n; r += 8) {
+		unsigned many = 0;
+		for (unsigned k = 0; k < 8; k++)
+			many |= lf[r + k + 1] - lf[r + k] > 1;
+		if (!many)
+			continue;
+		for (unsigned k = 0; k < 8; k++)
+			if (lf[r + k + 1] - lf[r + k] > 1)
+				hide_redundant_links(idx, r + k);
+	}
+	for (; r < n; r++)
+		if (lf[r + 1] - lf[r] > 1)
+			hide_redundant_links(idx, r);
+}
+
 int uffs_index_finish(struct uffs_index *idx, struct mft_error *err)
 {
 	fill_row_ranges(idx);
 	int rc = merge_side_rows(idx, err);
 	if (rc)
 		return rc;
-	for (uint64_t r = 0; r < idx->n_records; r++)
-		if (idx->link_first[r + 1] - idx->link_first[r] > 1)
-			hide_redundant_links(idx, r);
+	hide_all_redundant_links(idx);
 	idx->finished = true;
 	return MFT_OK;
 }

@@ -484,6 +484,31 @@ static void test_dos_twin(void **state)
 	done(&idx, &t);
 }
 
+/* Records are looked at eight at a time for more than one name: a DOS
+ * twin in each of the last records of an index whose size is not a
+ * multiple of eight is hidden as well. */
+static void test_dos_twin_in_last_records(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct uffs_tree t;
+	init(&idx, N_RECORDS + 3);
+	add_root(&idx);
+	add_dir(&idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	for (uint64_t r = N_RECORDS - 1; r < N_RECORDS + 3; r++) {
+		rb_begin(r, 1, IN_USE);
+		rb_name("LongFileName.txt", NS_WIN32, REF(64, 1));
+		rb_name("LONGFI~1.TXT", NS_DOS, REF(64, 1));
+		rb_add(&idx);
+	}
+	finish(&idx, &t);
+	for (uint64_t r = N_RECORDS - 1; r < N_RECORDS + 3; r++) {
+		assert_false(hidden(&idx, find_link(&idx, r, "LongFileName.txt")));
+		assert_true(hidden(&idx, find_link(&idx, r, "LONGFI~1.TXT")));
+	}
+	done(&idx, &t);
+}
+
 /* A DOS twin in a directory: the directory's path uses the long name. */
 static void test_dos_twin_of_directory(void **state)
 {
@@ -1315,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(test_hard_links),
 		cmocka_unit_test(test_duplicate_link_hidden),
 		cmocka_unit_test(test_dos_twin),
+		cmocka_unit_test(test_dos_twin_in_last_records),
 		cmocka_unit_test(test_dos_twin_of_directory),
 		cmocka_unit_test(test_extension_merges),
 		cmocka_unit_test(test_extension_stale_seq),
