@@ -99,9 +99,6 @@ bool rows_link_path(struct rows *p, uint64_t r, uint32_t link);
 /* The resolved path as one string (in p->path), *len bytes. */
 const char *rows_path_text(struct rows *p, size_t *len);
 void rows_emit(struct rows *p, const struct uffs_row *rw);
-/* True when every row of a link is its path alone: the text format
- * without columns. */
-bool rows_paths_only(const struct rows *p);
 /* The row of link `link` of record r whose path rows_link_path has just
  * resolved, for a record with no stream rows (its one row is its unnamed
  * $DATA, or its bare name): the same bytes rows_emit writes for it. */

@@ -982,9 +982,9 @@ static void put_stream(struct uffs_streams *t, uint32_t to,
 	} while (0)
 
 /* Links: each record's first row moves down by the kept side rows of the
- * records before it. Done a run of records at a time (the records up to the next
- * owner move by the same count), not one owner test per record: the test
- * was most of a million-record index's finishing time. */
+ * records before it. Done a run of records at a time (the records up to
+ * the next owner move by the same count), not one owner test per record:
+ * the test was most of a million-record index's finishing time. */
 static void shift_link_starts(struct uffs_index *idx, const struct kept *kl)
 {
 	const uint32_t *owner = idx->side_links.owner;

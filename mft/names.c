@@ -91,7 +91,8 @@ static bool block_ascii(const uint8_t *p, char *out, names_v16 *bad)
 
 /* The conversion; with `printable`, also whether the name is printable
  * ASCII (every unit 0x20..0x7E), found in the same passes. Inlined into
- * both callers, so the plain conversion carries none of that test. */
+ * both callers: with `printable` NULL the compiler drops bad and bad_unit,
+ * so the plain conversion carries none of that test. */
 static inline size_t convert(const uint8_t *u16le, size_t units, char *out,
 			     bool *printable)
 {
@@ -119,9 +120,8 @@ static inline size_t convert(const uint8_t *u16le, size_t units, char *out,
 		out[n + 1] = (char)p[2];
 		out[n + 2] = (char)p[4];
 		out[n + 3] = (char)p[6];
-		if (printable)
-			bad_unit |= unprintable(p[0]) | unprintable(p[2]) |
-				    unprintable(p[4]) | unprintable(p[6]);
+		bad_unit |= unprintable(p[0]) | unprintable(p[2]) |
+			    unprintable(p[4]) | unprintable(p[6]);
 		n += 4;
 	}
 	for (; i < units; i++) {
