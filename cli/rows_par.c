@@ -1,7 +1,8 @@
 /* Formatting rows on several threads: consecutive blocks of items, each
  * formatted into its own memory buffer by whichever thread is free, written
- * out strictly in block order. Buffers are a small ring that is reused, so
- * memory stays a few blocks' worth however long the listing. */
+ * out strictly in block order by whichever thread finds the next one ready
+ * (the caller is one of the threads). Buffers are a small ring that is
+ * reused, so memory stays a few blocks' worth however long the listing. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,7 +29,9 @@ struct par {
 	pthread_cond_t changed;
 	struct slot *slots;
 	unsigned n_slots;
-	uint64_t next_block, n_blocks, n_items, block_items;
+	uint64_t next_block, next_write, n_blocks, n_items, block_items;
+	bool writing; /* a thread is writing block next_write */
+	struct out *dest;
 	rows_fill_fn *fill;
 	void *ctx;
 };
@@ -59,48 +62,63 @@ static void fill_block(struct worker *w, struct slot *s, uint64_t b)
 	s->o = w->rows.o;
 }
 
+/* Writes the block next in order if it is ready and no other thread is
+ * writing. Called, and returns, with the lock held. */
+static bool write_next(struct par *par)
+{
+	if (par->writing || par->next_write >= par->n_blocks)
+		return false;
+	struct slot *s = &par->slots[par->next_write % par->n_slots];
+	if (s->state != SLOT_READY || s->block != par->next_write)
+		return false;
+	par->writing = true;
+	pthread_mutex_unlock(&par->lock);
+	if (s->o.len) /* an empty block may have no buffer yet */
+		out_pass(par->dest, s->o.buf, s->o.len);
+	if (s->o.failed)
+		par->dest->failed = true;
+	pthread_mutex_lock(&par->lock);
+	s->state = SLOT_FREE;
+	par->next_write++;
+	par->writing = false;
+	pthread_cond_broadcast(&par->changed); /* a slot to fill, or the end */
+	return true;
+}
+
+/* Formats the next block if its slot is free. Called, and returns, with
+ * the lock held. No wake-up after: this thread goes on to write the block
+ * itself when it is next, or the thread writing now does. */
+static bool fill_next(struct worker *w, struct par *par)
+{
+	if (par->next_block >= par->n_blocks)
+		return false;
+	uint64_t b = par->next_block;
+	struct slot *s = &par->slots[b % par->n_slots];
+	if (s->state != SLOT_FREE)
+		return false;
+	par->next_block++;
+	s->state = SLOT_FILLING;
+	pthread_mutex_unlock(&par->lock);
+	fill_block(w, s, b);
+	pthread_mutex_lock(&par->lock);
+	s->block = b;
+	s->state = SLOT_READY;
+	return true;
+}
+
+/* Every thread, the caller's too, formats blocks and writes whichever is
+ * next in order: no thread only waits to write, so on two cores no
+ * writer wakes up between the two that format. */
 static void *work(void *arg)
 {
 	struct worker *w = arg;
 	struct par *par = w->par;
 	pthread_mutex_lock(&par->lock);
-	while (par->next_block < par->n_blocks) {
-		uint64_t b = par->next_block;
-		struct slot *s = &par->slots[b % par->n_slots];
-		if (s->state != SLOT_FREE) {
+	while (par->next_write < par->n_blocks)
+		if (!write_next(par) && !fill_next(w, par))
 			pthread_cond_wait(&par->changed, &par->lock);
-			continue;
-		}
-		par->next_block++;
-		s->state = SLOT_FILLING;
-		pthread_mutex_unlock(&par->lock);
-		fill_block(w, s, b);
-		pthread_mutex_lock(&par->lock);
-		s->block = b;
-		s->state = SLOT_READY;
-		pthread_cond_broadcast(&par->changed);
-	}
 	pthread_mutex_unlock(&par->lock);
 	return NULL;
-}
-
-static void write_in_order(struct rows *p, struct par *par)
-{
-	for (uint64_t b = 0; b < par->n_blocks; b++) {
-		struct slot *s = &par->slots[b % par->n_slots];
-		pthread_mutex_lock(&par->lock);
-		while (s->state != SLOT_READY || s->block != b)
-			pthread_cond_wait(&par->changed, &par->lock);
-		pthread_mutex_unlock(&par->lock);
-		if (s->o.len) /* an empty block may have no buffer yet */
-			out_pass(&p->o, s->o.buf, s->o.len);
-		if (s->o.failed)
-			p->o.failed = true;
-		pthread_mutex_lock(&par->lock);
-		s->state = SLOT_FREE;
-		pthread_cond_broadcast(&par->changed);
-		pthread_mutex_unlock(&par->lock);
-	}
 }
 
 static int worker_init(struct worker *w, struct par *par, const struct rows *p)
@@ -128,31 +146,27 @@ static void worker_free(struct worker *w)
 	uffs_path_cache_free(&w->rows.cache);
 }
 
-/* Starts the workers; false when not one could be set up. */
+/* Runs the workers, the caller as the first of them, until every block
+ * is written; false, with nothing done, when the caller's could not be
+ * set up. Each takes its copy of p before any starts: the one writing
+ * out changes p's output. */
 static bool run_workers(struct worker *w, unsigned n, struct par *par,
 			const struct rows *p)
 {
-	unsigned started = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (worker_init(&w[i], par, p))
-			break;
-		if (pthread_create(&w[i].thread, NULL, work, &w[i])) {
-			worker_free(&w[i]);
-			break;
-		}
-		w[i].started = true;
-		started++;
-	}
-	return started > 0;
-}
-
-static void stop_workers(struct worker *w, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (w[i].started) {
+	unsigned ready = 0;
+	while (ready < n && !worker_init(&w[ready], par, p))
+		ready++;
+	if (!ready)
+		return false;
+	for (unsigned i = 1; i < ready; i++)
+		w[i].started = !pthread_create(&w[i].thread, NULL, work, &w[i]);
+	work(&w[0]);
+	for (unsigned i = 1; i < ready; i++)
+		if (w[i].started)
 			pthread_join(w[i].thread, NULL);
-			worker_free(&w[i]);
-		}
+	for (unsigned i = 0; i < ready; i++)
+		worker_free(&w[i]);
+	return true;
 }
 
 /* Workers on a boundary of WORKER_ALIGN (sizeof is a multiple of it, so
@@ -181,7 +195,7 @@ void rows_parallel(struct rows *p, uint64_t n_items, unsigned threads,
 		threads = (unsigned)n_blocks;
 	struct par par = {.n_slots = 2 * threads, .n_blocks = n_blocks,
 			  .n_items = n_items, .block_items = block,
-			  .fill = fill, .ctx = ctx};
+			  .dest = &p->o, .fill = fill, .ctx = ctx};
 	void *w_raw = NULL;
 	struct worker *w = threads > 1 ? new_workers(threads, &w_raw) : NULL;
 	par.slots = w ? calloc(par.n_slots, sizeof *par.slots) : NULL;
@@ -194,11 +208,8 @@ void rows_parallel(struct rows *p, uint64_t n_items, unsigned threads,
 	pthread_cond_init(&par.changed, NULL);
 	for (unsigned i = 0; i < par.n_slots; i++)
 		out_init_memory(&par.slots[i].o);
-	if (run_workers(w, threads, &par, p))
-		write_in_order(p, &par);
-	else
+	if (!run_workers(w, threads, &par, p))
 		fill(p, 0, n_items, ctx);
-	stop_workers(w, threads);
 	for (unsigned i = 0; i < par.n_slots; i++)
 		free(par.slots[i].o.buf);
 	pthread_cond_destroy(&par.changed);
