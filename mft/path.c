@@ -140,10 +140,14 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 	return MFT_OK;
 }
 
+bool uffs_tree_orphan_top(const struct uffs_tree *t, uint64_t r)
+{
+	return r < t->idx->n_records && t->state[r] == DIR_ORPHAN_TOP;
+}
+
 bool uffs_tree_loop_top(const struct uffs_tree *t, uint64_t r)
 {
-	if (r >= t->idx->n_records || r == MFT_FRS_ROOT ||
-	    t->state[r] != DIR_ORPHAN_TOP)
+	if (r == MFT_FRS_ROOT || !uffs_tree_orphan_top(t, r))
 		return false;
 	uint32_t link = dir_link(t->idx, r);
 	if (link == UINT32_MAX)

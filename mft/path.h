@@ -36,6 +36,10 @@ int uffs_tree_build(struct uffs_tree *t, const struct uffs_index *idx,
 		    struct mft_error *err);
 void uffs_tree_free(struct uffs_tree *t);
 
+/* Whether directory r is listed directly under $OrphanFiles (the tree
+ * counts them in n_orphan_tops). */
+bool uffs_tree_orphan_top(const struct uffs_tree *t, uint64_t r);
+
 /* Whether directory r is listed under $OrphanFiles only because its chain of
  * parents loops back to itself (r names itself, or r is where the loop was
  * cut) or is deeper than UFFS_PATH_DEPTH_MAX: damage worth a warning, unlike

@@ -1043,7 +1043,14 @@ size_t uffs_error_text(const struct mft_error *e, const struct uffs_volume *vol,
 void uffs_warn_parent_loops(const struct uffs_tree *t,
 			    const struct uffs_warn_sink *sink)
 {
-	for (uint64_t r = 0; r < t->idx->n_records; r++) {
+	/* Every loop top is an orphan top, and the tree counts those: a
+	 * volume without one (nearly every volume) needs no pass over its
+	 * records (0.7 ms of a million-record listing). */
+	uint64_t tops_left = t->n_orphan_tops;
+	for (uint64_t r = 0; tops_left && r < t->idx->n_records; r++) {
+		if (!uffs_tree_orphan_top(t, r))
+			continue;
+		tops_left--;
 		if (!uffs_tree_loop_top(t, r))
 			continue;
 		struct mft_error w;

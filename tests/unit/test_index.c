@@ -819,6 +819,14 @@ static void test_loop_tops(void **state)
 	/* Listed right under $OrphanFiles: where the x-y loop was cut, self
 	 * and lost. */
 	assert_int_equal(t.n_orphan_tops, 3);
+	unsigned orphan_tops = 0;
+	for (uint64_t r = 0; r < idx.n_records; r++)
+		orphan_tops += uffs_tree_orphan_top(&t, r);
+	assert_int_equal(orphan_tops, 3);
+	assert_true(uffs_tree_orphan_top(&t, 102));
+	assert_true(uffs_tree_orphan_top(&t, 103));
+	assert_false(uffs_tree_orphan_top(&t, 104));
+	assert_false(uffs_tree_orphan_top(&t, idx.n_records + 5));
 	done(&idx, &t);
 }
 
