@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "index.h"
 #include "ntfs_format.h"
 
@@ -296,6 +297,7 @@ void uffs_index_batch_init(struct uffs_index *batch,
 	batch->pool = NULL;
 	batch->pool_len = batch->pool_cap = 0;
 	batch->n_damaged = 0;
+	batch->n_reserved = 0;
 	batch->is_batch = true;
 	batch->mem = NULL; /* small tables, reused chunk after chunk */
 }
@@ -308,6 +310,7 @@ void uffs_index_batch_reset(struct uffs_index *batch, uint64_t first,
 	batch->extras.n = 0;
 	batch->pool_len = 0;
 	batch->n_damaged = 0;
+	batch->n_reserved = 0;
 	batch->range_first = first;
 	batch->range_n = n;
 	batch->last_base = (int64_t)first - 1;
@@ -543,6 +546,75 @@ static int add_rows(struct uffs_index *idx, const struct row_dest *d,
 	return MFT_OK;
 }
 
+/* Room kept for names in extension records, per record and in all: a
+ * hint that lies costs a pass at finish and a little memory, never more. */
+#define RESERVE_PER_RECORD 64u
+#define RESERVE_SHARE 16u /* at most one row per 16 records, plus: */
+#define RESERVE_SLACK 64u
+
+/* How many of a base record's names are in other records, as its
+ * attribute list says when it is in the record, else as its link count
+ * (which counts every $FILE_NAME) says. Only a hint, however wrong:
+ * finish places side rows whatever was reserved for them. */
+static unsigned names_elsewhere(const struct mft_record_view *v)
+{
+	const struct mft_attr *al = &v->attr_list;
+	if (!v->has_attr_list)
+		return 0;
+	unsigned n = 0;
+	if (al->nonresident || !al->value) {
+		n = v->link_count > v->n_names ? v->link_count - v->n_names : 0;
+		return n < RESERVE_PER_RECORD ? n : RESERVE_PER_RECORD;
+	}
+	for (uint32_t at = 0; al->value_len - at >= AL_ENTRY_MIN &&
+			      n < RESERVE_PER_RECORD;) {
+		const uint8_t *e = al->value + at;
+		uint16_t len = le16(e + AL_LENGTH);
+		if (len < AL_ENTRY_MIN || len > al->value_len - at)
+			break;
+		if (le32(e + AL_TYPE) == AT_FILE_NAME &&
+		    MFT_REF_FRS(le64(e + AL_RECORD_REF)) != v->frs)
+			n++;
+		at += len;
+	}
+	return n;
+}
+
+/* Empty rows right after a base record's own names, for the names its
+ * extension records hold: finish fills them in place, where otherwise it
+ * would move every later row to make room (most of a million-record
+ * index's finishing time when the first such record is early). */
+static int reserve_side_links(struct uffs_index *idx, unsigned n,
+			      struct mft_error *err)
+{
+	struct uffs_links *t = &idx->links;
+	uint64_t span = idx->is_batch ? idx->range_n : idx->n_records;
+	if (!n || idx->n_reserved + n > span / RESERVE_SHARE + RESERVE_SLACK)
+		return MFT_OK;
+	if (t->n + n > t->cap) {
+		int rc = grow_links(idx->mem, t, t->n + n, idx->keep_fn_times,
+				    false, !idx->names_only, err);
+		if (rc)
+			return rc;
+	}
+	for (uint32_t i = t->n; i < t->n + n; i++) {
+		t->parent[i] = 0;
+		t->name[i] = (uint32_t)idx->pool_len;
+		t->name_len[i] = 0;
+		t->ns[i] = 0;
+		t->flags[i] = UFFS_LINK_RESERVED;
+		if (t->attr_id) {
+			t->attr_id[i] = 0;
+			t->value_len[i] = 0;
+		}
+		if (t->times)
+			memset(&t->times[4 * (size_t)i], 0, 4 * sizeof *t->times);
+	}
+	t->n += n;
+	idx->n_reserved += n;
+	return MFT_OK;
+}
+
 int uffs_index_add_record(struct uffs_index *idx,
 			  const struct mft_record_view *v,
 			  struct mft_error *err)
@@ -579,7 +651,10 @@ int uffs_index_add_record(struct uffs_index *idx,
 		d.side = true;
 		d.origin = UFFS_LINK_SELF;
 	}
-	return add_rows(idx, &d, v, err);
+	rc = add_rows(idx, &d, v, err);
+	if (rc == MFT_OK && !d.side && v->has_attr_list)
+		rc = reserve_side_links(idx, names_elsewhere(v), err);
+	return rc;
 }
 
 /* ---- copying a record from another index ------------------------------------ */
@@ -816,6 +891,7 @@ int uffs_index_append(struct uffs_index *idx, const struct uffs_index *b,
 	if (b->range_n && (int64_t)(b->range_first + b->range_n - 1) > idx->last_base)
 		idx->last_base = (int64_t)(b->range_first + b->range_n - 1);
 	idx->n_damaged += b->n_damaged;
+	idx->n_reserved += b->n_reserved;
 	return MFT_OK;
 }
 
@@ -1045,10 +1121,71 @@ static int keep_valid_streams(struct uffs_index *idx, struct kept *kept,
 	return MFT_OK;
 }
 
+/* Puts kept side links into the rows reserved for them at the end of their
+ * owner's rows, in arrival order, and takes them off the kept list; the
+ * rest are merged as before, after the filled rows. Returns how many it
+ * placed. */
+static uint32_t fill_reserved_links(struct uffs_index *idx, struct kept *kl)
+{
+	struct uffs_links *t = &idx->links;
+	const struct uffs_links *s = &idx->side_links;
+	uint32_t placed = 0, left = 0;
+	for (uint32_t k = 0; k < kl->n;) {
+		uint32_t owner = s->owner[kl->row[k]];
+		uint32_t end = idx->link_first[(uint64_t)owner + 1];
+		uint32_t first = idx->link_first[owner], slot = end;
+		while (slot > first && t->flags[slot - 1] & UFFS_LINK_RESERVED)
+			slot--;
+		for (; k < kl->n && s->owner[kl->row[k]] == owner; k++) {
+			if (slot < end && t->flags[slot] & UFFS_LINK_RESERVED) {
+				put_link(t, slot++, s, kl->row[k]);
+				placed++;
+			} else {
+				kl->row[left++] = kl->row[k];
+			}
+		}
+	}
+	kl->n = left;
+	return placed;
+}
+
+/* Drops reserved rows no side link filled (a list naming extension records
+ * that are gone, or lying), moving later rows down and record starts with
+ * them. */
+static void drop_reserved_links(struct uffs_index *idx)
+{
+	struct uffs_links *t = &idx->links;
+	uint32_t dropped = 0, i = 0;
+	for (uint64_t r = 0; r <= idx->n_records; r++) {
+		for (uint32_t first = idx->link_first[r]; i < first; i++)
+			dropped += (t->flags[i] & UFFS_LINK_RESERVED) != 0;
+		idx->link_first[r] -= dropped;
+	}
+	uint32_t to = 0;
+	for (i = 0; i < t->n;) {
+		if (t->flags[i] & UFFS_LINK_RESERVED) {
+			i++;
+			continue;
+		}
+		uint32_t run = i;
+		while (run < t->n && !(t->flags[run] & UFFS_LINK_RESERVED))
+			run++;
+		if (to != i)
+			move_links(t, to, i, run - i);
+		to += run - i;
+		i = run;
+	}
+	t->n = to;
+}
+
 static int merge_side_rows(struct uffs_index *idx, struct mft_error *err)
 {
 	struct kept kl = {0}, ks = {0};
 	int rc = keep_valid_links(idx, &kl, err);
+	if (rc == MFT_OK && idx->n_reserved &&
+	    fill_reserved_links(idx, &kl) < idx->n_reserved)
+		drop_reserved_links(idx);
+	idx->n_reserved = 0;
 	if (rc == MFT_OK)
 		rc = keep_valid_streams(idx, &ks, err);
 	if (rc == MFT_OK && kl.n)

@@ -50,6 +50,9 @@
 /* The name is printable ASCII (0x20..0x7E): set only in an index whose
  * plain_hints is true, a hint that saves writers a look at the name. */
 #define UFFS_LINK_PLAIN 0x10
+/* An empty row kept for a name an extension record holds, between adding
+ * records and uffs_index_finish (which fills or drops every one). */
+#define UFFS_LINK_RESERVED 0x20
 
 /* Per-stream flags. */
 #define UFFS_STREAM_FROM_EXT 0x01
@@ -129,6 +132,7 @@ struct uffs_index {
 	size_t pool_len, pool_cap;
 
 	int64_t last_base; /* highest base record added in place */
+	uint32_t n_reserved; /* UFFS_LINK_RESERVED rows (until finished) */
 	uint64_t range_first, range_n; /* a batch's records */
 	uint64_t n_damaged;
 	bool finished;

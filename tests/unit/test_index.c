@@ -100,9 +100,16 @@ static void rb_stream(const char *name, uint64_t size, uint16_t attr_flags)
 	s->alloc = (size + 4095) & ~4095ull;
 }
 
+/* rb_add adds only records in [first, end) (batches of a range). */
+static struct {
+	uint64_t first, end;
+} rb_only = {0, UINT64_MAX};
+
 static void rb_add(struct uffs_index *idx)
 {
 	struct mft_error err = {0};
+	if (rb.v.frs < rb_only.first || rb.v.frs >= rb_only.end)
+		return;
 	assert_int_equal(uffs_index_add_record(idx, &rb.v, &err), MFT_OK);
 }
 
@@ -1135,6 +1142,216 @@ static void build_varied(struct uffs_index *idx, bool with_extension)
 	}
 }
 
+/* How a base record with names in extension records tells how many: the
+ * rows reserved for them are only a hint, which finish must get right
+ * whatever it says. */
+enum ext_hint {
+	HINT_NONE,      /* link count = the names in the base: no room kept */
+	HINT_EXACT,     /* link count = every name */
+	HINT_OVER,      /* more than there are: rows left empty, dropped */
+	HINT_UNDER,     /* fewer: the rest merged after the filled ones */
+	HINT_GARBAGE,   /* 65535, as some volumes have */
+	HINT_RESIDENT,  /* a resident attribute list naming the extensions */
+};
+
+/* An attribute list in the record: one entry per (type, record). */
+static uint8_t al_value[8 * 32];
+
+static void rb_attr_list(enum ext_hint hint, uint64_t frs, unsigned names_here,
+			 const uint64_t *ext, unsigned n_ext)
+{
+	rb.v.has_attr_list = true;
+	struct mft_attr *al = &rb.v.attr_list;
+	memset(al, 0, sizeof *al);
+	al->type = 0x20;
+	al->nonresident = hint != HINT_RESIDENT;
+	unsigned all = names_here + n_ext;
+	switch (hint) {
+	case HINT_NONE: rb.v.link_count = (uint16_t)names_here; break;
+	case HINT_EXACT: rb.v.link_count = (uint16_t)all; break;
+	case HINT_OVER: rb.v.link_count = (uint16_t)(all + 5); break;
+	case HINT_UNDER: rb.v.link_count = (uint16_t)(all - 1); break;
+	case HINT_GARBAGE: rb.v.link_count = 65535; break;
+	case HINT_RESIDENT: rb.v.link_count = 0; break; /* the list is asked */
+	}
+	if (hint != HINT_RESIDENT)
+		return;
+	/* $STANDARD_INFORMATION and each name here in this record, then the
+	 * names elsewhere: 32-byte entries (26 and padding). */
+	memset(al_value, 0, sizeof al_value);
+	unsigned k = 0;
+	uint64_t at[8];
+	at[k++] = frs;
+	for (unsigned i = 0; i < names_here; i++)
+		at[k++] = frs;
+	for (unsigned i = 0; i < n_ext; i++)
+		at[k++] = ext[i];
+	for (unsigned i = 0; i < k; i++) {
+		uint8_t *e = al_value + 32 * i;
+		uint32_t type = i == 0 ? 0x10 : 0x30;
+		memcpy(e, &type, 4);
+		e[4] = 32;
+		memcpy(e + 0x10, &at[i], 8);
+	}
+	al->value = al_value;
+	al->value_len = 32 * k;
+}
+
+/* Files whose names are partly in extension records, with every kind of
+ * hint, and one extension that is stale; added record by record, or in
+ * two batches of a scan's kind. */
+static void add_ext_volume(struct uffs_index *idx, enum ext_hint hint)
+{
+	add_root(idx);
+	add_dir(idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
+	add_dir(idx, 65, 1, IN_USE, "b", REF(ROOT, ROOT_SEQ));
+	const uint64_t ext80[] = {81, 82, 120};
+	rb_begin(80, 3, IN_USE);
+	rb_name("one", NS_WIN32, REF(64, 1));
+	rb_stream(NULL, 9000, 0);
+	rb_attr_list(hint, 80, 1, ext80, 3);
+	rb_add(idx);
+	rb_begin(81, 1, IN_USE);
+	rb.v.has_si = false;
+	rb_base(REF(80, 3));
+	rb_name("two", NS_WIN32, REF(65, 1));
+	rb_add(idx);
+	rb_begin(82, 1, IN_USE);
+	rb.v.has_si = false;
+	rb_base(REF(80, 3));
+	rb_name("three", NS_WIN32, REF(64, 1));
+	rb_stream("ads", 40, 0);
+	rb_add(idx);
+	add_file(idx, 85, 1, IN_USE, "f85", REF(64, 1));
+	/* 90's extension was written for an earlier file in its slot. */
+	const uint64_t ext90[] = {91};
+	rb_begin(90, 2, IN_USE);
+	rb_name("x", NS_WIN32, REF(65, 1));
+	rb_attr_list(hint, 90, 1, ext90, 1);
+	rb_add(idx);
+	rb_begin(91, 1, IN_USE);
+	rb.v.has_si = false;
+	rb_base(REF(90, 1));
+	rb_name("stale", NS_WIN32, REF(65, 1));
+	rb_add(idx);
+	const uint64_t ext100[] = {101};
+	rb_begin(100, 1, IN_USE);
+	rb_name("p", NS_WIN32, REF(64, 1));
+	rb_name("p2", NS_WIN32, REF(65, 1));
+	rb_attr_list(hint, 100, 2, ext100, 1);
+	rb_add(idx);
+	rb_begin(101, 1, IN_USE);
+	rb.v.has_si = false;
+	rb_base(REF(100, 1));
+	rb_name("q", NS_WIN32, REF(64, 1));
+	rb_add(idx);
+	add_file(idx, 110, 1, IN_USE, "f110", REF(65, 1));
+	rb_begin(120, 1, IN_USE);
+	rb.v.has_si = false;
+	rb_base(REF(80, 3));
+	rb_name("four", NS_WIN32, REF(65, 1));
+	rb_add(idx);
+	add_file(idx, 130, 1, IN_USE, "f130", REF(64, 1));
+}
+
+/* The same volume through two batches (records below 95, the rest), the
+ * way the parse threads build an index. */
+static void add_ext_volume_in_batches(struct uffs_index *idx,
+				      enum ext_hint hint)
+{
+	struct uffs_index b;
+	struct mft_error err = {0};
+	const uint64_t cut[][2] = {{0, 95}, {95, N_RECORDS}};
+	uffs_index_batch_init(&b, idx);
+	for (unsigned c = 0; c < 2; c++) {
+		uffs_index_batch_reset(&b, cut[c][0], cut[c][1] - cut[c][0]);
+		rb_only.first = cut[c][0];
+		rb_only.end = cut[c][1];
+		add_ext_volume(&b, hint);
+		assert_int_equal(uffs_index_append(idx, &b, &err), MFT_OK);
+	}
+	rb_only.first = 0;
+	rb_only.end = UINT64_MAX;
+	uffs_index_batch_free(&b);
+}
+
+static void build_ext(struct uffs_index *idx, enum ext_hint hint, bool batches)
+{
+	init(idx, N_RECORDS);
+	if (batches)
+		add_ext_volume_in_batches(idx, hint);
+	else
+		add_ext_volume(idx, hint);
+}
+
+static void test_reserved_side_links(void **state)
+{
+	(void)state;
+	struct uffs_index want;
+	struct mft_error err = {0};
+	build_ext(&want, HINT_NONE, false);
+	assert_int_equal(want.n_reserved, 0);
+	assert_int_equal(uffs_index_finish(&want, &err), MFT_OK);
+	/* What the merge gives: 80's own name, then its extensions' names
+	 * in the order they came; 90 without the stale one. */
+	static const char *const names80[] = {"one", "two", "three", "four"};
+	assert_int_equal(count_links(&want, 80), 4);
+	for (unsigned i = 0; i < 4; i++)
+		assert_true(link_is(&want, want.link_first[80] + i, names80[i]));
+	assert_int_equal(count_links(&want, 90), 1);
+	assert_int_equal(count_links(&want, 100), 3);
+	/* Rows kept before finish, for each hint, added one by one and in
+	 * batches: for 80, 90 and 100. A garbage count asks 64 for each; the
+	 * limit (256 / 16 + 64 in all, or the batch's records / 16 + 64)
+	 * grants the first in all and the first of each batch. */
+	static const uint32_t reserved[][2] = {
+		[HINT_NONE] = {0, 0},     [HINT_EXACT] = {5, 5},
+		[HINT_OVER] = {20, 20},   [HINT_UNDER] = {2, 2},
+		[HINT_GARBAGE] = {64, 128}, [HINT_RESIDENT] = {5, 5},
+	};
+	for (int h = HINT_NONE; h <= HINT_RESIDENT; h++)
+		for (int batches = 0; batches < 2; batches++) {
+			struct uffs_index got;
+			build_ext(&got, (enum ext_hint)h, batches);
+			assert_int_equal(got.n_reserved, reserved[h][batches]);
+			assert_int_equal(uffs_index_finish(&got, &err), MFT_OK);
+			assert_int_equal(got.n_reserved, 0);
+			same_index(&want, &got);
+			assert_int_equal(got.links.n, want.links.n);
+			assert_memory_equal(got.link_first, want.link_first,
+					    (N_RECORDS + 1) * sizeof *got.link_first);
+			for (uint32_t i = 0; i < got.links.n; i++)
+				assert_false(got.links.flags[i] & UFFS_LINK_RESERVED);
+			uffs_index_free(&got);
+		}
+	uffs_index_free(&want);
+}
+
+/* A lying count on every record cannot make the index grow past a share
+ * of its records. */
+static void test_reserved_side_links_bounded(void **state)
+{
+	(void)state;
+	struct uffs_index idx;
+	struct mft_error err = {0};
+	init(&idx, N_RECORDS);
+	add_root(&idx);
+	for (uint64_t r = 16; r < N_RECORDS; r++) {
+		rb_begin(r, 1, IN_USE);
+		rb_name("f", NS_WIN32, REF(ROOT, ROOT_SEQ));
+		rb.v.has_attr_list = true;
+		rb.v.attr_list.nonresident = true;
+		rb.v.link_count = 65535;
+		rb_add(&idx);
+	}
+	assert_true(idx.n_reserved <= N_RECORDS / 16 + 64);
+	assert_int_equal(uffs_index_finish(&idx, &err), MFT_OK);
+	assert_int_equal(idx.links.n, 1 + N_RECORDS - 16);
+	for (uint64_t r = 16; r < N_RECORDS; r++)
+		assert_int_equal(count_links(&idx, r), 1);
+	uffs_index_free(&idx);
+}
+
 static void test_copy_records_gives_the_same_index(void **state)
 {
 	(void)state;
@@ -1370,6 +1587,8 @@ int main(void)
 		cmocka_unit_test(test_live_parent_needs_exact_seq),
 		cmocka_unit_test(test_utf8_names),
 		cmocka_unit_test(test_copy_records_gives_the_same_index),
+		cmocka_unit_test(test_reserved_side_links),
+		cmocka_unit_test(test_reserved_side_links_bounded),
 		cmocka_unit_test(test_copy_mixed_with_parsed),
 		cmocka_unit_test(test_copy_refuses),
 		cmocka_unit_test(test_mem_hook_holds_and_releases),
