@@ -1182,10 +1182,13 @@ static int merge_side_rows(struct uffs_index *idx, struct mft_error *err)
 {
 	struct kept kl = {0}, ks = {0};
 	int rc = keep_valid_links(idx, &kl, err);
-	if (rc == MFT_OK && idx->n_reserved &&
-	    fill_reserved_links(idx, &kl) < idx->n_reserved)
-		drop_reserved_links(idx);
-	idx->n_reserved = 0;
+	if (idx->n_reserved) {
+		/* Even when failing: an index never keeps empty rows. */
+		uint32_t placed = rc == MFT_OK ? fill_reserved_links(idx, &kl) : 0;
+		if (placed < idx->n_reserved)
+			drop_reserved_links(idx);
+		idx->n_reserved = 0;
+	}
 	if (rc == MFT_OK)
 		rc = keep_valid_streams(idx, &ks, err);
 	if (rc == MFT_OK && kl.n)
