@@ -1197,25 +1197,43 @@ static void rb_attr_list(enum ext_hint hint, uint64_t frs, unsigned names_here,
 	al->value_len = 32 * k;
 }
 
+/* Extension record frs of base base_ref, holding one name. */
+static void add_ext_name(struct uffs_index *idx, uint64_t frs,
+			 uint64_t base_ref, const char *name, uint64_t parent_ref)
+{
+	rb_begin(frs, 1, IN_USE);
+	rb.v.has_si = false;
+	rb_base(base_ref);
+	rb_name(name, NS_WIN32, parent_ref);
+	rb_add(idx);
+}
+
+/* Base record frs (sequence seq) with its own names, whose attribute list
+ * places n_ext more in the records ext[]. */
+static void add_base_with_list(struct uffs_index *idx, enum ext_hint hint,
+			       uint64_t frs, uint16_t seq,
+			       const char *const *names, unsigned n_names,
+			       const uint64_t *ext, unsigned n_ext)
+{
+	rb_begin(frs, seq, IN_USE);
+	for (unsigned i = 0; i < n_names; i++)
+		rb_name(names[i], NS_WIN32, REF(64 + i % 2, 1));
+	rb_attr_list(hint, frs, n_names, ext, n_ext);
+	rb_add(idx);
+}
+
 /* Files whose names are partly in extension records, with every kind of
- * hint, and one extension that is stale; added record by record, or in
- * two batches of a scan's kind. */
+ * hint, and one extension that is stale; added in FRS order. */
 static void add_ext_volume(struct uffs_index *idx, enum ext_hint hint)
 {
 	add_root(idx);
 	add_dir(idx, 64, 1, IN_USE, "a", REF(ROOT, ROOT_SEQ));
 	add_dir(idx, 65, 1, IN_USE, "b", REF(ROOT, ROOT_SEQ));
-	const uint64_t ext80[] = {81, 82, 120};
-	rb_begin(80, 3, IN_USE);
-	rb_name("one", NS_WIN32, REF(64, 1));
-	rb_stream(NULL, 9000, 0);
-	rb_attr_list(hint, 80, 1, ext80, 3);
-	rb_add(idx);
-	rb_begin(81, 1, IN_USE);
-	rb.v.has_si = false;
-	rb_base(REF(80, 3));
-	rb_name("two", NS_WIN32, REF(65, 1));
-	rb_add(idx);
+	static const char *const one[] = {"one"}, *const x[] = {"x"},
+				 *const p[] = {"p", "p2"};
+	const uint64_t ext80[] = {81, 82, 120}, ext90[] = {91}, ext100[] = {101};
+	add_base_with_list(idx, hint, 80, 3, one, 1, ext80, 3);
+	add_ext_name(idx, 81, REF(80, 3), "two", REF(65, 1));
 	rb_begin(82, 1, IN_USE);
 	rb.v.has_si = false;
 	rb_base(REF(80, 3));
@@ -1224,33 +1242,12 @@ static void add_ext_volume(struct uffs_index *idx, enum ext_hint hint)
 	rb_add(idx);
 	add_file(idx, 85, 1, IN_USE, "f85", REF(64, 1));
 	/* 90's extension was written for an earlier file in its slot. */
-	const uint64_t ext90[] = {91};
-	rb_begin(90, 2, IN_USE);
-	rb_name("x", NS_WIN32, REF(65, 1));
-	rb_attr_list(hint, 90, 1, ext90, 1);
-	rb_add(idx);
-	rb_begin(91, 1, IN_USE);
-	rb.v.has_si = false;
-	rb_base(REF(90, 1));
-	rb_name("stale", NS_WIN32, REF(65, 1));
-	rb_add(idx);
-	const uint64_t ext100[] = {101};
-	rb_begin(100, 1, IN_USE);
-	rb_name("p", NS_WIN32, REF(64, 1));
-	rb_name("p2", NS_WIN32, REF(65, 1));
-	rb_attr_list(hint, 100, 2, ext100, 1);
-	rb_add(idx);
-	rb_begin(101, 1, IN_USE);
-	rb.v.has_si = false;
-	rb_base(REF(100, 1));
-	rb_name("q", NS_WIN32, REF(64, 1));
-	rb_add(idx);
+	add_base_with_list(idx, hint, 90, 2, x, 1, ext90, 1);
+	add_ext_name(idx, 91, REF(90, 1), "stale", REF(65, 1));
+	add_base_with_list(idx, hint, 100, 1, p, 2, ext100, 1);
+	add_ext_name(idx, 101, REF(100, 1), "q", REF(64, 1));
 	add_file(idx, 110, 1, IN_USE, "f110", REF(65, 1));
-	rb_begin(120, 1, IN_USE);
-	rb.v.has_si = false;
-	rb_base(REF(80, 3));
-	rb_name("four", NS_WIN32, REF(65, 1));
-	rb_add(idx);
+	add_ext_name(idx, 120, REF(80, 3), "four", REF(65, 1));
 	add_file(idx, 130, 1, IN_USE, "f130", REF(64, 1));
 }
 
