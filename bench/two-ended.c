@@ -8,7 +8,8 @@
  * image") has what it measured. Linux only; not installed.
  *
  * usage: uffs-bench-two-ended FILE OFFSET LENGTH CHUNK DIRECT SPIN_US
- *        (OFFSET and CHUNK 4096-aligned; DIRECT 0 or 1) */
+ *        (OFFSET and CHUNK 4096-aligned; DIRECT 0 or 1; a tail shorter
+ *        than CHUNK is not read) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -79,8 +80,10 @@ static void *run(void *arg)
 	struct side *d = arg;
 	struct shared *s = d->s;
 	uint8_t *buf = aligned_alloc(ALIGN, s->chunk);
-	if (!buf)
-		return NULL;
+	if (!buf) {
+		perror("aligned_alloc");
+		exit(1);
+	}
 	memset(buf, 0, s->chunk);
 	double t0 = seconds(CLOCK_THREAD_CPUTIME_ID);
 	int fd = d->from_back ? s->direct_fd : s->fd;
@@ -104,17 +107,17 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
+	bool direct = atoi(argv[5]) != 0;
 	struct shared s = {
 		.fd = open(argv[1], O_RDONLY),
-		.direct_fd = open(argv[1], O_RDONLY | O_DIRECT),
+		.direct_fd = direct ? open(argv[1], O_RDONLY | O_DIRECT) : -1,
 		.offset = strtoull(argv[2], NULL, 0),
 		.chunk = strtoull(argv[4], NULL, 0),
 		.spin = atof(argv[6]) / 1e6,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 	};
 	uint64_t len = strtoull(argv[3], NULL, 0);
-	bool direct = atoi(argv[5]) != 0;
-	if (s.fd < 0 || s.direct_fd < 0 || !s.chunk || s.chunk % ALIGN ||
+	if (s.fd < 0 || (direct && s.direct_fd < 0) || !s.chunk || s.chunk % ALIGN ||
 	    s.offset % ALIGN || len < s.chunk) {
 		fprintf(stderr, "%s: cannot open %s, or a bad offset, length or chunk\n",
 			argv[0], argv[1]);

@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes.h"
 #include "index.h"
 #include "ntfs_format.h"
 
@@ -566,17 +565,12 @@ static unsigned names_elsewhere(const struct mft_record_view *v)
 		n = v->link_count > v->n_names ? v->link_count - v->n_names : 0;
 		return n < RESERVE_PER_RECORD ? n : RESERVE_PER_RECORD;
 	}
-	for (uint32_t at = 0; al->value_len - at >= AL_ENTRY_MIN &&
-			      n < RESERVE_PER_RECORD;) {
-		const uint8_t *e = al->value + at;
-		uint16_t len = le16(e + AL_LENGTH);
-		if (len < AL_ENTRY_MIN || len > al->value_len - at)
-			break;
-		if (le32(e + AL_TYPE) == AT_FILE_NAME &&
-		    MFT_REF_FRS(le64(e + AL_RECORD_REF)) != v->frs)
-			n++;
-		at += len;
-	}
+	struct mft_al_iter it;
+	struct mft_al_entry e;
+	struct mft_error ignored; /* a damaged list ends the count early */
+	mft_al_iter_init(&it, al->value, al->value_len);
+	while (n < RESERVE_PER_RECORD && mft_al_next(&it, &e, &ignored) == 1)
+		n += e.type == AT_FILE_NAME && MFT_REF_FRS(e.record_ref) != v->frs;
 	return n;
 }
 
